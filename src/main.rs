@@ -1,1 +1,30 @@
-fn main() {}
+//! The `edgeflow` binary: parses the command line and hands each subcommand to its
+//! module under `commands/`. Compiler work runs on a thread with a large stack so that
+//! even the deepest nesting the parser accepts is checked without overflow.
+
+mod cli;
+mod commands;
+mod inputs;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Stack for the compiler thread: generous, since it is virtual memory until used.
+const COMPILER_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let worker = std::thread::Builder::new()
+        .name("edgeflow".into())
+        .stack_size(COMPILER_STACK_BYTES)
+        .spawn(move || commands::run(cli));
+    match worker.map(|handle| handle.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => ExitCode::from(70),
+        Err(error) => {
+            eprintln!("error: cannot start the compiler thread: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

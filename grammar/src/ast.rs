@@ -107,9 +107,18 @@ pub struct Param {
 
 #[derive(Debug, Clone)]
 pub enum Trigger {
-    Schedule { cron: String, span: Span },
-    Every { interval: Expr },
-    Event { event_type: String, span: Span, filter: Option<Expr> },
+    Schedule {
+        cron: String,
+        span: Span,
+    },
+    Every {
+        interval: Expr,
+    },
+    Event {
+        event_type: String,
+        span: Span,
+        filter: Option<Expr>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -124,7 +133,11 @@ pub struct Step {
 pub enum Modifier {
     After(Vec<Ident>),
     On(Expr),
-    Retry { attempts: i64, attempts_span: Span, backoff: Option<Expr> },
+    Retry {
+        attempts: i64,
+        attempts_span: Span,
+        backoff: Option<Expr>,
+    },
     Timeout(Expr),
     When(Expr),
 }
@@ -196,13 +209,15 @@ pub struct OpCall {
     pub args: Vec<(Ident, Expr)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UnaryOp {
     Not,
     Neg,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BinaryOp {
     Coalesce,
     Or,
@@ -267,7 +282,10 @@ pub enum Literal {
     /// Bits per second.
     Bandwidth(u64),
     /// Minutes after midnight, start and end; the end may be before the start (wraps).
-    Window { start: u16, end: u16 },
+    Window {
+        start: u16,
+        end: u16,
+    },
     /// A literal that could not be decoded; its error was already reported.
     Invalid,
 }

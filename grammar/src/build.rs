@@ -34,9 +34,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::div_op, Assoc::Left)
             | Op::infix(Rule::rem_op, Assoc::Left))
         .op(Op::prefix(Rule::not_op) | Op::prefix(Rule::neg_op))
-        .op(Op::postfix(Rule::field_get)
-            | Op::postfix(Rule::opt_field)
-            | Op::postfix(Rule::index))
+        .op(Op::postfix(Rule::field_get) | Op::postfix(Rule::opt_field) | Op::postfix(Rule::index))
 });
 
 /// Builds one item. `base` is the offset of the parsed slice within the whole file.
@@ -79,7 +77,11 @@ impl<'s> Builder<'s> {
                 problem: LiteralProblem::IntegerOutOfRange { text },
             });
         }
-        Built { item, problems, fatal: self.fatal.take() }
+        Built {
+            item,
+            problems,
+            fatal: self.fatal.take(),
+        }
     }
 
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
@@ -88,7 +90,10 @@ impl<'s> Builder<'s> {
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
-        Ident { name: pair.as_str().to_string(), span: self.span(&pair) }
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
     }
 
     fn doc(&self, span: Span) -> Option<String> {
@@ -105,11 +110,16 @@ impl<'s> Builder<'s> {
             Rule::type_item => {
                 let mut parts = significant(inner);
                 let name = self.ident(next(&mut parts));
-                ItemKind::TypeDef(TypeDef { name, ty: self.type_expr(next(&mut parts)) })
+                ItemKind::TypeDef(TypeDef {
+                    name,
+                    ty: self.type_expr(next(&mut parts)),
+                })
             }
-            Rule::edges_item => {
-                ItemKind::Edges(significant(inner).map(|edge| self.declaration(edge)).collect())
-            }
+            Rule::edges_item => ItemKind::Edges(
+                significant(inner)
+                    .map(|edge| self.declaration(edge))
+                    .collect(),
+            ),
             Rule::policy_item => ItemKind::Policy(self.declaration(inner)),
             Rule::migration_item => ItemKind::Migration(self.declaration(inner)),
             Rule::workflow_item => ItemKind::Workflow(self.workflow(inner)),
@@ -125,7 +135,11 @@ impl<'s> Builder<'s> {
         let path_span = self.span(&path_pair);
         let path = self.string(path_pair);
         let alias = parts.next().map(|p| self.ident(p));
-        Import { path, path_span, alias }
+        Import {
+            path,
+            path_span,
+            alias,
+        }
     }
 
     fn constant(&self, pair: Pair<'_, Rule>) -> Const {
@@ -137,7 +151,11 @@ impl<'s> Builder<'s> {
             ty = Some(self.type_expr(value_pair));
             value_pair = next(&mut parts);
         }
-        Const { name, ty, value: self.expr(value_pair) }
+        Const {
+            name,
+            ty,
+            value: self.expr(value_pair),
+        }
     }
 
     fn declaration(&self, pair: Pair<'_, Rule>) -> Declaration {
@@ -149,10 +167,18 @@ impl<'s> Builder<'s> {
                 let doc = self.doc(self.span(&field));
                 let mut parts = field.into_inner();
                 let name = self.ident(next(&mut parts));
-                Field { doc, name, value: self.expr(next(&mut parts)) }
+                Field {
+                    doc,
+                    name,
+                    value: self.expr(next(&mut parts)),
+                }
             })
             .collect();
-        Declaration { doc: self.doc(name.span), name, fields }
+        Declaration {
+            doc: self.doc(name.span),
+            name,
+            fields,
+        }
     }
 
     fn workflow(&self, pair: Pair<'_, Rule>) -> Workflow {
@@ -199,7 +225,12 @@ impl<'s> Builder<'s> {
                 let name = self.ident(next(&mut parts));
                 let ty = self.type_expr(next(&mut parts));
                 let default = parts.next().map(|p| self.expr(p));
-                Param { doc, name, ty, default }
+                Param {
+                    doc,
+                    name,
+                    ty,
+                    default,
+                }
             })
             .collect()
     }
@@ -211,14 +242,23 @@ impl<'s> Builder<'s> {
         match rule {
             Rule::schedule_trigger => {
                 let span = self.span(&first_part);
-                Trigger::Schedule { cron: self.string(first_part), span }
+                Trigger::Schedule {
+                    cron: self.string(first_part),
+                    span,
+                }
             }
-            Rule::every_trigger => Trigger::Every { interval: self.expr(first_part) },
+            Rule::every_trigger => Trigger::Every {
+                interval: self.expr(first_part),
+            },
             Rule::event_trigger => {
                 let span = self.span(&first_part);
                 let event_type = self.string(first_part);
                 let filter = parts.next().map(|p| self.expr(p));
-                Trigger::Event { event_type, span, filter }
+                Trigger::Event {
+                    event_type,
+                    span,
+                    filter,
+                }
             }
             rule => unreachable!("trigger {rule:?} is not in the grammar"),
         }
@@ -230,7 +270,12 @@ impl<'s> Builder<'s> {
         let name = self.ident(next(&mut parts));
         let value = self.expr(next(&mut parts));
         let modifiers = parts.map(|m| self.modifier(m)).collect();
-        Step { doc, name, value, modifiers }
+        Step {
+            doc,
+            name,
+            value,
+            modifiers,
+        }
     }
 
     fn modifier(&self, pair: Pair<'_, Rule>) -> Modifier {
@@ -247,14 +292,21 @@ impl<'s> Builder<'s> {
                 let attempts = match literal::decode_integer(count.as_str()) {
                     Ok(IntegerText::Fits(value)) => value,
                     Ok(IntegerText::MinMagnitude) | Err(_) => {
-                        self.problem(attempts_span, LiteralProblem::IntegerOutOfRange {
-                            text: count.as_str().to_string(),
-                        });
+                        self.problem(
+                            attempts_span,
+                            LiteralProblem::IntegerOutOfRange {
+                                text: count.as_str().to_string(),
+                            },
+                        );
                         0
                     }
                 };
                 let backoff = parts.next().map(|p| self.expr(p));
-                Modifier::Retry { attempts, attempts_span, backoff }
+                Modifier::Retry {
+                    attempts,
+                    attempts_span,
+                    backoff,
+                }
             }
             rule => unreachable!("modifier {rule:?} is not in the grammar"),
         }
@@ -303,7 +355,11 @@ impl<'s> Builder<'s> {
             ),
             rule => unreachable!("type {rule:?} is not in the grammar"),
         };
-        TypeExpr { kind, optional, span }
+        TypeExpr {
+            kind,
+            optional,
+            span,
+        }
     }
 
     // ── expressions ──────────────────────────────────────────────────────────────────
@@ -322,7 +378,11 @@ impl<'s> Builder<'s> {
             .map_primary(|primary| self.primary(primary))
             .map_prefix(|op, (operand, depth)| {
                 let span = self.span(&op).to(operand.span);
-                let op = if op.as_rule() == Rule::not_op { UnaryOp::Not } else { UnaryOp::Neg };
+                let op = if op.as_rule() == Rule::not_op {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
                 if op == UnaryOp::Neg {
                     if let Some(min) = self.take_pending_min_int(&operand, span) {
                         return (min, depth);
@@ -477,7 +537,10 @@ impl<'s> Builder<'s> {
         for (start, condition, then) in arms.into_iter().rev() {
             let (condition, condition_depth) = self.expr_with_depth(condition);
             let (then, then_depth) = self.expr_with_depth(then);
-            let span = Span { start, end: whole.end };
+            let span = Span {
+                start,
+                end: whole.end,
+            };
             let depth = condition_depth.max(then_depth).max(acc.1);
             let kind = ExprKind::If(Box::new(condition), Box::new(then), Box::new(acc.0));
             acc = self.nested(kind, span, depth);
@@ -489,10 +552,12 @@ impl<'s> Builder<'s> {
         let mut parts = pair.into_inner();
         let mantissa = next(&mut parts).as_str();
         if let Some(unit) = parts.next() {
-            return self.literal_or_problem(literal::decode_with_unit(mantissa, unit.as_str()), span);
+            return self
+                .literal_or_problem(literal::decode_with_unit(mantissa, unit.as_str()), span);
         }
         if literal::is_float_text(mantissa) {
-            return self.literal_or_problem(literal::decode_float(mantissa).map(Literal::Float), span);
+            return self
+                .literal_or_problem(literal::decode_float(mantissa).map(Literal::Float), span);
         }
         match literal::decode_integer(mantissa) {
             Ok(IntegerText::Fits(value)) => Literal::Int(value),
@@ -514,7 +579,10 @@ impl<'s> Builder<'s> {
         let mut pending = self.pending_min_int.borrow_mut();
         let position = pending.iter().position(|s| *s == operand.span)?;
         pending.remove(position);
-        Some(Expr { kind: ExprKind::Literal(Literal::Int(i64::MIN)), span })
+        Some(Expr {
+            kind: ExprKind::Literal(Literal::Int(i64::MIN)),
+            span,
+        })
     }
 
     fn literal_or_problem(&self, literal: Result<Literal, LiteralProblem>, span: Span) -> Literal {
@@ -535,7 +603,9 @@ impl<'s> Builder<'s> {
     }
 
     fn problem(&self, span: Span, problem: LiteralProblem) {
-        self.problems.borrow_mut().push(SyntaxError::MalformedLiteral { span, problem });
+        self.problems
+            .borrow_mut()
+            .push(SyntaxError::MalformedLiteral { span, problem });
     }
 
     fn too_deep(&self, span: Span) {
@@ -550,7 +620,10 @@ impl<'s> Builder<'s> {
 }
 
 fn invalid(span: Span) -> Expr {
-    Expr { kind: ExprKind::Literal(Literal::Invalid), span }
+    Expr {
+        kind: ExprKind::Literal(Literal::Invalid),
+        span,
+    }
 }
 
 fn binary_op(rule: Rule) -> BinaryOp {
@@ -619,5 +692,7 @@ fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
 }
 
 fn last(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
-    pair.into_inner().last().expect("the grammar guarantees this child")
+    pair.into_inner()
+        .last()
+        .expect("the grammar guarantees this child")
 }

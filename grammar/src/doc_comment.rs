@@ -16,7 +16,9 @@ pub fn doc_above(src: &str, offset: usize) -> Option<String> {
         let start = rest.rfind('\n').map_or(0, |i| i + 1);
         let line = rest[start..].trim();
         match line.strip_prefix("///") {
-            Some(text) if !text.starts_with('/') => lines.push(text.strip_prefix(' ').unwrap_or(text)),
+            Some(text) if !text.starts_with('/') => {
+                lines.push(text.strip_prefix(' ').unwrap_or(text))
+            }
             _ => break,
         }
         if start == 0 {
@@ -38,7 +40,10 @@ mod tests {
     #[test]
     fn collects_the_block_directly_above() {
         let src = "// not doc\n/// one\n/// two\nconst A = 1";
-        assert_eq!(doc_above(src, src.find("const").unwrap()).as_deref(), Some("one\ntwo"));
+        assert_eq!(
+            doc_above(src, src.find("const").unwrap()).as_deref(),
+            Some("one\ntwo")
+        );
     }
 
     #[test]
@@ -53,6 +58,9 @@ mod tests {
     #[test]
     fn works_for_indented_parameters() {
         let src = "workflow w(\n  /// the limit\n  limit: int)";
-        assert_eq!(doc_above(src, src.find("limit:").unwrap()).as_deref(), Some("the limit"));
+        assert_eq!(
+            doc_above(src, src.find("limit:").unwrap()).as_deref(),
+            Some("the limit")
+        );
     }
 }

@@ -7,7 +7,11 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyntaxError {
     /// E0100: the text at `span` cannot continue the item here.
-    Unexpected { span: Span, found: String, expected: Vec<Expected> },
+    Unexpected {
+        span: Span,
+        found: String,
+        expected: Vec<Expected>,
+    },
     /// E0101: a string or block comment opened at `span` is never closed.
     Unterminated { span: Span, what: Unterminated },
     /// E0102: a literal is malformed.
@@ -33,7 +37,9 @@ impl SyntaxError {
 impl fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SyntaxError::Unexpected { found, expected, .. } => {
+            SyntaxError::Unexpected {
+                found, expected, ..
+            } => {
                 write!(f, "unexpected {found}")?;
                 if !expected.is_empty() {
                     write!(f, "; expected ")?;
@@ -95,9 +101,7 @@ impl fmt::Display for Expected {
             Expected::String => f.write_str("a string"),
             Expected::Integer => f.write_str("an integer"),
             Expected::Step => f.write_str("a step (`let name = …`)"),
-            Expected::Modifier => {
-                f.write_str("a step modifier (after, on, retry, timeout, when)")
-            }
+            Expected::Modifier => f.write_str("a step modifier (after, on, retry, timeout, when)"),
             Expected::Trigger => f.write_str("a trigger (`on schedule`, `on every`, `on event`)"),
             Expected::Token(token) => write!(f, "`{token}`"),
             Expected::Keyword(keyword) => write!(f, "`{keyword}`"),
@@ -144,8 +148,12 @@ impl fmt::Display for LiteralProblem {
             LiteralProblem::FractionalBytes { text } => {
                 write!(f, "`{text}` is not a whole number of bytes or bits")
             }
-            LiteralProblem::BadWindow { text } => write!(f, "malformed time-of-day window `{text}`"),
-            LiteralProblem::BadEscape { escape } => write!(f, "unknown escape `{escape}` in string"),
+            LiteralProblem::BadWindow { text } => {
+                write!(f, "malformed time-of-day window `{text}`")
+            }
+            LiteralProblem::BadEscape { escape } => {
+                write!(f, "unknown escape `{escape}` in string")
+            }
         }
     }
 }

@@ -108,8 +108,9 @@ fn describe_rule(rule: Rule) -> Option<Expected> {
 }
 
 fn describe_token(token: &str) -> Option<Expected> {
-    const PUNCTUATION: &[&str] =
-        &["{", "}", "(", ")", "[", "]", ",", ":", "=", "->", ".", "?", "\"", "..", "-", "!"];
+    const PUNCTUATION: &[&str] = &[
+        "{", "}", "(", ")", "[", "]", ",", ":", "=", "->", ".", "?", "\"", "..", "-", "!",
+    ];
     if let Some(known) = PUNCTUATION.iter().find(|p| **p == token) {
         return Some(Expected::Token(known));
     }
@@ -124,7 +125,9 @@ pub fn describe_found(src: &str, at: usize) -> (String, usize) {
         return ("end of file".to_string(), 0);
     };
     if first.is_ascii_alphanumeric() || first == '_' {
-        let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
         return (format!("`{}`", &rest[..len]), len);
     }
     if first == '"' {

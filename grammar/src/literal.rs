@@ -49,7 +49,9 @@ pub fn decode_integer(text: &str) -> Result<IntegerText, LiteralProblem> {
     match digits.parse::<u64>() {
         Ok(value) if value <= i64::MAX as u64 => Ok(IntegerText::Fits(value as i64)),
         Ok(value) if value == i64::MAX as u64 + 1 => Ok(IntegerText::MinMagnitude),
-        _ => Err(LiteralProblem::IntegerOutOfRange { text: text.to_string() }),
+        _ => Err(LiteralProblem::IntegerOutOfRange {
+            text: text.to_string(),
+        }),
     }
 }
 
@@ -62,7 +64,9 @@ pub fn decode_float(text: &str) -> Result<f64, LiteralProblem> {
     let digits: String = text.chars().filter(|c| *c != '_').collect();
     match digits.parse::<f64>() {
         Ok(value) if value.is_finite() => Ok(value),
-        _ => Err(LiteralProblem::NumberOutOfRange { text: text.to_string() }),
+        _ => Err(LiteralProblem::NumberOutOfRange {
+            text: text.to_string(),
+        }),
     }
 }
 
@@ -71,7 +75,9 @@ pub fn decode_with_unit(number: &str, unit: &str) -> Result<Literal, LiteralProb
     let (_, kind, scale) = UNITS
         .iter()
         .find(|(name, _, _)| *name == unit)
-        .ok_or_else(|| LiteralProblem::UnknownUnit { unit: unit.to_string() })?;
+        .ok_or_else(|| LiteralProblem::UnknownUnit {
+            unit: unit.to_string(),
+        })?;
     let text = format!("{number}{unit}");
     let magnitude = decode_float(number)? * scale;
     let out_of_range = || LiteralProblem::NumberOutOfRange { text: text.clone() };
@@ -100,7 +106,9 @@ pub fn decode_with_unit(number: &str, unit: &str) -> Result<Literal, LiteralProb
 
 /// `HH:MM..HH:MM`, hours 0–23, minutes 0–59.
 pub fn decode_window(text: &str) -> Result<Literal, LiteralProblem> {
-    let bad = || LiteralProblem::BadWindow { text: text.to_string() };
+    let bad = || LiteralProblem::BadWindow {
+        text: text.to_string(),
+    };
     let (start, end) = text.split_once("..").ok_or_else(bad)?;
     let start = decode_clock(start).ok_or_else(bad)?;
     let end = decode_clock(end).ok_or_else(bad)?;
@@ -144,7 +152,9 @@ pub fn decode_string(raw: &str) -> Result<String, LiteralProblem> {
 
 fn decode_unicode_escape(chars: &mut std::str::Chars<'_>) -> Result<char, LiteralProblem> {
     let rest = chars.as_str();
-    let bad = |shown: &str| LiteralProblem::BadEscape { escape: format!("\\u{shown}") };
+    let bad = |shown: &str| LiteralProblem::BadEscape {
+        escape: format!("\\u{shown}"),
+    };
     let body = rest.strip_prefix('{').ok_or_else(|| bad(""))?;
     let close = body.find('}').ok_or_else(|| bad("{"))?;
     let hex = &body[..close];
@@ -164,11 +174,23 @@ mod tests {
 
     #[test]
     fn units_decode_to_base_units() {
-        assert_eq!(decode_with_unit("1.5", "h"), Ok(Literal::Duration(5_400_000_000_000)));
-        assert_eq!(decode_with_unit("250", "ms"), Ok(Literal::Duration(250_000_000)));
+        assert_eq!(
+            decode_with_unit("1.5", "h"),
+            Ok(Literal::Duration(5_400_000_000_000))
+        );
+        assert_eq!(
+            decode_with_unit("250", "ms"),
+            Ok(Literal::Duration(250_000_000))
+        );
         assert_eq!(decode_with_unit("64", "KiB"), Ok(Literal::Size(65_536)));
-        assert_eq!(decode_with_unit("500", "Mbps"), Ok(Literal::Bandwidth(500_000_000)));
-        assert!(matches!(decode_with_unit("10", "q"), Err(LiteralProblem::UnknownUnit { .. })));
+        assert_eq!(
+            decode_with_unit("500", "Mbps"),
+            Ok(Literal::Bandwidth(500_000_000))
+        );
+        assert!(matches!(
+            decode_with_unit("10", "q"),
+            Err(LiteralProblem::UnknownUnit { .. })
+        ));
         assert!(matches!(
             decode_with_unit("0.5", "B"),
             Err(LiteralProblem::FractionalBytes { .. })
@@ -177,22 +199,37 @@ mod tests {
 
     #[test]
     fn windows_check_their_clock() {
-        assert_eq!(decode_window("22:30..01:00"), Ok(Literal::Window { start: 1350, end: 60 }));
+        assert_eq!(
+            decode_window("22:30..01:00"),
+            Ok(Literal::Window {
+                start: 1350,
+                end: 60
+            })
+        );
         assert!(decode_window("25:00..06:00").is_err());
         assert!(decode_window("02:60..06:00").is_err());
     }
 
     #[test]
     fn strings_resolve_escapes() {
-        assert_eq!(decode_string(r#"a\n\"b\"\u{1F600}"#).as_deref(), Ok("a\n\"b\"😀"));
+        assert_eq!(
+            decode_string(r#"a\n\"b\"\u{1F600}"#).as_deref(),
+            Ok("a\n\"b\"😀")
+        );
         assert!(decode_string(r"\q").is_err());
         assert!(decode_string(r"\u{110000}").is_err());
     }
 
     #[test]
     fn integers_keep_the_minimum_magnitude() {
-        assert!(matches!(decode_integer("1_000"), Ok(IntegerText::Fits(1000))));
-        assert!(matches!(decode_integer("9223372036854775808"), Ok(IntegerText::MinMagnitude)));
+        assert!(matches!(
+            decode_integer("1_000"),
+            Ok(IntegerText::Fits(1000))
+        ));
+        assert!(matches!(
+            decode_integer("9223372036854775808"),
+            Ok(IntegerText::MinMagnitude)
+        ));
         assert!(decode_integer("9223372036854775809").is_err());
     }
 }

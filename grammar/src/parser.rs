@@ -40,7 +40,9 @@ pub fn parse(src: &str) -> Parsed {
 
     let mut parsed = Parsed::default();
     if src.len() > MAX_FILE_BYTES {
-        parsed.errors.push(SyntaxError::TooLarge { limit: MAX_FILE_BYTES });
+        parsed.errors.push(SyntaxError::TooLarge {
+            limit: MAX_FILE_BYTES,
+        });
         return parsed;
     }
     // pest never sees text past a too-deep bracket, so it cannot recurse too far.
@@ -82,7 +84,10 @@ pub fn parse(src: &str) -> Parsed {
                     }
                 }
                 let resume = recovery::resync(text, pos, at);
-                parsed.file.broken_items.push(broken_item(&src[pos..resume.unwrap_or(at)]));
+                parsed
+                    .file
+                    .broken_items
+                    .push(broken_item(&src[pos..resume.unwrap_or(at)]));
                 if let (Some(deep), true) = (too_deep, at >= text.len()) {
                     parsed.errors.push(SyntaxError::TooDeep {
                         span: Span::new(deep, deep + 1),
@@ -105,7 +110,10 @@ pub fn parse(src: &str) -> Parsed {
         }
     }
     if let (Some(deep), false) = (too_deep, too_deep_reported) {
-        parsed.errors.push(SyntaxError::TooDeep { span: Span::new(deep, deep + 1), limit: MAX_NESTING });
+        parsed.errors.push(SyntaxError::TooDeep {
+            span: Span::new(deep, deep + 1),
+            limit: MAX_NESTING,
+        });
     }
     parsed
 }

@@ -5,8 +5,16 @@
 
 use crate::error::Unterminated;
 
-const ITEM_KEYWORDS: &[&str] =
-    &["import", "const", "type", "edges", "policy", "migration", "workflow", "extern"];
+const ITEM_KEYWORDS: &[&str] = &[
+    "import",
+    "const",
+    "type",
+    "edges",
+    "policy",
+    "migration",
+    "workflow",
+    "extern",
+];
 
 /// What the scanner is inside of at a position.
 #[derive(Clone, Copy, PartialEq)]
@@ -100,14 +108,18 @@ pub fn unterminated(src: &str, from: usize) -> Option<(usize, Unterminated)> {
 /// `error_at`: the first line after the item's first line, at or after the error's line,
 /// that starts with an item keyword. `None` when no item follows.
 pub fn resync(src: &str, item_start: usize, error_at: usize) -> Option<usize> {
-    let error_line_start = src[..error_at.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+    let error_line_start = src[..error_at.min(src.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let mut line_start = if error_line_start > item_start {
         error_line_start
     } else {
         src[item_start..].find('\n').map(|i| item_start + i + 1)?
     };
     while line_start < src.len() {
-        let line_end = src[line_start..].find('\n').map_or(src.len(), |i| line_start + i);
+        let line_end = src[line_start..]
+            .find('\n')
+            .map_or(src.len(), |i| line_start + i);
         let line = &src[line_start..line_end];
         let indent = line.len() - line.trim_start().len();
         if starts_item(line.trim_start()) {
@@ -132,12 +144,19 @@ fn starts_item(line: &str) -> bool {
 /// references to those names elsewhere are not reported as unknown.
 pub fn broken_item_names(text: &str) -> (String, Vec<String>) {
     let words = words_of(text);
-    let keyword = words.first().map(|(w, _)| w.to_string()).unwrap_or_default();
+    let keyword = words
+        .first()
+        .map(|(w, _)| w.to_string())
+        .unwrap_or_default();
     let names = match keyword.as_str() {
-        "const" | "type" | "policy" | "migration" | "workflow" => {
-            words.get(1).map(|(w, _)| vec![w.to_string()]).unwrap_or_default()
-        }
-        "extern" => words.get(2).map(|(w, _)| vec![w.to_string()]).unwrap_or_default(),
+        "const" | "type" | "policy" | "migration" | "workflow" => words
+            .get(1)
+            .map(|(w, _)| vec![w.to_string()])
+            .unwrap_or_default(),
+        "extern" => words
+            .get(2)
+            .map(|(w, _)| vec![w.to_string()])
+            .unwrap_or_default(),
         // Edge declarations are `name {`: every word directly followed by a brace.
         "edges" => words
             .iter()
@@ -188,8 +207,14 @@ mod tests {
 
     #[test]
     fn unterminated_strings_and_comments_are_found() {
-        assert_eq!(unterminated("let s = \"abc", 0), Some((8, Unterminated::String)));
-        assert_eq!(unterminated("/* open", 0), Some((0, Unterminated::BlockComment)));
+        assert_eq!(
+            unterminated("let s = \"abc", 0),
+            Some((8, Unterminated::String))
+        );
+        assert_eq!(
+            unterminated("/* open", 0),
+            Some((0, Unterminated::BlockComment))
+        );
         assert_eq!(unterminated("\"a\\\"b\" // \"", 0), None);
     }
 
@@ -203,7 +228,10 @@ mod tests {
 
     #[test]
     fn broken_items_keep_their_names() {
-        assert_eq!(broken_item_names("const LIMIT = +"), ("const".into(), vec!["LIMIT".into()]));
+        assert_eq!(
+            broken_item_names("const LIMIT = +"),
+            ("const".into(), vec!["LIMIT".into()])
+        );
         let (_, names) = broken_item_names("edges { a { region: \"x\" } b { ( }");
         assert_eq!(names, vec!["a".to_string(), "b".to_string()]);
     }

@@ -24,7 +24,12 @@ fn valid_conformance_programs_parse_cleanly() {
     for file in files {
         let src = std::fs::read_to_string(&file).expect("readable");
         let parsed = parse(&src);
-        assert!(parsed.errors.is_empty(), "{}: {:?}", file.display(), parsed.errors);
+        assert!(
+            parsed.errors.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            parsed.errors
+        );
         assert!(!parsed.file.items.is_empty());
     }
 }
@@ -35,21 +40,42 @@ fn a_syntax_error_costs_only_its_item() {
     let parsed = parse(src);
     assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
     let SyntaxError::Unexpected { span, .. } = &parsed.errors[0] else {
-        panic!("expected an unexpected-token error, got {:?}", parsed.errors[0]);
+        panic!(
+            "expected an unexpected-token error, got {:?}",
+            parsed.errors[0]
+        );
     };
     assert_eq!(&src[span.range()], "}");
     assert_eq!(parsed.file.items.len(), 2);
-    assert_eq!(parsed.file.broken_items[0].names, vec!["broken".to_string()]);
+    assert_eq!(
+        parsed.file.broken_items[0].names,
+        vec!["broken".to_string()]
+    );
 }
 
 #[test]
 fn hostile_nesting_is_an_error_not_a_crash() {
     let deep = format!("const A = {}1{}", "(".repeat(100_000), ")".repeat(100_000));
-    assert!(matches!(parse(&deep).errors[..], [SyntaxError::TooDeep { .. }]));
+    assert!(matches!(
+        parse(&deep).errors[..],
+        [SyntaxError::TooDeep { .. }]
+    ));
     let long_chain = format!("const A = 1{}", " + 1".repeat(100_000));
-    assert!(matches!(parse(&long_chain).errors[..], [SyntaxError::TooDeep { .. }]));
+    assert!(matches!(
+        parse(&long_chain).errors[..],
+        [SyntaxError::TooDeep { .. }]
+    ));
     let prefixes = format!("const A = {}1", "-".repeat(100_000));
-    assert!(matches!(parse(&prefixes).errors[..], [SyntaxError::TooDeep { .. }]));
-    let else_ifs = format!("const A = if true {{ 1 }}{} else {{ 3 }}", " else if true { 2 }".repeat(10_000));
-    assert!(matches!(parse(&else_ifs).errors[..], [SyntaxError::TooDeep { .. }]));
+    assert!(matches!(
+        parse(&prefixes).errors[..],
+        [SyntaxError::TooDeep { .. }]
+    ));
+    let else_ifs = format!(
+        "const A = if true {{ 1 }}{} else {{ 3 }}",
+        " else if true { 2 }".repeat(10_000)
+    );
+    assert!(matches!(
+        parse(&else_ifs).errors[..],
+        [SyntaxError::TooDeep { .. }]
+    ));
 }

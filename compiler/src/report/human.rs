@@ -1,0 +1,62 @@
+//! Human-readable diagnostics through miette: code, message, the source line with the
+//! exact span underlined and labelled, related places, and help.
+
+use crate::diagnostic::Diagnostic;
+use crate::problem::Severity;
+use crate::source_map::SourceMap;
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Colours and Unicode box drawing, for terminals.
+    Color,
+    /// Unicode without colour, for logs, files and snapshot tests.
+    Plain,
+}
+
+/// One rendered block per diagnostic, in the order given.
+pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) -> String {
+    let theme = match style {
+        Style::Color => GraphicalTheme::unicode(),
+        Style::Plain => GraphicalTheme::unicode_nocolor(),
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let file = sources.get(diagnostic.at.file);
+        let severity = match diagnostic.severity() {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        };
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(diagnostic.problem.label()),
+            (diagnostic.at.span.start as usize, diagnostic.at.span.len()),
+        )];
+        for (location, message) in &diagnostic.related {
+            if location.file == diagnostic.at.file {
+                let span = (location.span.start as usize, location.span.len());
+                labels.push(LabeledSpan::new_with_span(Some(message.clone()), span));
+            }
+        }
+        let mut report = MietteDiagnostic::new(diagnostic.problem.message())
+            .with_code(diagnostic.code())
+            .with_severity(severity)
+            .with_labels(labels);
+        if let Some(help) = diagnostic.problem.help() {
+            report = report.with_help(help);
+        }
+        let source = NamedSource::new(file.name.clone(), file.text.to_string());
+        let report = Report::new(report).with_source_code(source);
+        if handler.render_report(&mut out, report.as_ref()).is_err() {
+            out.push_str(&format!(
+                "{}: {}\n",
+                diagnostic.code(),
+                diagnostic.problem.message()
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,8 @@
+//! Shows diagnostics to people (miette's graphical report) and to tools (the JSON
+//! document of LANGUAGE.md §6). Both read the same `Diagnostic` data.
+
+mod human;
+mod json;
+
+pub use human::{render_human, Style};
+pub use json::render_json;

@@ -1,0 +1,101 @@
+//! Every source file the compiler has read, so that a span (file, byte range) can be
+//! turned into a path, a line and a column when a diagnostic is shown.
+
+use edgeflow_grammar::Span;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A span in a known file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    pub file: FileId,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user named it (or as an import resolved it), for display.
+    pub name: String,
+    /// The canonical path, for identity; `None` for built-in sources like the prelude.
+    pub path: Option<PathBuf>,
+    pub text: Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+/// 1-based line and column; the column counts characters (Unicode scalar values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl SourceFile {
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = offset.min(self.text.len());
+        let line_index = self.line_starts.partition_point(|start| *start <= offset) - 1;
+        let line_start = self.line_starts[line_index];
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(offset - line_start, |s| s.chars().count());
+        LineCol {
+            line: line_index + 1,
+            column: column + 1,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, name: String, path: Option<PathBuf>, text: Arc<str>) -> FileId {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let id = FileId(self.files.len() as u32);
+        self.files.push(SourceFile {
+            name,
+            path,
+            text,
+            line_starts,
+        });
+        id
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    pub fn find(&self, path: &Path) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.path.as_deref() == Some(path))
+            .map(|i| FileId(i as u32))
+    }
+
+    /// Files read from disk (not built-in sources).
+    pub fn user_file_count(&self) -> usize {
+        self.files.iter().filter(|f| f.path.is_some()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters() {
+        let mut map = SourceMap::default();
+        let id = map.add("t".into(), None, "ab\n\"é\" x\n".into());
+        let file = map.get(id);
+        assert_eq!(file.line_col(0), LineCol { line: 1, column: 1 });
+        assert_eq!(file.line_col(3), LineCol { line: 2, column: 1 });
+        assert_eq!(file.line_col(8), LineCol { line: 2, column: 5 });
+    }
+}

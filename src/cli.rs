@@ -1,0 +1,105 @@
+//! The command line: every subcommand, its flags and its help text with an example.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "edgeflow",
+    version,
+    about = "Declarative workflows, migrations and rate limits for fleets of edge nodes",
+    long_about = "edgeflow checks, compiles and runs `.edgeflow` programs: workflows (DAGs of typed \
+                  steps), migrations of workloads between edges, and rate-limit policies.",
+    after_help = "Examples:\n  edgeflow check examples/\n  edgeflow compile examples/rate_limit.edgeflow -o rate_limit.bundle\n  edgeflow graph examples/leader_election.edgeflow --format mermaid\n  edgeflow explain E0302"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and type-check files and folders of `.edgeflow` sources.
+    #[command(
+        after_help = "Examples:\n  edgeflow check flows/\n  edgeflow check deploy.edgeflow --format json --deny warnings\n\nExit status: 0 no errors, 1 errors (or warnings with --deny warnings), 2 usage or I/O failure."
+    )]
+    Check {
+        /// Files, or folders searched recursively for `*.edgeflow`.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Treat warnings as errors for the exit status.
+        #[arg(long, value_name = "LEVEL", value_parser = ["warnings"])]
+        deny: Option<String>,
+        /// When to colour human output.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Compile a file to an IR bundle (all workflows, policies, migrations, a content hash).
+    #[command(
+        after_help = "Examples:\n  edgeflow compile deploy.edgeflow -o deploy.bundle\n  edgeflow compile deploy.edgeflow --emit ir-text"
+    )]
+    Compile {
+        file: PathBuf,
+        /// Where to write the bundle (required unless --emit ir-text).
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// What to produce.
+        #[arg(long, value_enum, default_value_t = Emit::Bundle)]
+        emit: Emit,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Draw a workflow's DAG: steps, data edges with the fields they carry, `after`
+    /// edges dashed, guards and placement.
+    #[command(
+        after_help = "Examples:\n  edgeflow graph deploy.edgeflow --format dot | dot -Tsvg > deploy.svg\n  edgeflow graph deploy.edgeflow --workflow deploy --format mermaid"
+    )]
+    Graph {
+        file: PathBuf,
+        /// The workflow to draw; may be left out when the file has exactly one.
+        #[arg(long, short)]
+        workflow: Option<String>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
+    #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
+    Explain {
+        /// A code such as E0302 or W0100.
+        #[arg(required_unless_present = "list")]
+        code: Option<String>,
+        /// List every code with its one-line meaning.
+        #[arg(long)]
+        list: bool,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    Bundle,
+    IrText,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}

@@ -1,0 +1,36 @@
+//! One module per subcommand; `run` dispatches.
+
+mod check;
+mod compile;
+mod explain;
+mod graph;
+
+use crate::cli::{Cli, Command};
+use std::process::ExitCode;
+
+/// Exit status for usage and I/O failures (LANGUAGE.md §6).
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check {
+            paths,
+            format,
+            deny,
+            color,
+        } => check::run(&paths, format, deny.is_some(), color),
+        Command::Compile {
+            file,
+            output,
+            emit,
+            color,
+        } => compile::run(&file, output.as_deref(), emit, color),
+        Command::Graph {
+            file,
+            workflow,
+            format,
+            color,
+        } => graph::run(&file, workflow.as_deref(), format, color),
+        Command::Explain { code, list } => explain::run(code.as_deref(), list),
+    }
+}
