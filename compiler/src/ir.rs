@@ -22,6 +22,8 @@ pub struct Program {
     pub migrations: Vec<Migration>,
     /// User ops implemented by WebAssembly modules.
     pub extern_ops: Vec<ExternOp>,
+    /// The modules' bytes, base64, by `wasm_path` (filled in by `edgeflow compile`).
+    pub wasm_modules: std::collections::BTreeMap<String, String>,
     pub workflows: Vec<Workflow>,
 }
 
@@ -113,8 +115,10 @@ pub struct ExternOp {
     pub path: String,
     pub params: Vec<Param>,
     pub result: Type,
+    /// As written: relative to the declaring file.
     pub wasm_path: String,
     pub export: String,
+    pub at: SourcePos,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

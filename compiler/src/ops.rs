@@ -128,7 +128,12 @@ impl Checker {
     ) -> Option<ir::ExternOp> {
         let signature = self.op_signature(module, index);
         let (wasm_path, export) = signature.wasm.clone()?;
+        let path_span = match &self.module(module).item(index).kind {
+            ItemKind::ExternOp(op) => op.path.span,
+            _ => return None,
+        };
         Some(ir::ExternOp {
+            at: self.source_pos(module, path_span),
             path: signature.path.clone(),
             params: signature.params.clone(),
             result: signature.result.clone(),

@@ -16,6 +16,7 @@ impl Checker {
             policies: Vec::new(),
             migrations: Vec::new(),
             extern_ops: Vec::new(),
+            wasm_modules: Default::default(),
             workflows: Vec::new(),
         };
         for id in self.closure(entry) {
