@@ -11,6 +11,7 @@ mod consts;
 mod declarations;
 pub mod diagnostic;
 pub mod eval;
+pub mod explain;
 mod expr;
 pub mod graph_render;
 pub mod ir;
