@@ -141,10 +141,10 @@ impl Checker {
             return false;
         }
         if let Some(extra) = args.get(arity) {
-            let problem = Problem::UnknownArgument {
+            let problem = Problem::TooManyArguments {
                 callee: callee.name.clone(),
-                argument: format!("#{} (it takes {arity})", arity + 1),
-                suggestion: None,
+                expected: arity,
+                found: args.len(),
             };
             self.report(scope.module, problem, extra.span);
             return false;

@@ -365,7 +365,7 @@ fn call(builtin: Builtin, args: Vec<Value>, env: &dyn Env) -> Result<Value> {
             .parse::<jiff::Timestamp>()
             .map(Time)
             .map_err(|_| conversion("time", &args[0])),
-        (_, args) if args.iter().any(|a| *a == None) => Err(EvalError::NoneValue),
+        (_, args) if args.contains(&None) => Err(EvalError::NoneValue),
         (builtin, _) => Err(unsupported(format_args!(
             "{}(…) on these values",
             builtin.name()

@@ -43,6 +43,11 @@ pub enum Problem {
         callee: String,
         arguments: Vec<String>,
     },
+    TooManyArguments {
+        callee: String,
+        expected: usize,
+        found: usize,
+    },
     ImportNotFound {
         path: String,
         reason: String,
@@ -154,7 +159,7 @@ impl Problem {
             Problem::WrongKind { .. } => "E0202",
             Problem::Duplicate { .. } => "E0203",
             Problem::UnknownField { .. } => "E0204",
-            Problem::UnknownArgument { .. } => "E0205",
+            Problem::UnknownArgument { .. } | Problem::TooManyArguments { .. } => "E0205",
             Problem::MissingArgument { .. } => "E0206",
             Problem::ImportNotFound { .. } => "E0207",
             Problem::ImportCycle { .. } => "E0208",
@@ -215,6 +220,16 @@ impl Problem {
                     "`{callee}` is missing required argument{} {}",
                     plural(arguments.len()),
                     quoted(arguments)
+                )
+            }
+            Problem::TooManyArguments {
+                callee,
+                expected,
+                found,
+            } => {
+                format!(
+                    "`{callee}` takes {expected} argument{}, but {found} were given",
+                    plural(*expected)
                 )
             }
             Problem::ImportNotFound { path, .. } => format!("imported file `{path}` not found"),
@@ -301,6 +316,7 @@ impl Problem {
             Problem::Duplicate { .. } => "defined again here".into(),
             Problem::UnknownField { .. } => "unknown field".into(),
             Problem::UnknownArgument { .. } => "unknown argument".into(),
+            Problem::TooManyArguments { .. } => "extra argument".into(),
             Problem::MissingArgument { .. } => "missing arguments in this call".into(),
             Problem::ImportNotFound { .. } => "no such file".into(),
             Problem::ImportCycle { .. } => "this import closes the cycle".into(),
@@ -333,6 +349,7 @@ impl Problem {
         match self {
             Problem::Syntax(SyntaxError::MalformedLiteral { problem, .. }) => problem.help(),
             Problem::Syntax(_) => None,
+            Problem::TooManyArguments { .. } => Some("remove the extra arguments".into()),
             Problem::UnknownName {
                 suggestion, note, ..
             } => did_you_mean(suggestion).or_else(|| note.map(str::to_string)),

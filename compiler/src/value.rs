@@ -170,7 +170,7 @@ pub fn format_size(bytes: u64) -> String {
     }
     UNITS
         .iter()
-        .find(|(_, size)| bytes % size == 0)
+        .find(|(_, size)| bytes.is_multiple_of(*size))
         .map_or_else(
             || format!("{bytes}B"),
             |(unit, size)| format!("{}{unit}", bytes / size),
@@ -187,7 +187,7 @@ pub fn format_bandwidth(bits: u64) -> String {
     if bits == 0 {
         return "0bps".to_string();
     }
-    UNITS.iter().find(|(_, size)| bits % size == 0).map_or_else(
+    UNITS.iter().find(|(_, size)| bits.is_multiple_of(*size)).map_or_else(
         || format!("{bits}bps"),
         |(unit, size)| format!("{}{unit}", bits / size),
     )

@@ -32,6 +32,9 @@ fn simplify(mut expected: Vec<Expected>) -> Vec<Expected> {
                 && !matches!(e, Expected::Keyword("if" | "true" | "false" | "none"))
         });
     }
+    if expected.contains(&Expected::Operator) {
+        expected.retain(|e| !matches!(e, Expected::Token("." | "[" | "?")));
+    }
     if expected.contains(&Expected::Modifier) {
         expected.retain(|e| !matches!(e, Expected::Keyword(_)));
         expected.retain(|e| *e != Expected::Trigger);
@@ -131,7 +134,7 @@ pub fn describe_found(src: &str, at: usize) -> (String, usize) {
         return (format!("`{}`", &rest[..len]), len);
     }
     if first == '"' {
-        return ("a string".to_string(), 1);
+        return ("string literal".to_string(), 1);
     }
     (format!("`{first}`"), first.len_utf8())
 }

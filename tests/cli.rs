@@ -1,0 +1,206 @@
+//! The command line as a user meets it: exit statuses, JSON output, bundles, graphs,
+//! explanations and help.
+
+mod common;
+
+use common::{edgeflow, root, stderr, stdout};
+
+const WARNING_ONLY: &str = "tests/fixtures/invalid/W0101_underscore_is_quiet.edgeflow";
+const OPTIONAL_USED: &str = "../shared/conformance/invalid/E0302_optional_used.edgeflow";
+
+#[test]
+fn missing_paths_and_empty_folders_are_usage_errors() {
+    let output = edgeflow(&["check", "does/not/exist.edgeflow"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no such file or folder"));
+
+    let empty = tempfile_dir("empty");
+    let output = edgeflow(&["check", &empty.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no .edgeflow files"));
+}
+
+#[test]
+fn deny_warnings_turns_warnings_into_a_failing_status() {
+    assert_eq!(edgeflow(&["check", WARNING_ONLY]).status.code(), Some(0));
+    assert_eq!(
+        edgeflow(&["check", "--deny", "warnings", WARNING_ONLY])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let output = edgeflow(&["check", "--format", "json", OPTIONAL_USED]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document on stdout");
+    assert_eq!(report["files"], 1);
+    assert_eq!(report["errors"], 1);
+    assert_eq!(report["warnings"], 0);
+    let diagnostic = &report["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "E0302");
+    assert_eq!(diagnostic["severity"], "error");
+    assert_eq!(diagnostic["file"], OPTIONAL_USED);
+    assert_eq!(
+        (diagnostic["line"].as_u64(), diagnostic["column"].as_u64()),
+        (Some(4), Some(15))
+    );
+    assert_eq!(
+        (
+            diagnostic["end_line"].as_u64(),
+            diagnostic["end_column"].as_u64()
+        ),
+        (Some(4), Some(23))
+    );
+    assert_eq!(diagnostic["length"], 8);
+    let source = std::fs::read_to_string(root().join(OPTIONAL_USED)).expect("readable");
+    let offset = diagnostic["offset"].as_u64().expect("offset") as usize;
+    assert_eq!(&source[offset..offset + 8], "l.leader");
+    assert_eq!(diagnostic["labels"][0]["line"], 4);
+    assert!(diagnostic["help"].is_string());
+}
+
+#[test]
+fn compiling_twice_gives_the_same_bundle_and_hash() {
+    let dir = tempfile_dir("bundles");
+    let first = dir.join("first.bundle");
+    let second = dir.join("second.bundle");
+    let run = |out: &std::path::Path| {
+        edgeflow(&[
+            "compile",
+            "examples/rate_limit.edgeflow",
+            "-o",
+            &out.to_string_lossy(),
+        ])
+    };
+    let (a, b) = (run(&first), run(&second));
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert_eq!(stdout(&a), stdout(&b));
+    let bytes = std::fs::read(&first).expect("bundle written");
+    assert_eq!(bytes, std::fs::read(&second).expect("bundle written"));
+    let program = edgeflow_compiler::program::from_bundle(&bytes).expect("a valid bundle");
+    assert_eq!(format!("{}\n", program.hash), stdout(&a));
+    assert_eq!(program.workflows.len(), 2);
+    assert_eq!(program.policies.len(), 2);
+}
+
+#[test]
+fn compile_refuses_programs_with_errors_and_missing_outputs() {
+    let dir = tempfile_dir("refused");
+    let out = dir.join("never.bundle");
+    let output = edgeflow(&["compile", OPTIONAL_USED, "-o", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!out.exists());
+    let output = edgeflow(&["compile", "examples/rate_limit.edgeflow"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--output"));
+}
+
+#[test]
+fn compile_embeds_webassembly_modules_or_says_which_is_missing() {
+    let dir = tempfile_dir("wasm");
+    let source = dir.join("user.edgeflow");
+    std::fs::write(
+        &source,
+        "extern op text.upper(s: string) -> { s: string } = wasm(\"upper.wasm\", \"run\")\n\
+         workflow w() {\n  let u = text.upper(s: \"x\")\n  return u.s\n}\n",
+    )
+    .expect("write source");
+    let out = dir.join("user.bundle");
+    let compile = || {
+        edgeflow(&[
+            "compile",
+            &source.to_string_lossy(),
+            "-o",
+            &out.to_string_lossy(),
+        ])
+    };
+    let missing = compile();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("upper.wasm"),
+        "{}",
+        stderr(&missing)
+    );
+    std::fs::write(dir.join("upper.wasm"), b"\0asm\x01\0\0\0").expect("write module");
+    let present = compile();
+    assert!(present.status.success(), "{}", stderr(&present));
+    let program = edgeflow_compiler::program::from_bundle(&std::fs::read(&out).expect("bundle"))
+        .expect("valid");
+    assert_eq!(
+        program.wasm_modules.get("upper.wasm").map(String::as_str),
+        Some("AGFzbQEAAAA=")
+    );
+}
+
+#[test]
+fn graph_needs_a_workflow_name_when_there_are_several() {
+    let output = edgeflow(&["graph", "examples/rate_limit.edgeflow"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("aggregate_usage, admit"),
+        "{}",
+        stderr(&output)
+    );
+    let output = edgeflow(&[
+        "graph",
+        "examples/rate_limit.edgeflow",
+        "--workflow",
+        "nope",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = edgeflow(&[
+        "graph",
+        "examples/rate_limit.edgeflow",
+        "-w",
+        "admit",
+        "--format",
+        "dot",
+    ]);
+    assert!(output.status.success());
+    assert!(
+        stdout(&output).contains("s0 -> s1 [label=\"*\", style=dashed]")
+            || stdout(&output).contains("style=dashed")
+    );
+}
+
+#[test]
+fn explain_knows_every_code_and_rejects_others() {
+    let output = edgeflow(&["explain", "E0400"]);
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("## Fix"));
+    let output = edgeflow(&["explain", "E9999"]);
+    assert_eq!(output.status.code(), Some(2));
+    let list = edgeflow(&["explain", "--list"]);
+    assert_eq!(stdout(&list).lines().count(), 28);
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for command in [
+        &["--help"][..],
+        &["check", "--help"],
+        &["compile", "--help"],
+        &["graph", "--help"],
+        &["explain", "--help"],
+    ] {
+        let output = edgeflow(command);
+        assert!(output.status.success(), "{command:?}");
+        assert!(
+            stdout(&output).contains("Examples:"),
+            "{command:?}: {}",
+            stdout(&output)
+        );
+    }
+}
+
+/// A fresh folder under the target directory for one test.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
