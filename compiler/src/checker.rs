@@ -150,7 +150,7 @@ impl Checker {
         self.modules.push(Module {
             file,
             dir,
-            ast: parsed.file,
+            ast: Rc::new(parsed.file),
             imports: Vec::new(),
             items: HashMap::new(),
             ops: HashMap::new(),
@@ -335,13 +335,13 @@ impl Checker {
             return;
         }
         self.module_mut(id).output.checked = true;
-        for index in 0..self.module(id).ast.items.len() {
-            self.check_item(id, index);
+        let ast = self.module(id).ast.clone();
+        for (index, item) in ast.items.iter().enumerate() {
+            self.check_item(id, index, item);
         }
     }
 
-    fn check_item(&mut self, id: ModuleId, index: usize) {
-        let item = self.module(id).item(index).clone();
+    fn check_item(&mut self, id: ModuleId, index: usize, item: &ast::Item) {
         match &item.kind {
             ItemKind::Import(_) => {}
             ItemKind::Const(_) => {

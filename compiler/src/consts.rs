@@ -172,7 +172,7 @@ impl Checker {
                     }
                     resolved.push((name.name.clone(), ty));
                 }
-                Type::Record(resolved)
+                Type::Record(resolved.into())
             }
         };
         if expr.optional {

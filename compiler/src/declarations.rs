@@ -13,6 +13,7 @@ use crate::value::{Value, NANOS_PER_MILLI};
 use edgeflow_grammar::ast::{self, Declaration, ExprKind};
 use edgeflow_grammar::Span;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a field's value must be.
 enum FieldKind {
@@ -51,10 +52,10 @@ const EDGE_FIELDS: &[FieldSpec] = &[
     field(
         "capacity",
         || {
-            FieldKind::Typed(Type::Record(vec![
+            FieldKind::Typed(Type::Record(Arc::from(vec![
                 ("cpu".into(), Type::Float),
                 ("memory".into(), Type::Size),
-            ]))
+            ])))
         },
         false,
     ),

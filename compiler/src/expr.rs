@@ -13,6 +13,7 @@ use crate::types::{Mismatch, Type};
 use crate::value::Value;
 use edgeflow_grammar::ast::{self, BinaryOp, ExprKind, Ident, Literal, UnaryOp};
 use edgeflow_grammar::Span;
+use std::sync::Arc;
 
 /// Where an expression is checked: its module and, inside a workflow, its locals.
 pub(crate) struct Scope<'l> {
@@ -308,7 +309,7 @@ impl Checker {
             fields.push((key.name.clone(), typed.ty));
             irs.push((key.name.clone(), typed.ir));
         }
-        let ty = Type::Record(fields);
+        let ty = Type::Record(fields.into());
         if irs.iter().all(|(_, e)| e.as_const().is_some()) {
             let values = irs.into_iter().filter_map(|(name, e)| match e {
                 Expr::Const(value) => Some((name, value)),
@@ -720,13 +721,13 @@ pub(crate) fn literal_typed(literal: &Literal) -> Typed {
 
 /// The type of the `trigger` name in a triggered workflow.
 pub(crate) fn trigger_type() -> Type {
-    Type::Record(vec![
+    Type::Record(Arc::from(vec![
         ("kind".into(), Type::String),
         ("type".into(), Type::String),
         ("source".into(), Type::String),
         ("data".into(), Type::Json),
         ("time".into(), Type::Time),
-    ])
+    ]))
 }
 
 /// "an edge", "a policy", … for a declared-kind type.

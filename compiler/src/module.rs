@@ -7,6 +7,7 @@ use crate::source_map::FileId;
 use edgeflow_grammar::ast;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModuleId(pub u32);
@@ -52,7 +53,8 @@ pub struct Module {
     pub file: FileId,
     /// The folder imports are relative to; `None` for the built-in prelude.
     pub dir: Option<PathBuf>,
-    pub ast: ast::File,
+    /// Shared so that checking can walk it while the checker changes other state.
+    pub ast: Rc<ast::File>,
     pub imports: Vec<ModuleImport>,
     pub items: HashMap<String, ItemRef>,
     /// Extern ops by path, to the item index.

@@ -307,6 +307,8 @@ impl Problem {
         match self {
             Problem::Syntax(SyntaxError::Unterminated { .. }) => "opened here".into(),
             Problem::Syntax(SyntaxError::Unexpected { .. }) => "unexpected here".into(),
+            Problem::Syntax(SyntaxError::ArgumentStyle { .. }) => "this argument".into(),
+            Problem::Syntax(SyntaxError::KeywordAsName { .. }) => "a keyword".into(),
             Problem::Syntax(_) => "here".into(),
             Problem::UnknownName { .. } | Problem::UnknownType { .. } => {
                 "not found in scope".into()

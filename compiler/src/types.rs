@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,8 +23,8 @@ pub enum Type {
     Migration,
     Json,
     List(Box<Type>),
-    /// Fields in the order written.
-    Record(Vec<(String, Type)>),
+    /// Fields in the order written; shared, since op result types are cloned per step.
+    Record(Arc<[(String, Type)]>),
     Optional(Box<Type>),
     /// `route(..)`, `key(..)`, `descriptor(..)`: only a policy's `match` takes one.
     Matcher,
@@ -110,7 +111,7 @@ impl Type {
             (Float, Int) => Ok(()),
             (List(expected), List(actual)) => expected.accepts(actual),
             (Record(expected), Record(actual)) => {
-                for (name, expected_type) in expected {
+                for (name, expected_type) in expected.iter() {
                     match actual.iter().find(|(n, _)| n == name) {
                         Some((_, actual_type)) => expected_type.accepts(actual_type)?,
                         None if expected_type.is_optional() => {}
@@ -136,11 +137,11 @@ impl Type {
             (List(a), List(b)) => a.unify(b).map(|t| List(Box::new(t))),
             (Record(a), Record(b)) if a.len() == b.len() => {
                 let mut fields = Vec::with_capacity(a.len());
-                for (name, a_type) in a {
+                for (name, a_type) in a.iter() {
                     let b_type = b.iter().find(|(n, _)| n == name).map(|(_, t)| t)?;
                     fields.push((name.clone(), a_type.unify(b_type)?));
                 }
-                Some(Record(fields))
+                Some(Record(fields.into()))
             }
             (Json, _) | (_, Json) => Some(Json),
             (a, b) if a == b => Some(a.clone()),

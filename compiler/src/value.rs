@@ -187,10 +187,13 @@ pub fn format_bandwidth(bits: u64) -> String {
     if bits == 0 {
         return "0bps".to_string();
     }
-    UNITS.iter().find(|(_, size)| bits.is_multiple_of(*size)).map_or_else(
-        || format!("{bits}bps"),
-        |(unit, size)| format!("{}{unit}", bits / size),
-    )
+    UNITS
+        .iter()
+        .find(|(_, size)| bits.is_multiple_of(*size))
+        .map_or_else(
+            || format!("{bits}bps"),
+            |(unit, size)| format!("{}{unit}", bits / size),
+        )
 }
 
 impl fmt::Display for Matcher {

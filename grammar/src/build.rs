@@ -13,6 +13,38 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use std::cell::RefCell;
 use std::sync::LazyLock;
 
+/// The reserved words of LANGUAGE.md §1.
+pub const KEYWORDS: &[&str] = &[
+    "import",
+    "as",
+    "const",
+    "type",
+    "edges",
+    "policy",
+    "migration",
+    "workflow",
+    "extern",
+    "op",
+    "let",
+    "return",
+    "if",
+    "else",
+    "after",
+    "on",
+    "retry",
+    "backoff",
+    "timeout",
+    "when",
+    "per",
+    "true",
+    "false",
+    "none",
+    "schedule",
+    "event",
+    "every",
+    "where",
+];
+
 /// Deepest expression tree accepted (a chain of 256 `+` is already unreadable).
 pub const MAX_EXPRESSION_DEPTH: u32 = 256;
 /// Longest run of prefix operators (`!!!!x`) accepted.
@@ -89,11 +121,23 @@ impl<'s> Builder<'s> {
         Span::new(self.base + span.start(), self.base + span.end())
     }
 
+    /// A name as written. Where the grammar says `ident` (a declared or referenced name,
+    /// not a field or argument name), a keyword is a syntax error.
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
-        Ident {
+        let ident = Ident {
             name: pair.as_str().to_string(),
             span: self.span(&pair),
+        };
+        if pair.as_rule() == Rule::ident && KEYWORDS.contains(&ident.name.as_str()) {
+            let mut fatal = self.fatal.borrow_mut();
+            if fatal.is_none() {
+                *fatal = Some(SyntaxError::KeywordAsName {
+                    span: ident.span,
+                    keyword: ident.name.clone(),
+                });
+            }
         }
+        ident
     }
 
     fn doc(&self, span: Span) -> Option<String> {
@@ -470,28 +514,7 @@ impl<'s> Builder<'s> {
                     .collect();
                 self.nested(ExprKind::Record(entries), span, depth)
             }
-            Rule::op_call => {
-                let mut parts = pair.into_inner();
-                let path = self.ident(next(&mut parts));
-                let mut depth = 0;
-                let args = parts
-                    .map(|arg| {
-                        let mut parts = arg.into_inner();
-                        let name = self.ident(next(&mut parts));
-                        let (value, value_depth) = self.expr_with_depth(next(&mut parts));
-                        depth = depth.max(value_depth);
-                        (name, value)
-                    })
-                    .collect();
-                self.nested(ExprKind::OpCall(OpCall { path, args }), span, depth)
-            }
-            Rule::builtin_call => {
-                let mut parts = pair.into_inner();
-                let callee = self.ident(next(&mut parts));
-                let (args, depth) = self.exprs(parts);
-                self.nested(ExprKind::Call(callee, args), span, depth)
-            }
-            Rule::ident => leaf(ExprKind::Name(self.ident(pair))),
+            Rule::path_expr => self.path_expr(pair, span),
             Rule::true_kw => leaf(ExprKind::Literal(Literal::Bool(true))),
             Rule::false_kw => leaf(ExprKind::Literal(Literal::Bool(false))),
             Rule::none_kw => leaf(ExprKind::Literal(Literal::None)),
@@ -515,6 +538,59 @@ impl<'s> Builder<'s> {
             })
             .collect();
         (items, depth)
+    }
+
+    /// `a.b.c` (a name and field reads), `ns.op(name: v)` (an op call) or `f(v)` (a
+    /// builtin call). Op arguments must be named and builtin arguments positional.
+    fn path_expr(&self, pair: Pair<'_, Rule>, span: Span) -> (Expr, u32) {
+        let mut parts = pair.into_inner();
+        let path = next(&mut parts);
+        let path_ident = self.ident(path.clone());
+        let mut segments = path.into_inner().map(|segment| self.ident(segment));
+        let Some(call_args) = parts.next() else {
+            let head = segments.next().expect("a path has a first segment");
+            let mut acc = (
+                Expr {
+                    span: head.span,
+                    kind: ExprKind::Name(head),
+                },
+                0,
+            );
+            for field in segments {
+                let span = acc.0.span.to(field.span);
+                acc = self.nested(ExprKind::Field(Box::new(acc.0), field), span, acc.1);
+            }
+            return acc;
+        };
+        let is_op = path_ident.name.contains('.');
+        let mut depth = 0;
+        let mut named = Vec::new();
+        let mut positional = Vec::new();
+        for arg in call_args.into_inner() {
+            let mut parts: Vec<Pair<'_, Rule>> = arg.into_inner().collect();
+            let value = parts
+                .pop()
+                .expect("the grammar guarantees an argument value");
+            let (value, value_depth) = self.expr_with_depth(value);
+            depth = depth.max(value_depth);
+            match (parts.pop(), is_op) {
+                (Some(name), true) => named.push((self.ident(name), value)),
+                (None, false) => positional.push(value),
+                (Some(name), false) => {
+                    self.argument_style(self.span(&name), false);
+                }
+                (None, true) => self.argument_style(value.span, true),
+            }
+        }
+        let kind = if is_op {
+            ExprKind::OpCall(OpCall {
+                path: path_ident,
+                args: named,
+            })
+        } else {
+            ExprKind::Call(path_ident, positional)
+        };
+        self.nested(kind, span, depth)
     }
 
     /// `if c { a } else if d { b } else { e }`, nested to the right.
@@ -606,6 +682,16 @@ impl<'s> Builder<'s> {
         self.problems
             .borrow_mut()
             .push(SyntaxError::MalformedLiteral { span, problem });
+    }
+
+    fn argument_style(&self, span: Span, named_expected: bool) {
+        let mut fatal = self.fatal.borrow_mut();
+        if fatal.is_none() {
+            *fatal = Some(SyntaxError::ArgumentStyle {
+                span,
+                named_expected,
+            });
+        }
     }
 
     fn too_deep(&self, span: Span) {

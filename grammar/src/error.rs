@@ -18,6 +18,10 @@ pub enum SyntaxError {
     MalformedLiteral { span: Span, problem: LiteralProblem },
     /// E0100: brackets or operators nested deeper than the parser allows.
     TooDeep { span: Span, limit: usize },
+    /// E0100: an op call with a positional argument, or a builtin call with a named one.
+    ArgumentStyle { span: Span, named_expected: bool },
+    /// E0100: a keyword where a name is declared or referenced.
+    KeywordAsName { span: Span, keyword: String },
     /// E0100: the file is larger than the parser accepts.
     TooLarge { limit: usize },
 }
@@ -28,7 +32,9 @@ impl SyntaxError {
             SyntaxError::Unexpected { span, .. }
             | SyntaxError::Unterminated { span, .. }
             | SyntaxError::MalformedLiteral { span, .. }
-            | SyntaxError::TooDeep { span, .. } => *span,
+            | SyntaxError::TooDeep { span, .. }
+            | SyntaxError::ArgumentStyle { span, .. }
+            | SyntaxError::KeywordAsName { span, .. } => *span,
             SyntaxError::TooLarge { .. } => Span::point(0),
         }
     }
@@ -51,6 +57,20 @@ impl fmt::Display for SyntaxError {
             SyntaxError::MalformedLiteral { problem, .. } => write!(f, "{problem}"),
             SyntaxError::TooDeep { limit, .. } => {
                 write!(f, "nesting is too deep (more than {limit} levels)")
+            }
+            SyntaxError::ArgumentStyle {
+                named_expected: true,
+                ..
+            } => f.write_str("op arguments are named: write `name: value`"),
+            SyntaxError::ArgumentStyle {
+                named_expected: false,
+                ..
+            } => f.write_str("builtin function arguments are positional: write the value alone"),
+            SyntaxError::KeywordAsName { keyword, .. } => {
+                write!(
+                    f,
+                    "`{keyword}` is a keyword and cannot be used as a name here"
+                )
             }
             SyntaxError::TooLarge { limit } => {
                 write!(f, "file is too large (more than {limit} bytes)")

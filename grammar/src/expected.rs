@@ -33,7 +33,7 @@ fn simplify(mut expected: Vec<Expected>) -> Vec<Expected> {
         });
     }
     if expected.contains(&Expected::Operator) {
-        expected.retain(|e| !matches!(e, Expected::Token("." | "[" | "?")));
+        expected.retain(|e| !matches!(e, Expected::Token("." | "[" | "?" | "-" | "!")));
     }
     if expected.contains(&Expected::Modifier) {
         expected.retain(|e| !matches!(e, Expected::Keyword(_)));
@@ -65,8 +65,7 @@ fn describe_rule(rule: Rule) -> Option<Expected> {
         | Rule::mantissa
         | Rule::window
         | Rule::clock
-        | Rule::op_call
-        | Rule::builtin_call
+        | Rule::path_expr
         | Rule::not_op
         | Rule::neg_op
         | Rule::true_kw
@@ -90,7 +89,7 @@ fn describe_rule(rule: Rule) -> Option<Expected> {
         | Rule::field_get
         | Rule::opt_field
         | Rule::index => Expected::Operator,
-        Rule::name | Rule::ident | Rule::op_path | Rule::keyword => Expected::Name,
+        Rule::name | Rule::ident | Rule::op_path | Rule::path => Expected::Name,
         Rule::type_expr | Rule::type_name | Rule::list_type | Rule::record_type => Expected::Type,
         Rule::string | Rule::string_inner => Expected::String,
         Rule::integer => Expected::Integer,

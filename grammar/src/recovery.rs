@@ -130,6 +130,36 @@ pub fn resync(src: &str, item_start: usize, error_at: usize) -> Option<usize> {
     None
 }
 
+/// Offsets where top-level items start (a line beginning, in column 0, with an item
+/// keyword, outside strings and comments), thinned to about `parts` evenly sized parts:
+/// `from`, the chosen starts, and `src.len()`.
+pub fn item_boundaries(src: &str, from: usize, parts: usize) -> Vec<usize> {
+    let bytes = src.as_bytes();
+    let mut starts = Vec::new();
+    scan_code(src, from, |offset, byte| {
+        if byte == b'\n' && bytes.get(offset + 1).is_some_and(u8::is_ascii_lowercase) {
+            let line = &src[offset + 1..];
+            if starts_item(&line[..line.find('\n').unwrap_or(line.len())]) {
+                starts.push(offset + 1);
+            }
+        }
+        true
+    });
+    let mut bounds = vec![from];
+    let span = src.len() - from;
+    for part in 1..parts {
+        let target = from + span * part / parts;
+        let index = starts.partition_point(|s| *s < target);
+        if let Some(start) = starts.get(index) {
+            if *start > *bounds.last().unwrap_or(&from) {
+                bounds.push(*start);
+            }
+        }
+    }
+    bounds.push(src.len());
+    bounds
+}
+
 fn starts_item(line: &str) -> bool {
     ITEM_KEYWORDS.iter().any(|keyword| {
         line.strip_prefix(keyword).is_some_and(|rest| {
