@@ -5,7 +5,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::module::{ItemRef, Module, ModuleId, ModuleImport, ModuleOutput};
 use crate::ops::OpSignature;
-use crate::problem::Problem;
+use crate::problem::{Problem, Severity};
 use crate::source_map::{FileId, Location, SourceMap};
 use crate::types::Type;
 use crate::value::Value;
@@ -52,6 +52,8 @@ impl std::error::Error for LoadError {}
 pub struct Checker {
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
+    error_count: usize,
+    pub(crate) lower: bool,
     pub(crate) modules: Vec<Module>,
     by_path: HashMap<PathBuf, ModuleId>,
     /// The import chain being loaded, for cycle detection.
@@ -75,6 +77,8 @@ impl Checker {
         let mut checker = Checker {
             sources: SourceMap::default(),
             diagnostics: Vec::new(),
+            error_count: 0,
+            lower: true,
             modules: Vec::new(),
             by_path: HashMap::new(),
             loading: Vec::new(),
@@ -119,12 +123,31 @@ impl Checker {
         &mut self.modules[id.0 as usize]
     }
 
+    /// Records a diagnostic.
+    pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
+        if diagnostic.severity() == Severity::Error {
+            self.error_count += 1;
+        }
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Errors found so far.
+    pub fn error_count(&self) -> usize {
+        self.error_count
+    }
+
+    /// Whether checking also builds the IR (the default). `edgeflow check` only needs
+    /// the diagnostics, and skipping the IR saves time and memory on large inputs.
+    pub fn set_lowering(&mut self, lower: bool) {
+        self.lower = lower;
+    }
+
     pub(crate) fn report(&mut self, module: ModuleId, problem: Problem, span: Span) {
         let at = Location {
             file: self.file_of(module),
             span,
         };
-        self.diagnostics.push(Diagnostic::new(problem, at));
+        self.push(Diagnostic::new(problem, at));
     }
 
     fn add_module(&mut self, name: String, path: Option<PathBuf>, text: Arc<str>) -> ModuleId {
@@ -135,7 +158,7 @@ impl Checker {
         let parsed = edgeflow_grammar::parse(&text);
         for error in parsed.errors {
             let span = error.span();
-            self.diagnostics.push(Diagnostic::new(
+            self.push(Diagnostic::new(
                 Problem::Syntax(error),
                 Location { file, span },
             ));
@@ -297,7 +320,7 @@ impl Checker {
                     Location { file, span },
                 )
                 .with_related(Location { file, span: *first }, "first defined here");
-                self.diagnostics.push(diagnostic);
+                self.push(diagnostic);
                 continue;
             }
             first_spans.insert(name.clone(), span);

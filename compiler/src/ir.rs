@@ -28,7 +28,7 @@ pub struct Program {
 }
 
 /// Where something was written: file as shown to the user, 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SourcePos {
     pub file: String,
     pub line: u32,

@@ -63,12 +63,14 @@ impl Checker {
                 data_edges.push((producer, index, field));
             }
             locals.step_types[index] = Some(ir_step.output_type.clone());
-            steps[index] = Some(ir_step);
+            if self.lower {
+                steps[index] = Some(ir_step);
+            }
         }
 
         let (output, output_type) = self.workflow_output(module, workflow, &mut locals);
         self.usage_warnings(module, workflow, &locals, &deps);
-        if self.error_count() > errors_before {
+        if self.error_count() > errors_before || !self.lower {
             return None;
         }
         let mut graph = DiGraph::new();
@@ -86,13 +88,6 @@ impl Checker {
             output_type,
             at: self.source_pos(module, workflow.name.span),
         })
-    }
-
-    fn error_count(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity() == crate::problem::Severity::Error)
-            .count()
     }
 
     fn triggers(
@@ -352,7 +347,11 @@ impl Checker {
             ty
         };
         let reads = std::mem::take(&mut locals.reads);
-        let at = self.source_pos(module, step.name.span);
+        let at = if self.lower {
+            self.source_pos(module, step.name.span)
+        } else {
+            ir::SourcePos::default()
+        };
         let ir_step = ir::Step {
             name: step.name.name.clone(),
             doc: step.doc.clone(),

@@ -18,6 +18,7 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, color: Color)
         }
     };
     let mut checker = Checker::new();
+    checker.set_lowering(false);
     for file in &files {
         if let Err(error) = checker.load_file(file) {
             eprintln!("error: {error}");
