@@ -165,18 +165,10 @@ pub fn format_size(bytes: u64) -> String {
         ("KiB", 1 << 10),
         ("KB", 1_000),
     ];
-    if bytes == 0 {
-        return "0B".to_string();
-    }
-    UNITS
-        .iter()
-        .find(|(_, size)| bytes.is_multiple_of(*size))
-        .map_or_else(
-            || format!("{bytes}B"),
-            |(unit, size)| format!("{}{unit}", bytes / size),
-        )
+    format_exact(bytes, &UNITS, "B")
 }
 
+/// The shortest exact literal for a bandwidth: `500Mbps`, `1Gbps`.
 pub fn format_bandwidth(bits: u64) -> String {
     const UNITS: [(&str, u64); 4] = [
         ("Tbps", 1_000_000_000_000),
@@ -184,15 +176,18 @@ pub fn format_bandwidth(bits: u64) -> String {
         ("Mbps", 1_000_000),
         ("Kbps", 1_000),
     ];
-    if bits == 0 {
-        return "0bps".to_string();
-    }
-    UNITS
+    format_exact(bits, &UNITS, "bps")
+}
+
+/// `value` in the largest unit (of `units`, largest first) that divides it exactly, or
+/// in the base unit.
+fn format_exact(value: u64, units: &[(&str, u64)], base: &str) -> String {
+    units
         .iter()
-        .find(|(_, size)| bits.is_multiple_of(*size))
+        .find(|(_, size)| value != 0 && value.is_multiple_of(*size))
         .map_or_else(
-            || format!("{bits}bps"),
-            |(unit, size)| format!("{}{unit}", bits / size),
+            || format!("{value}{base}"),
+            |(unit, size)| format!("{}{unit}", value / size),
         )
 }
 

@@ -5,6 +5,7 @@
 use crate::ast::*;
 use crate::doc_comment::doc_above;
 use crate::error::{LiteralProblem, SyntaxError};
+use crate::keywords::KEYWORDS;
 use crate::literal::{self, IntegerText};
 use crate::parser::Rule;
 use crate::span::Span;
@@ -12,38 +13,6 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use std::cell::RefCell;
 use std::sync::LazyLock;
-
-/// The reserved words of LANGUAGE.md §1.
-pub const KEYWORDS: &[&str] = &[
-    "import",
-    "as",
-    "const",
-    "type",
-    "edges",
-    "policy",
-    "migration",
-    "workflow",
-    "extern",
-    "op",
-    "let",
-    "return",
-    "if",
-    "else",
-    "after",
-    "on",
-    "retry",
-    "backoff",
-    "timeout",
-    "when",
-    "per",
-    "true",
-    "false",
-    "none",
-    "schedule",
-    "event",
-    "every",
-    "where",
-];
 
 /// Deepest expression tree accepted (a chain of 256 `+` is already unreadable).
 pub const MAX_EXPRESSION_DEPTH: u32 = 256;

@@ -12,6 +12,7 @@ mod build;
 mod doc_comment;
 pub mod error;
 mod expected;
+mod keywords;
 pub mod literal;
 mod parser;
 mod recovery;

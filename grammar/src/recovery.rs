@@ -4,17 +4,7 @@
 //! top-level item after an error, and to recover the names a broken item declared.
 
 use crate::error::Unterminated;
-
-const ITEM_KEYWORDS: &[&str] = &[
-    "import",
-    "const",
-    "type",
-    "edges",
-    "policy",
-    "migration",
-    "workflow",
-    "extern",
-];
+use crate::keywords::ITEM_KEYWORDS;
 
 /// What the scanner is inside of at a position.
 #[derive(Clone, Copy, PartialEq)]
