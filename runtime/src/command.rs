@@ -1,0 +1,97 @@
+//! What the cluster agrees on: every change to replicated state is a `Command` in the
+//! Raft log, stamped with the proposer's clock so that applying it never reads a local
+//! clock (replicas stay identical). Each command has exactly one `Response`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A log entry's payload: a command and the time it was proposed (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub at_ms: u64,
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    /// Write a key; with `if_version`, only if the key is at that version (0: absent).
+    Put {
+        ns: String,
+        key: String,
+        value: serde_json::Value,
+        if_version: Option<u64>,
+    },
+    Delete {
+        ns: String,
+        key: String,
+    },
+    /// Take or renew a group's leader lease for `ttl_ms`.
+    Campaign {
+        group: String,
+        candidate: String,
+        ttl_ms: u64,
+    },
+    /// Give up a group's lease, if `holder` holds it.
+    Resign {
+        group: String,
+        holder: String,
+    },
+    /// Append a value to a group's ordered log.
+    Propose {
+        group: String,
+        value: serde_json::Value,
+    },
+    /// Give each event the next gap-free sequence number of the group, atomically.
+    GlobalOrder {
+        group: String,
+        events: Vec<serde_json::Value>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    /// For entries that carry no command (blank and membership entries).
+    Nothing,
+    Put {
+        success: bool,
+        version: u64,
+    },
+    Delete {
+        success: bool,
+    },
+    Leadership {
+        success: bool,
+        leader: Option<String>,
+        term: u64,
+    },
+    Resign {
+        success: bool,
+    },
+    /// `index` is the Raft log index of the proposal, `term` the leader's term.
+    Propose {
+        index: u64,
+        term: u64,
+    },
+    Order {
+        sequence: Vec<u64>,
+    },
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.command {
+            Command::Put { ns, key, .. } => write!(f, "put {ns}/{key}"),
+            Command::Delete { ns, key } => write!(f, "delete {ns}/{key}"),
+            Command::Campaign {
+                group, candidate, ..
+            } => write!(f, "campaign {group} by {candidate}"),
+            Command::Resign { group, holder } => write!(f, "resign {group} by {holder}"),
+            Command::Propose { group, .. } => write!(f, "propose to {group}"),
+            Command::GlobalOrder { group, events } => {
+                write!(f, "order {} events in {group}", events.len())
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The edgeflow runtime (DESIGN.md §4–§5): the Raft-replicated coordination and state
+//! layer every edge node runs, built on openraft with redb storage.
+//!
+//! Status: the replicated state machine and its durable storage exist and pass
+//! openraft's storage test suite; the node, the executor and `edgeflow run` come next.
+
+pub mod command;
+pub mod raft_types;
+pub mod state;
+pub mod storage;

@@ -1,0 +1,88 @@
+//! Opening the node's database and the tables in it.
+
+use redb::{Database, ReadableDatabase, TableDefinition};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Log entries by index, serialised.
+pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
+/// Small records: vote, last purged and committed log ids, the current snapshot.
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
+
+pub(super) const VOTE: &str = "vote";
+pub(super) const LAST_PURGED: &str = "last_purged";
+pub(super) const COMMITTED: &str = "committed";
+pub(super) const SNAPSHOT: &str = "snapshot";
+
+/// The database file inside a data dir.
+pub const DATABASE_FILE: &str = "raft.redb";
+
+#[derive(Debug)]
+pub struct StorageError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot open the node's database {}: {}",
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+/// Opens (creating if needed) the database in `data_dir` and its tables.
+pub fn open(data_dir: &Path) -> Result<Arc<Database>, StorageError> {
+    let path = data_dir.join(DATABASE_FILE);
+    let error = |reason: String| StorageError {
+        path: path.clone(),
+        reason,
+    };
+    std::fs::create_dir_all(data_dir).map_err(|e| error(e.to_string()))?;
+    let db = Database::create(&path).map_err(|e| error(e.to_string()))?;
+    let txn = db.begin_write().map_err(|e| error(e.to_string()))?;
+    txn.open_table(LOG).map_err(|e| error(e.to_string()))?;
+    txn.open_table(META).map_err(|e| error(e.to_string()))?;
+    txn.commit().map_err(|e| error(e.to_string()))?;
+    Ok(Arc::new(db))
+}
+
+/// Any storage failure, as the `io::Error` openraft's traits want.
+pub(super) fn io_error(error: impl fmt::Display) -> std::io::Error {
+    std::io::Error::other(error.to_string())
+}
+
+pub(super) fn read_meta<T: serde::de::DeserializeOwned>(
+    db: &Database,
+    key: &str,
+) -> std::io::Result<Option<T>> {
+    let txn = db.begin_read().map_err(io_error)?;
+    let table = txn.open_table(META).map_err(io_error)?;
+    match table.get(key).map_err(io_error)? {
+        Some(bytes) => serde_json::from_slice(bytes.value())
+            .map(Some)
+            .map_err(io_error),
+        None => Ok(None),
+    }
+}
+
+/// Writes one record durably (fsync before returning).
+pub(super) fn write_meta<T: serde::Serialize>(
+    db: &Database,
+    key: &str,
+    value: &T,
+) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(io_error)?;
+    let txn = db.begin_write().map_err(io_error)?;
+    {
+        let mut table = txn.open_table(META).map_err(io_error)?;
+        table.insert(key, bytes.as_slice()).map_err(io_error)?;
+    }
+    txn.commit().map_err(io_error)
+}

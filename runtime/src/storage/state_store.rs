@@ -1,0 +1,176 @@
+//! The state machine side of storage: the replicated `State` lives in memory and is
+//! snapshotted into redb (fsynced). After a restart, openraft restores the snapshot and
+//! re-applies the committed log entries after it, so nothing committed is lost.
+
+use super::database::{io_error, read_meta, write_meta, SNAPSHOT};
+use crate::command::Response;
+use crate::raft_types::{LogId, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::state::{LogPosition, State};
+use futures::{Stream, TryStreamExt};
+use openraft::entry::RaftEntry;
+use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend};
+use redb::Database;
+use serde::{Deserialize, Serialize};
+use std::io::{self, Cursor};
+use std::sync::Arc;
+use tokio::sync::RwLock;
+
+pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Cursor<Vec<u8>>>;
+
+/// What a snapshot holds besides openraft's metadata.
+#[derive(Serialize, Deserialize)]
+struct SnapshotBody {
+    state: State,
+}
+
+/// The snapshot as stored: metadata and the serialised body.
+#[derive(Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMeta,
+    data: Vec<u8>,
+}
+
+/// The applied state, shared with readers (linearizable reads look at it after
+/// openraft confirms leadership).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub state: State,
+    pub last_applied: Option<LogId>,
+    pub membership: StoredMembership,
+}
+
+#[derive(Clone)]
+pub struct StateStore {
+    db: Arc<Database>,
+    applied: Arc<RwLock<Applied>>,
+}
+
+impl StateStore {
+    /// Opens the state machine at its latest snapshot (openraft replays the rest).
+    pub async fn open(db: Arc<Database>) -> io::Result<StateStore> {
+        let mut store = StateStore {
+            db,
+            applied: Arc::default(),
+        };
+        if let Some(stored) = read_meta::<StoredSnapshot>(&store.db, SNAPSHOT)? {
+            store.restore(&stored.meta, &stored.data).await?;
+        }
+        Ok(store)
+    }
+
+    /// The applied state, for reads.
+    pub fn applied(&self) -> Arc<RwLock<Applied>> {
+        self.applied.clone()
+    }
+
+    async fn restore(&mut self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        let body: SnapshotBody = serde_json::from_slice(data).map_err(io_error)?;
+        let mut applied = self.applied.write().await;
+        applied.state = body.state;
+        applied.last_applied = meta.last_log_id;
+        applied.membership = meta.last_membership.clone();
+        Ok(())
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateStore {
+    type SnapshotData = Cursor<Vec<u8>>;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let (data, meta) = {
+            let applied = self.applied.read().await;
+            let data = serde_json::to_vec(&SnapshotBody {
+                state: applied.state.clone(),
+            })
+            .map_err(io_error)?;
+            let meta = SnapshotMeta {
+                last_log_id: applied.last_applied,
+                last_membership: applied.membership.clone(),
+            };
+            (data, meta)
+        };
+        write_meta(
+            &self.db,
+            SNAPSHOT,
+            &StoredSnapshot {
+                meta: meta.clone(),
+                data: data.clone(),
+            },
+        )?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Cursor::new(data),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateStore {
+    type SnapshotData = Cursor<Vec<u8>>;
+    type SnapshotBuilder = StateStore;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        let applied = self.applied.read().await;
+        Ok((applied.last_applied, applied.membership.clone()))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        while let Some((entry, responder)) = entries.try_next().await? {
+            let log_id = entry.log_id();
+            let response = {
+                let mut applied = self.applied.write().await;
+                applied.last_applied = Some(log_id);
+                match entry.payload {
+                    EntryPayload::Blank => Response::Nothing,
+                    EntryPayload::Normal(request) => {
+                        let position = LogPosition {
+                            index: log_id.index(),
+                            term: log_id.committed_leader_id().term,
+                        };
+                        applied.state.apply(&request, position)
+                    }
+                    EntryPayload::Membership(membership) => {
+                        applied.membership = StoredMembership::new(Some(log_id), membership);
+                        Response::Nothing
+                    }
+                }
+            };
+            if let Some(responder) = responder {
+                responder.send(response);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Self::SnapshotData,
+    ) -> Result<(), io::Error> {
+        let data = snapshot.into_inner();
+        self.restore(meta, &data).await?;
+        write_meta(
+            &self.db,
+            SNAPSHOT,
+            &StoredSnapshot {
+                meta: meta.clone(),
+                data,
+            },
+        )
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        let stored = read_meta::<StoredSnapshot>(&self.db, SNAPSHOT)?;
+        Ok(stored.map(|s| Snapshot {
+            meta: s.meta,
+            snapshot: Cursor::new(s.data),
+        }))
+    }
+}
