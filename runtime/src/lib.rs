@@ -5,6 +5,8 @@
 //! openraft's storage test suite; the node, the executor and `edgeflow run` come next.
 
 pub mod command;
+pub mod network;
+pub mod node;
 pub mod raft_types;
 pub mod state;
 pub mod storage;

@@ -4,6 +4,7 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Log entries by index, serialised.
 pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
@@ -45,12 +46,30 @@ pub fn open(data_dir: &Path) -> Result<Arc<Database>, StorageError> {
         reason,
     };
     std::fs::create_dir_all(data_dir).map_err(|e| error(e.to_string()))?;
-    let db = Database::create(&path).map_err(|e| error(e.to_string()))?;
+    let db = create_waiting_for_close(&path).map_err(|e| error(e.to_string()))?;
     let txn = db.begin_write().map_err(|e| error(e.to_string()))?;
     txn.open_table(LOG).map_err(|e| error(e.to_string()))?;
     txn.open_table(META).map_err(|e| error(e.to_string()))?;
     txn.commit().map_err(|e| error(e.to_string()))?;
     Ok(Arc::new(db))
+}
+
+/// How long to wait for this process's previous handle on the file to close.
+const REOPEN_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens the database file. redb defers closing a dropped database until its last
+/// transaction ends, so right after a node in this process shut down the file may still
+/// be locked for a moment: wait for that (bounded), rather than fail a restart.
+fn create_waiting_for_close(path: &Path) -> Result<Database, redb::DatabaseError> {
+    let deadline = Instant::now() + REOPEN_WAIT;
+    loop {
+        match Database::create(path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Any storage failure, as the `io::Error` openraft's traits want.

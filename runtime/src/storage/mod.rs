@@ -4,7 +4,7 @@
 
 mod database;
 mod log_store;
-mod state_store;
+pub mod state_store;
 
 pub use database::{open, StorageError};
 pub use log_store::LogStore;

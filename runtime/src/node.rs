@@ -1,0 +1,154 @@
+//! A running node of the coordination and state layer: openraft over the redb storage.
+//! `start_single` brings up a one-member cluster (what `edgeflow run` uses); it is the
+//! same Raft code path a multi-node cluster takes, with no peers to replicate to.
+
+use crate::command::{Command, Request, Response};
+use crate::network::NoPeers;
+use crate::raft_types::TypeConfig;
+use crate::state::State;
+use crate::storage::{self, LogStore, StateStore};
+use openraft::{BasicNode, Config, Raft, ReadPolicy, SnapshotPolicy};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::RwLock;
+
+/// Log entries between snapshots (after which older entries are purged).
+const SNAPSHOT_EVERY: u64 = 5_000;
+/// How long to wait for a single-node cluster to elect itself.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub enum NodeError {
+    Storage(storage::StorageError),
+    Io { path: PathBuf, reason: String },
+    Raft(String),
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::Storage(error) => write!(f, "{error}"),
+            NodeError::Io { path, reason } => write!(f, "{}: {reason}", path.display()),
+            NodeError::Raft(reason) => write!(f, "the coordination layer failed: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+fn raft_error(error: impl fmt::Display) -> NodeError {
+    NodeError::Raft(error.to_string())
+}
+
+pub struct Node {
+    raft: Raft<TypeConfig, StateStore>,
+    /// To know when every storage handle is released after shutdown.
+    database: Weak<redb::Database>,
+    applied: Arc<RwLock<storage::state_store::Applied>>,
+    /// This node's name, the identity it campaigns for leases under.
+    pub name: String,
+}
+
+impl Node {
+    /// Starts (or restarts, from `data_dir`) a single-member cluster and waits until it
+    /// has elected itself.
+    pub async fn start_single(data_dir: &Path, name: &str) -> Result<Node, NodeError> {
+        let db = storage::open(data_dir).map_err(NodeError::Storage)?;
+        let state = StateStore::open(db.clone())
+            .await
+            .map_err(|e| NodeError::Io {
+                path: data_dir.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let applied = state.applied();
+        let config = Config {
+            cluster_name: "edgeflow".to_string(),
+            heartbeat_interval: 50,
+            election_timeout_min: 100,
+            election_timeout_max: 200,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(SNAPSHOT_EVERY),
+            max_in_snapshot_log_to_keep: 100,
+            ..Config::default()
+        }
+        .validate()
+        .map_err(raft_error)?;
+        let raft = Raft::new(
+            1,
+            Arc::new(config),
+            NoPeers,
+            LogStore::new(db.clone()),
+            state,
+        )
+        .await
+        .map_err(raft_error)?;
+        if !raft.is_initialized().await.map_err(raft_error)? {
+            let members = BTreeMap::from([(1u64, BasicNode::new(name))]);
+            raft.initialize(members).await.map_err(raft_error)?;
+        }
+        raft.wait(Some(STARTUP_TIMEOUT))
+            .current_leader(1, "the single node elects itself")
+            .await
+            .map_err(raft_error)?;
+        Ok(Node {
+            raft,
+            database: Arc::downgrade(&db),
+            applied,
+            name: name.to_string(),
+        })
+    }
+
+    /// Commits a command through consensus and returns the state machine's answer.
+    pub async fn write(&self, command: Command) -> Result<Response, NodeError> {
+        let request = Request {
+            at_ms: now_ms(),
+            command,
+        };
+        let response = self.raft.client_write(request).await.map_err(raft_error)?;
+        Ok(response.data)
+    }
+
+    /// Reads the state after confirming, through Raft, that it is current
+    /// (read index: every write committed before the read started is visible).
+    pub async fn read<T>(&self, read: impl FnOnce(&State) -> T) -> Result<T, NodeError> {
+        self.raft
+            .ensure_linearizable(ReadPolicy::ReadIndex)
+            .await
+            .map_err(raft_error)?;
+        Ok(read(&self.applied.read().await.state))
+    }
+
+    /// Reads this node's applied state without a round through Raft (may be stale on a
+    /// follower).
+    pub async fn read_local<T>(&self, read: impl FnOnce(&State) -> T) -> T {
+        read(&self.applied.read().await.state)
+    }
+
+    /// Stops Raft and returns once its storage is closed, so the data dir can be opened
+    /// again (by a restart in the same process, say).
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        self.raft.shutdown().await.map_err(raft_error)?;
+        drop(self.raft);
+        // Background tasks (a snapshot being built, say) may hold the database a moment
+        // longer; they end on their own once Raft has stopped.
+        let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
+        while self.database.strong_count() > 0 {
+            if tokio::time::Instant::now() > deadline {
+                return Err(NodeError::Raft(
+                    "storage still in use after shutdown".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    }
+}
+
+/// Wall-clock time in Unix milliseconds, as stamped on proposals.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
