@@ -7,6 +7,7 @@
 
 mod builtins;
 mod checker;
+pub mod conform;
 mod consts;
 mod declarations;
 pub mod diagnostic;

@@ -171,6 +171,13 @@ impl Checker {
             .map(|index| (self.prelude, *index))
     }
 
+    /// The paths of the standard library's ops, sorted.
+    pub fn prelude_op_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self.module(self.prelude).ops.keys().cloned().collect();
+        paths.sort();
+        paths
+    }
+
     fn visible_ops(&self, module: ModuleId) -> Vec<String> {
         let here = self.module(module);
         let mut paths: Vec<String> = here.ops.keys().cloned().collect();

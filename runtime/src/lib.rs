@@ -5,8 +5,10 @@
 //! openraft's storage test suite; the node, the executor and `edgeflow run` come next.
 
 pub mod command;
+pub mod executor;
 pub mod network;
 pub mod node;
+pub mod op;
 pub mod raft_types;
 pub mod state;
 pub mod storage;

@@ -1,0 +1,246 @@
+//! Runs a workflow's DAG on tokio (DESIGN.md §5): every step whose inputs are ready
+//! starts at once; pure steps are evaluated in place, op steps run as tasks with their
+//! retry and timeout; a step whose `when` guard is false is skipped (its value is
+//! `none`) and steps that only follow it still run. The first failing step stops the
+//! run with an error that points at its source.
+
+mod attempt;
+mod env;
+mod report;
+
+pub use report::{RunError, RunReport, StepReport, StepStatus};
+
+use crate::node::Node;
+use crate::op::{Args, OpContext, OpError, Registry};
+use attempt::{call_with_retries, AttemptPolicy, DEFAULT_BACKOFF};
+use edgeflow_compiler::eval::{eval, EvalError};
+use edgeflow_compiler::ir::{Expr, Step, StepKind, Workflow};
+use edgeflow_compiler::value::Value;
+use env::RunEnv;
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+pub struct Executor {
+    pub registry: Registry,
+    pub node: Arc<Node>,
+}
+
+/// What a finished op task reports back.
+struct Finished {
+    step: usize,
+    result: Result<Value, OpError>,
+    attempts: u32,
+    started: Instant,
+}
+
+impl Executor {
+    pub async fn run(
+        &self,
+        workflow: &Workflow,
+        inputs: BTreeMap<String, Value>,
+        run_id: &str,
+    ) -> Result<RunReport, RunError> {
+        let started = Instant::now();
+        let graph = &workflow.graph;
+        let count = graph.node_count();
+        let mut env = RunEnv {
+            params: inputs,
+            steps: vec![None; count],
+            trigger: None,
+        };
+        let mut waiting: Vec<usize> = graph
+            .node_indices()
+            .map(|n| graph.edges_directed(n, Direction::Incoming).count())
+            .collect();
+        let mut ready: Vec<usize> = (0..count).filter(|i| waiting[*i] == 0).collect();
+        let mut tasks: JoinSet<Finished> = JoinSet::new();
+        let mut reports = Vec::with_capacity(count);
+        let mut done = 0;
+
+        while done < count {
+            while let Some(index) = ready.pop() {
+                let step = &graph[petgraph::graph::NodeIndex::new(index)];
+                let step_started = Instant::now();
+                let guard_passed = match &step.modifiers.guard {
+                    Some(guard) => truthy(evaluate(guard, &env, step)?),
+                    None => true,
+                };
+                let value = match (&step.kind, guard_passed) {
+                    (_, false) => Some((Value::None, StepStatus::Skipped)),
+                    (StepKind::Pure(expr), true) => {
+                        Some((evaluate(expr, &env, step)?, StepStatus::Succeeded))
+                    }
+                    (StepKind::Op { op, args }, true) => {
+                        self.spawn_op(
+                            &mut tasks,
+                            index,
+                            step,
+                            op,
+                            args,
+                            &env,
+                            run_id,
+                            step_started,
+                        )?;
+                        None
+                    }
+                };
+                if let Some((value, status)) = value {
+                    env.steps[index] = Some(value);
+                    reports.push(StepReport {
+                        name: step.name.clone(),
+                        status,
+                        attempts: 0,
+                        elapsed: step_started.elapsed(),
+                    });
+                    done += 1;
+                    release(workflow, index, &mut waiting, &mut ready);
+                }
+            }
+            if done == count {
+                break;
+            }
+            let Some(joined) = tasks.join_next().await else {
+                return Err(RunError {
+                    step: None,
+                    at: None,
+                    message: "the run stalled: no step can start".into(),
+                });
+            };
+            let finished = joined.map_err(|e| RunError {
+                step: None,
+                at: None,
+                message: format!("a step task failed: {e}"),
+            })?;
+            let step = &graph[petgraph::graph::NodeIndex::new(finished.step)];
+            let value = finished
+                .result
+                .map_err(|error| step_error(step, error.to_string()))?;
+            env.steps[finished.step] = Some(value);
+            reports.push(StepReport {
+                name: step.name.clone(),
+                status: StepStatus::Succeeded,
+                attempts: finished.attempts,
+                elapsed: finished.started.elapsed(),
+            });
+            done += 1;
+            release(workflow, finished.step, &mut waiting, &mut ready);
+        }
+
+        let output = match &workflow.output {
+            Some(expr) => eval(expr, &env).map_err(|e| RunError {
+                step: None,
+                at: None,
+                message: format!("the output: {e}"),
+            })?,
+            None => Value::None,
+        };
+        Ok(RunReport {
+            run_id: run_id.to_string(),
+            output,
+            steps: reports,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_op(
+        &self,
+        tasks: &mut JoinSet<Finished>,
+        index: usize,
+        step: &Step,
+        op_path: &str,
+        args: &[(String, Expr)],
+        env: &RunEnv,
+        run_id: &str,
+        started: Instant,
+    ) -> Result<(), RunError> {
+        let mut values = Vec::with_capacity(args.len());
+        for (name, expr) in args {
+            values.push((name.clone(), evaluate(expr, env, step)?));
+        }
+        let policy = AttemptPolicy {
+            retries: step.modifiers.retry.as_ref().map_or(0, |r| r.attempts),
+            backoff: match step
+                .modifiers
+                .retry
+                .as_ref()
+                .and_then(|r| r.backoff.as_ref())
+            {
+                Some(expr) => duration(evaluate(expr, env, step)?),
+                None => DEFAULT_BACKOFF,
+            },
+            timeout: match &step.modifiers.timeout {
+                Some(expr) => Some(duration(evaluate(expr, env, step)?)),
+                None => None,
+            },
+        };
+        let Some(op) = self.registry.get(op_path) else {
+            return Err(step_error(
+                step,
+                OpError::Unknown {
+                    op: op_path.to_string(),
+                }
+                .to_string(),
+            ));
+        };
+        let context = OpContext {
+            node: self.node.clone(),
+            op: op_path.to_string(),
+            run_id: run_id.to_string(),
+            step: step.name.clone(),
+            attempt: 0,
+        };
+        tasks.spawn(async move {
+            let (result, attempts) = call_with_retries(op, context, Args(values), policy).await;
+            Finished {
+                step: index,
+                result,
+                attempts,
+                started,
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Marks `index` finished: its dependents that were waiting only for it become ready.
+fn release(workflow: &Workflow, index: usize, waiting: &mut [usize], ready: &mut Vec<usize>) {
+    let node = petgraph::graph::NodeIndex::new(index);
+    for edge in workflow.graph.edges_directed(node, Direction::Outgoing) {
+        let target = edge.target().index();
+        waiting[target] -= 1;
+        if waiting[target] == 0 {
+            ready.push(target);
+        }
+    }
+}
+
+fn evaluate(expr: &Expr, env: &RunEnv, step: &Step) -> Result<Value, RunError> {
+    eval(expr, env).map_err(|error| match error {
+        EvalError::NotConstant => step_error(step, "an input it needs is missing".into()),
+        other => step_error(step, other.to_string()),
+    })
+}
+
+fn truthy(value: Value) -> bool {
+    matches!(value, Value::Bool(true))
+}
+
+fn duration(value: Value) -> Duration {
+    match value {
+        Value::Duration(nanos) if nanos > 0 => Duration::from_nanos(nanos as u64),
+        _ => Duration::ZERO,
+    }
+}
+
+fn step_error(step: &Step, message: String) -> RunError {
+    RunError {
+        step: Some(step.name.clone()),
+        at: Some(step.at.clone()),
+        message,
+    }
+}

@@ -1,0 +1,156 @@
+//! The contract between the executor and the standard library (DESIGN.md §2): an op is
+//! called with its evaluated arguments and a context (the node, and which run, step and
+//! attempt is calling), and answers a value or an error. The binary hands the stdlib's
+//! registry to the executor.
+
+use crate::node::{Node, NodeError};
+use edgeflow_compiler::value::Value;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Who is calling: enough to make every state change idempotent per
+/// (run, step, attempt).
+pub struct OpContext {
+    pub node: Arc<Node>,
+    /// The op being called (its prelude path).
+    pub op: String,
+    pub run_id: String,
+    pub step: String,
+    pub attempt: u32,
+}
+
+/// An op's arguments by name, in the op's declaration order, defaults filled in.
+pub struct Args(pub Vec<(String, Value)>);
+
+impl Args {
+    pub fn get(&self, name: &str) -> Result<&Value, OpError> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| OpError::BadArgument {
+                name: name.to_string(),
+                expected: "a value",
+            })
+    }
+
+    pub fn string(&self, name: &str) -> Result<&str, OpError> {
+        match self.get(name)? {
+            Value::String(s) => Ok(s),
+            _ => Err(OpError::BadArgument {
+                name: name.to_string(),
+                expected: "a string",
+            }),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64, OpError> {
+        match self.get(name)? {
+            Value::Int(i) => Ok(*i),
+            _ => Err(OpError::BadArgument {
+                name: name.to_string(),
+                expected: "an int",
+            }),
+        }
+    }
+
+    pub fn optional_int(&self, name: &str) -> Result<Option<i64>, OpError> {
+        match self.get(name)? {
+            Value::None => Ok(None),
+            Value::Int(i) => Ok(Some(*i)),
+            _ => Err(OpError::BadArgument {
+                name: name.to_string(),
+                expected: "an int or none",
+            }),
+        }
+    }
+
+    /// A duration in nanoseconds.
+    pub fn duration(&self, name: &str) -> Result<i64, OpError> {
+        match self.get(name)? {
+            Value::Duration(nanos) => Ok(*nanos),
+            _ => Err(OpError::BadArgument {
+                name: name.to_string(),
+                expected: "a duration",
+            }),
+        }
+    }
+
+    /// Any value, in its JSON encoding.
+    pub fn json(&self, name: &str) -> Result<serde_json::Value, OpError> {
+        Ok(self.get(name)?.to_json())
+    }
+}
+
+#[derive(Debug)]
+pub enum OpError {
+    /// The op is declared in the prelude but this runtime does not provide it yet.
+    NotAvailable {
+        op: String,
+        reason: &'static str,
+    },
+    /// No implementation at all (an `extern op` without a WebAssembly body, say).
+    Unknown {
+        op: String,
+    },
+    BadArgument {
+        name: String,
+        expected: &'static str,
+    },
+    Node(NodeError),
+    Failed(String),
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpError::NotAvailable { op, reason } => {
+                write!(f, "`{op}` is not available in this runtime yet: {reason}")
+            }
+            OpError::Unknown { op } => write!(f, "no implementation of op `{op}`"),
+            OpError::BadArgument { name, expected } => {
+                write!(f, "argument `{name}` must be {expected}")
+            }
+            OpError::Node(error) => write!(f, "{error}"),
+            OpError::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for OpError {}
+
+impl From<NodeError> for OpError {
+    fn from(error: NodeError) -> OpError {
+        OpError::Node(error)
+    }
+}
+
+pub trait Op: Send + Sync {
+    fn call<'a>(
+        &'a self,
+        context: &'a OpContext,
+        args: &'a Args,
+    ) -> BoxFuture<'a, Result<Value, OpError>>;
+}
+
+/// Ops by path.
+#[derive(Default, Clone)]
+pub struct Registry {
+    ops: HashMap<String, Arc<dyn Op>>,
+}
+
+impl Registry {
+    pub fn register(&mut self, path: &str, op: impl Op + 'static) {
+        self.ops.insert(path.to_string(), Arc::new(op));
+    }
+
+    pub fn get(&self, path: &str) -> Option<Arc<dyn Op>> {
+        self.ops.get(path).cloned()
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.ops.keys().map(String::as_str)
+    }
+}

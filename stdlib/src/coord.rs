@@ -1,0 +1,115 @@
+//! `coord.*`: leader election (an etcd-style lease campaigned for under this node's
+//! name; the term is the fencing token), consensus proposals, and global ordering —
+//! each one proposal through Raft.
+
+use crate::op_fn::{OpFn, OpFuture};
+use crate::result::{int, record, success};
+use edgeflow_compiler::value::Value;
+use edgeflow_runtime::command::{Command, Response};
+use edgeflow_runtime::node::now_ms;
+use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
+
+pub fn register(registry: &mut Registry) {
+    registry.register("coord.elect_leader", OpFn(elect_leader));
+    registry.register("coord.get_leader", OpFn(get_leader));
+    registry.register("coord.resign", OpFn(resign));
+    registry.register("coord.propose", OpFn(propose));
+    registry.register("coord.global_order", OpFn(global_order));
+}
+
+fn unexpected(response: Response) -> OpError {
+    OpError::Failed(format!(
+        "unexpected answer from the state machine: {response:?}"
+    ))
+}
+
+fn elect_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
+    Box::pin(async move {
+        let group = args.string("group")?.to_string();
+        let ttl_ms = (args.duration("ttl")? / 1_000_000).max(1) as u64;
+        let command = Command::Campaign {
+            group,
+            candidate: context.node.name.clone(),
+            ttl_ms,
+        };
+        match context.node.write(command).await? {
+            Response::Leadership {
+                success,
+                leader,
+                term,
+            } => Ok(record([
+                ("success", Value::Bool(success)),
+                ("leader", Value::String(leader.unwrap_or_default())),
+                ("term", int(term)),
+            ])),
+            other => Err(unexpected(other)),
+        }
+    })
+}
+
+fn get_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
+    Box::pin(async move {
+        let group = args.string("group")?;
+        let now = now_ms();
+        let (leader, term) = context.node.read(|state| state.leader(group, now)).await?;
+        Ok(record([
+            ("success", Value::Bool(true)),
+            ("leader", leader.map_or(Value::None, Value::String)),
+            ("term", int(term)),
+        ]))
+    })
+}
+
+fn resign<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
+    Box::pin(async move {
+        let command = Command::Resign {
+            group: args.string("group")?.to_string(),
+            holder: context.node.name.clone(),
+        };
+        match context.node.write(command).await? {
+            Response::Resign { success: ok } => Ok(success(ok)),
+            other => Err(unexpected(other)),
+        }
+    })
+}
+
+fn propose<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
+    Box::pin(async move {
+        let command = Command::Propose {
+            group: args.string("group")?.to_string(),
+            value: args.json("value")?,
+        };
+        match context.node.write(command).await? {
+            Response::Propose { index, term } => Ok(record([
+                ("success", Value::Bool(true)),
+                ("accepted", Value::Bool(true)),
+                ("index", int(index)),
+                ("term", int(term)),
+            ])),
+            other => Err(unexpected(other)),
+        }
+    })
+}
+
+fn global_order<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
+    Box::pin(async move {
+        let events = match args.json("events")? {
+            serde_json::Value::Array(events) => events,
+            other => vec![other],
+        };
+        let command = Command::GlobalOrder {
+            group: args.string("group")?.to_string(),
+            events,
+        };
+        match context.node.write(command).await? {
+            Response::Order { sequence } => Ok(record([
+                ("success", Value::Bool(true)),
+                (
+                    "sequence",
+                    Value::List(sequence.into_iter().map(int).collect()),
+                ),
+            ])),
+            other => Err(unexpected(other)),
+        }
+    })
+}

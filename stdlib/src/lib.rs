@@ -1,0 +1,26 @@
+//! The standard library: one module per op family of `prelude.edgeflow` (whose
+//! signatures the compiler reads), implemented against the runtime's `Op` trait.
+//! `registry()` is what the binary hands to the executor. Ops whose subsystem does not
+//! exist yet answer a clear "not available in this runtime yet" error — never a fake
+//! success.
+
+mod coord;
+mod log;
+mod op_fn;
+mod result;
+mod state;
+mod time;
+mod unavailable;
+
+use edgeflow_runtime::op::Registry;
+
+/// Every op of the prelude, implemented or explicitly not available yet.
+pub fn registry() -> Registry {
+    let mut registry = Registry::default();
+    coord::register(&mut registry);
+    state::register(&mut registry);
+    log::register(&mut registry);
+    time::register(&mut registry);
+    unavailable::register(&mut registry);
+    registry
+}

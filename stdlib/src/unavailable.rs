@@ -1,0 +1,55 @@
+//! Ops of the prelude whose subsystem is not built yet. Calling one fails the step with
+//! a clear error naming what is missing; none pretends to succeed.
+
+use crate::op_fn::{OpFn, OpFuture};
+use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
+
+const NOT_YET: &[(&str, &str)] = &[
+    (
+        "edge.discover",
+        "edge discovery needs the worker and health subsystem",
+    ),
+    (
+        "edge.select",
+        "edge selection needs the worker and health subsystem",
+    ),
+    (
+        "edge.health",
+        "edge health needs the worker and health subsystem",
+    ),
+    (
+        "ratelimit.acquire",
+        "the global rate limiter is not built yet",
+    ),
+    (
+        "ratelimit.usage",
+        "the global rate limiter is not built yet",
+    ),
+    ("migrate.start", "workload migration is not built yet"),
+    ("migrate.progress", "workload migration is not built yet"),
+    ("migrate.pause", "workload migration is not built yet"),
+    ("migrate.resume", "workload migration is not built yet"),
+    ("migrate.rollback", "workload migration is not built yet"),
+    ("migrate.active", "workload migration is not built yet"),
+    ("monitor.metrics", "fleet metrics need the worker subsystem"),
+];
+
+pub fn register(registry: &mut Registry) {
+    for (path, _) in NOT_YET {
+        registry.register(path, OpFn(not_available));
+    }
+}
+
+fn not_available<'a>(context: &'a OpContext, _args: &'a Args) -> OpFuture<'a> {
+    Box::pin(async move {
+        let op = context.op.as_str();
+        let reason = NOT_YET
+            .iter()
+            .find(|(path, _)| *path == op)
+            .map_or("not built yet", |(_, reason)| reason);
+        Err(OpError::NotAvailable {
+            op: op.to_string(),
+            reason,
+        })
+    })
+}
