@@ -10,7 +10,7 @@ use std::path::PathBuf;
     about = "Declarative workflows, migrations and rate limits for fleets of edge nodes",
     long_about = "edgeflow checks, compiles and runs `.edgeflow` programs: workflows (DAGs of typed \
                   steps), migrations of workloads between edges, and rate-limit policies.",
-    after_help = "Examples:\n  edgeflow check examples/\n  edgeflow compile examples/rate_limit.edgeflow -o rate_limit.bundle\n  edgeflow graph examples/leader_election.edgeflow --format mermaid\n  edgeflow explain E0302"
+    after_help = "Examples:\n  edgeflow run examples/leader_election.edgeflow --workflow elect_cache_leader\n  edgeflow check examples/\n  edgeflow compile examples/rate_limit.edgeflow -o rate_limit.bundle\n  edgeflow graph examples/leader_election.edgeflow --format mermaid\n  edgeflow explain E0302"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -67,6 +67,45 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Run a workflow on an embedded single-node cluster (state kept in --data) and print
+    /// its output as JSON.
+    #[command(
+        after_help = "Examples:\n  edgeflow run examples/rate_limit.edgeflow --workflow aggregate_usage --input us_east_1_usage=400 --input eu_west_1_usage=300\n  edgeflow run examples/leader_election.edgeflow --workflow elect_cache_leader --format json\n  edgeflow run flow.edgeflow --inputs inputs.json --ephemeral\n\nValues on stdout use the JSON encoding of LANGUAGE.md §7: durations as \"1m30s\", sizes in bytes,\nbandwidths in bits/s, rates as {\"count\": N, \"per\": \"1m\"}, edges/policies/migrations by name, none as null."
+    )]
+    Run {
+        file: PathBuf,
+        /// The workflow to run; may be left out when the file has exactly one.
+        #[arg(long, short)]
+        workflow: Option<String>,
+        /// A parameter value, `name=value` (repeatable). Strings as they are, other types
+        /// as JSON or literal syntax (`5s`, `64MiB`).
+        #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+        /// A JSON object of parameter values (`--input` wins over it).
+        #[arg(long = "inputs", value_name = "FILE")]
+        inputs_file: Option<PathBuf>,
+        /// Where the embedded cluster keeps its state.
+        #[arg(long, value_name = "DIR", default_value = ".edgeflow")]
+        data: PathBuf,
+        /// Use a fresh temporary data dir, deleted afterwards.
+        #[arg(long, conflicts_with = "data")]
+        ephemeral: bool,
+        /// Output format: `json` is exactly the workflow's output as one JSON document;
+        /// `pretty` (the default on a terminal) indents it.
+        #[arg(long, value_enum)]
+        format: Option<RunFormat>,
+        /// Show each step's outcome and timing on stderr.
+        #[arg(short, long)]
+        verbose: bool,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// List the runs recorded in a data dir (not available yet: runs are not recorded
+    /// durably until the next release of the runtime).
+    Runs {
+        #[arg(long, value_name = "DIR", default_value = ".edgeflow")]
+        data: PathBuf,
+    },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
     Explain {
@@ -83,6 +122,12 @@ pub enum Command {
 pub enum Format {
     Human,
     Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFormat {
+    Json,
+    Pretty,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use crate::cli::Color;
 use crate::commands::EXIT_USAGE;
 use crate::output::print_diagnostics;
 use base64::Engine;
-use edgeflow_compiler::ir::Program;
+use edgeflow_compiler::ir::{Program, Workflow};
 use edgeflow_compiler::Checker;
 use std::path::Path;
 use std::process::ExitCode;
@@ -47,4 +47,38 @@ pub fn embed_wasm_modules(program: &mut Program) -> Result<(), String> {
     }
     program.hash = edgeflow_compiler::program::content_hash(program);
     Ok(())
+}
+
+/// The workflow a command acts on: the one named, or the only one in the file.
+pub fn choose_workflow<'p>(
+    program: &'p Program,
+    name: Option<&str>,
+    file: &Path,
+) -> Result<&'p Workflow, ExitCode> {
+    let names: Vec<&str> = program.workflows.iter().map(|w| w.name.as_str()).collect();
+    let chosen = match (name, program.workflows.as_slice()) {
+        (Some(name), workflows) => workflows.iter().find(|w| w.name == name),
+        (None, [only]) => Some(only),
+        (None, []) => {
+            eprintln!("error: {} declares no workflow", file.display());
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+        (None, _) => {
+            eprintln!(
+                "error: {} declares several workflows; choose one with --workflow ({})",
+                file.display(),
+                names.join(", ")
+            );
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    chosen.ok_or_else(|| {
+        eprintln!(
+            "error: no workflow `{}` in {} (it has: {})",
+            name.unwrap_or_default(),
+            file.display(),
+            names.join(", ")
+        );
+        ExitCode::from(EXIT_USAGE)
+    })
 }

@@ -71,7 +71,7 @@ fn compiling_twice_gives_the_same_bundle_and_hash() {
     let run = |out: &std::path::Path| {
         edgeflow(&[
             "compile",
-            "examples/rate_limit.edgeflow",
+            "examples/rate_limit_gateway.edgeflow",
             "-o",
             &out.to_string_lossy(),
         ])
@@ -138,23 +138,23 @@ fn compile_embeds_webassembly_modules_or_says_which_is_missing() {
 
 #[test]
 fn graph_needs_a_workflow_name_when_there_are_several() {
-    let output = edgeflow(&["graph", "examples/rate_limit.edgeflow"]);
+    let output = edgeflow(&["graph", "examples/rate_limit_gateway.edgeflow"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("aggregate_usage, admit"),
+        stderr(&output).contains("admit, aggregate_usage"),
         "{}",
         stderr(&output)
     );
     let output = edgeflow(&[
         "graph",
-        "examples/rate_limit.edgeflow",
+        "examples/rate_limit_gateway.edgeflow",
         "--workflow",
         "nope",
     ]);
     assert_eq!(output.status.code(), Some(2));
     let output = edgeflow(&[
         "graph",
-        "examples/rate_limit.edgeflow",
+        "examples/rate_limit_gateway.edgeflow",
         "-w",
         "admit",
         "--format",

@@ -1,8 +1,7 @@
 //! `edgeflow graph FILE`: a workflow's DAG as Graphviz dot or Mermaid on stdout.
 
 use crate::cli::{Color, GraphFormat};
-use crate::commands::EXIT_USAGE;
-use crate::pipeline::compile;
+use crate::pipeline::{choose_workflow, compile};
 use edgeflow_compiler::graph_render::{render_graph, GraphFormat as Format};
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,31 +11,9 @@ pub fn run(file: &Path, workflow: Option<&str>, format: GraphFormat, color: Colo
         Ok(program) => program,
         Err(code) => return code,
     };
-    let names: Vec<&str> = program.workflows.iter().map(|w| w.name.as_str()).collect();
-    let chosen = match (workflow, program.workflows.as_slice()) {
-        (Some(name), workflows) => workflows.iter().find(|w| w.name == name),
-        (None, [only]) => Some(only),
-        (None, []) => {
-            eprintln!("error: {} declares no workflow", file.display());
-            return ExitCode::from(EXIT_USAGE);
-        }
-        (None, _) => {
-            eprintln!(
-                "error: {} declares several workflows; choose one with --workflow ({})",
-                file.display(),
-                names.join(", ")
-            );
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let Some(chosen) = chosen else {
-        eprintln!(
-            "error: no workflow `{}` in {} (it has: {})",
-            workflow.unwrap_or_default(),
-            file.display(),
-            names.join(", ")
-        );
-        return ExitCode::from(EXIT_USAGE);
+    let chosen = match choose_workflow(&program, workflow, file) {
+        Ok(chosen) => chosen,
+        Err(code) => return code,
     };
     let format = match format {
         GraphFormat::Dot => Format::Dot,

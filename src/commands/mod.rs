@@ -4,6 +4,7 @@ mod check;
 mod compile;
 mod explain;
 mod graph;
+mod run;
 
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
@@ -32,5 +33,35 @@ pub fn run(cli: Cli) -> ExitCode {
             color,
         } => graph::run(&file, workflow.as_deref(), format, color),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
+        Command::Run {
+            file,
+            workflow,
+            inputs,
+            inputs_file,
+            data,
+            ephemeral,
+            format,
+            verbose,
+            color,
+        } => {
+            let options = run::RunOptions {
+                workflow,
+                inputs,
+                inputs_file,
+                data,
+                ephemeral,
+                format,
+                verbose,
+                color,
+            };
+            run::run(&file, options)
+        }
+        Command::Runs { data } => {
+            eprintln!(
+                "error: `edgeflow runs` is not available yet: this runtime does not record runs durably (data dir {})",
+                data.display()
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }

@@ -54,6 +54,9 @@ pub fn open(data_dir: &Path) -> Result<Arc<Database>, StorageError> {
     Ok(Arc::new(db))
 }
 
+/// redb's page cache: the state is small, and a node should stay lean.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+
 /// How long to wait for this process's previous handle on the file to close.
 const REOPEN_WAIT: Duration = Duration::from_secs(5);
 
@@ -63,7 +66,7 @@ const REOPEN_WAIT: Duration = Duration::from_secs(5);
 fn create_waiting_for_close(path: &Path) -> Result<Database, redb::DatabaseError> {
     let deadline = Instant::now() + REOPEN_WAIT;
     loop {
-        match Database::create(path) {
+        match Database::builder().set_cache_size(CACHE_BYTES).create(path) {
             Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10));
             }
