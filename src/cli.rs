@@ -97,14 +97,24 @@ pub enum Command {
         /// Show each step's outcome and timing on stderr.
         #[arg(short, long)]
         verbose: bool,
+        /// Continue a run that did not finish (its process died): steps it completed
+        /// are not run again. The run id is printed on stderr when a run starts.
+        #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["inputs", "inputs_file", "ephemeral"])]
+        resume: Option<String>,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
-    /// List the runs recorded in a data dir (not available yet: runs are not recorded
-    /// durably until the next release of the runtime).
+    /// List the runs recorded in a data dir, or show one with `runs show ID`.
+    #[command(
+        after_help = "Examples:\n  edgeflow runs\n  edgeflow runs show run-1795331525080-ab57 --format json"
+    )]
     Runs {
-        #[arg(long, value_name = "DIR", default_value = ".edgeflow")]
+        #[command(subcommand)]
+        action: Option<RunsAction>,
+        #[arg(long, value_name = "DIR", default_value = ".edgeflow", global = true)]
         data: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+        format: Format,
     },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
@@ -122,6 +132,12 @@ pub enum Command {
 pub enum Format {
     Human,
     Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunsAction {
+    /// One run: inputs, each completed step with attempts and timing, output or error.
+    Show { run_id: String },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -126,8 +126,130 @@ fn an_op_without_its_subsystem_fails_the_run_at_its_step() {
 }
 
 #[test]
-fn listing_runs_says_it_is_not_available_yet() {
-    let output = edgeflow(&["runs"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("not available yet"));
+fn runs_are_listed_and_shown_from_the_data_dir() {
+    let data = data_dir("listing");
+    let run = edgeflow(&[
+        "run",
+        "examples/leader_election.edgeflow",
+        "-w",
+        "elect_cache_leader",
+        "--data",
+        &data,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let failed = edgeflow(&["run", "examples/migration_live.edgeflow", "--data", &data]);
+    assert_eq!(failed.status.code(), Some(1));
+
+    let listing = edgeflow(&["runs", "--data", &data, "--format", "json"]);
+    assert!(listing.status.success(), "{}", stderr(&listing));
+    let listing: serde_json::Value = serde_json::from_slice(&listing.stdout).expect("JSON");
+    let runs = listing["runs"].as_array().expect("a list of runs");
+    let statuses: Vec<(&str, &str)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["workflow"].as_str().unwrap_or(""),
+                r["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("elect_cache_leader", "succeeded"),
+            ("migrate_cache", "failed")
+        ]
+    );
+
+    let id = runs[0]["run_id"].as_str().expect("run id");
+    let shown = edgeflow(&["runs", "show", id, "--data", &data, "--format", "json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(
+        shown["output"],
+        serde_json::json!({"leader": "local", "term": 1, "same": true})
+    );
+    assert_eq!(shown["steps"]["coordinator"]["attempts"], 1);
+    assert!(shown["steps"]["current"]["elapsed_ms"].is_u64());
+
+    let missing = edgeflow(&["runs", "show", "run-0", "--data", &data]);
+    assert_eq!(missing.status.code(), Some(2));
+    let nowhere = edgeflow(&["runs", "--data", "does/not/exist"]);
+    assert_eq!(nowhere.status.code(), Some(2));
+}
+
+#[test]
+fn a_run_killed_mid_way_resumes_to_the_same_output_without_repeating_effects() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let data = data_dir("resume");
+    let file = "tests/fixtures/run/slow_counter.edgeflow";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        .args(["run", file, "--data", &data, "-v", "--format", "json"])
+        .current_dir(common::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("edgeflow starts");
+    let stderr_pipe = child.stderr.take().expect("stderr is piped");
+    let mut run_id = None;
+    for line in BufReader::new(stderr_pipe).lines() {
+        let line = line.expect("stderr is text");
+        if let Some((id, _)) = line.split_once(" started: ") {
+            run_id = Some(id.to_string());
+        }
+        // `written` is committed: kill the process while it sleeps in `waited`.
+        if line.trim_start().starts_with("written ") {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL the run");
+    child.wait().expect("reaped");
+    let run_id = run_id.expect("the run id was printed");
+
+    let resumed = edgeflow(&[
+        "run",
+        file,
+        "--data",
+        &data,
+        "--resume",
+        &run_id,
+        "--input",
+        "pause=1ms",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(2),
+        "--resume takes its inputs from the record"
+    );
+    let resumed = edgeflow(&[
+        "run", file, "--data", &data, "--resume", &run_id, "--format", "json", "-v",
+    ]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(
+        stdout(&resumed),
+        "{\"value\":1,\"written\":true,\"version\":1,\"done\":true}\n"
+    );
+    assert!(
+        stderr(&resumed).contains("written                  replayed"),
+        "{}",
+        stderr(&resumed)
+    );
+
+    // The counter was written once: a new run sees version 1 and writes version 2.
+    let next = edgeflow(&[
+        "run",
+        file,
+        "--data",
+        &data,
+        "--input",
+        "pause=1ms",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        stdout(&next),
+        "{\"value\":2,\"written\":true,\"version\":2,\"done\":true}\n"
+    );
 }

@@ -10,6 +10,11 @@ use std::fmt;
 pub struct Request {
     pub at_ms: u64,
     pub command: Command,
+    /// Applying a request with a key already applied answers the recorded response
+    /// instead of applying it again: how a replayed step (run, step, attempt) stays
+    /// exactly-once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +52,27 @@ pub enum Command {
         group: String,
         events: Vec<serde_json::Value>,
     },
+    /// Record a run before any of its steps starts.
+    StartRun {
+        run_id: String,
+        bundle_hash: String,
+        workflow: String,
+        inputs: serde_json::Value,
+    },
+    /// Record an op step's result (values in the IR's serde form).
+    CompleteStep {
+        run_id: String,
+        step: String,
+        value: serde_json::Value,
+        attempts: u32,
+        elapsed_ms: u64,
+    },
+    /// Record how a run ended: its output, or the error that stopped it.
+    FinishRun {
+        run_id: String,
+        output: Option<serde_json::Value>,
+        error: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +103,8 @@ pub enum Response {
     Order {
         sequence: Vec<u64>,
     },
+    /// A run record was written.
+    Recorded,
 }
 
 impl fmt::Display for Request {
@@ -92,6 +120,11 @@ impl fmt::Display for Request {
             Command::GlobalOrder { group, events } => {
                 write!(f, "order {} events in {group}", events.len())
             }
+            Command::StartRun {
+                run_id, workflow, ..
+            } => write!(f, "start run {run_id} of {workflow}"),
+            Command::CompleteStep { run_id, step, .. } => write!(f, "complete {run_id}/{step}"),
+            Command::FinishRun { run_id, .. } => write!(f, "finish run {run_id}"),
         }
     }
 }

@@ -102,9 +102,20 @@ impl Node {
 
     /// Commits a command through consensus and returns the state machine's answer.
     pub async fn write(&self, command: Command) -> Result<Response, NodeError> {
+        self.write_once(command, None).await
+    }
+
+    /// Like `write`, but a request whose key was already applied is not applied again
+    /// (the first response is returned).
+    pub async fn write_once(
+        &self,
+        command: Command,
+        idempotency_key: Option<String>,
+    ) -> Result<Response, NodeError> {
         let request = Request {
             at_ms: now_ms(),
             command,
+            idempotency_key,
         };
         let response = self.raft.client_write(request).await.map_err(raft_error)?;
         Ok(response.data)

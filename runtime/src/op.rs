@@ -21,6 +21,13 @@ pub struct OpContext {
     pub attempt: u32,
 }
 
+impl OpContext {
+    /// The key that makes this attempt's state change exactly-once across replays.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}/{}/{}", self.run_id, self.step, self.attempt)
+    }
+}
+
 /// An op's arguments by name, in the op's declaration order, defaults filled in.
 pub struct Args(pub Vec<(String, Value)>);
 

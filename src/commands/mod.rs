@@ -5,6 +5,7 @@ mod compile;
 mod explain;
 mod graph;
 mod run;
+mod runs;
 
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ephemeral,
             format,
             verbose,
+            resume,
             color,
         } => {
             let options = run::RunOptions {
@@ -52,16 +54,15 @@ pub fn run(cli: Cli) -> ExitCode {
                 ephemeral,
                 format,
                 verbose,
+                resume,
                 color,
             };
             run::run(&file, options)
         }
-        Command::Runs { data } => {
-            eprintln!(
-                "error: `edgeflow runs` is not available yet: this runtime does not record runs durably (data dir {})",
-                data.display()
-            );
-            ExitCode::from(EXIT_USAGE)
-        }
+        Command::Runs {
+            action,
+            data,
+            format,
+        } => runs::run(action, &data, format),
     }
 }

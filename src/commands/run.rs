@@ -1,14 +1,15 @@
 //! `edgeflow run FILE`: compiles the file, starts (or restarts) the embedded
 //! single-node cluster in the data dir, runs one workflow through the executor with the
-//! standard library, and prints its output as JSON on stdout.
+//! standard library — recorded in the cluster, so `--resume RUN_ID` can finish a run
+//! whose process died — and prints its output as JSON on stdout.
 
 use crate::cli::{Color, RunFormat};
 use crate::commands::EXIT_USAGE;
 use crate::pipeline::{choose_workflow, compile};
 use edgeflow_compiler::conform::{conform, conform_text};
-use edgeflow_compiler::ir::Workflow;
+use edgeflow_compiler::ir::{Program, Workflow};
 use edgeflow_compiler::value::Value;
-use edgeflow_runtime::executor::{Executor, RunReport, StepStatus};
+use edgeflow_runtime::executor::{Executor, RunIdentity, RunReport, StepReport, StepStatus};
 use edgeflow_runtime::node::{now_ms, Node};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -24,27 +25,24 @@ pub struct RunOptions {
     pub ephemeral: bool,
     pub format: Option<RunFormat>,
     pub verbose: bool,
+    pub resume: Option<String>,
     pub color: Color,
 }
 
 /// The name the embedded node campaigns for leases under.
 const LOCAL_NODE: &str = "local";
 
+/// Why a run did not produce an output, and the exit status that says so.
+enum Failure {
+    /// Exit status 2; an empty message was already printed.
+    Usage(String),
+    Run(String),
+}
+
 pub fn run(file: &Path, options: RunOptions) -> ExitCode {
     let program = match compile(file, options.color) {
         Ok(program) => program,
         Err(code) => return code,
-    };
-    let workflow = match choose_workflow(&program, options.workflow.as_deref(), file) {
-        Ok(workflow) => workflow,
-        Err(code) => return code,
-    };
-    let inputs = match inputs(workflow, &options) {
-        Ok(inputs) => inputs,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(EXIT_USAGE);
-        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -57,16 +55,25 @@ pub fn run(file: &Path, options: RunOptions) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let report = runtime.block_on(execute(workflow, inputs, &options));
-    let report = match report {
+    let report = match runtime.block_on(execute(&program, file, &options)) {
         Ok(report) => report,
-        Err(message) => {
+        Err(Failure::Usage(message)) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(Failure::Run(message)) => {
             eprintln!("error: {message}");
             return ExitCode::from(1);
         }
     };
-    if options.verbose || std::io::stderr().is_terminal() {
-        print_steps(&report, options.verbose);
+    if show_progress(&options) {
+        eprintln!(
+            "{} finished in {:.1} ms",
+            report.run_id,
+            report.elapsed.as_secs_f64() * 1000.0
+        );
     }
     let json = report.output.to_json();
     let pretty = match options.format {
@@ -83,37 +90,92 @@ pub fn run(file: &Path, options: RunOptions) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn show_progress(options: &RunOptions) -> bool {
+    options.verbose || std::io::stderr().is_terminal()
+}
+
 async fn execute(
-    workflow: &Workflow,
-    inputs: BTreeMap<String, Value>,
+    program: &Program,
+    file: &Path,
     options: &RunOptions,
-) -> Result<RunReport, String> {
-    let temporary = if options.ephemeral {
-        Some(tempfile::TempDir::new().map_err(|e| e.to_string())?)
-    } else {
-        None
+) -> Result<RunReport, Failure> {
+    let temporary = match options.ephemeral {
+        true => Some(tempfile::TempDir::new().map_err(|e| Failure::Run(e.to_string()))?),
+        false => None,
     };
     let data_dir = temporary
         .as_ref()
         .map_or(options.data.as_path(), |dir| dir.path());
-    let node = Node::start_single(data_dir, LOCAL_NODE)
-        .await
-        .map_err(|e| e.to_string())?;
-    let node = Arc::new(node);
+    let node = Arc::new(
+        Node::start_single(data_dir, LOCAL_NODE)
+            .await
+            .map_err(|e| Failure::Run(e.to_string()))?,
+    );
+    let result = run_on(&node, program, file, options).await;
+    if let Ok(node) = Arc::try_unwrap(node) {
+        node.shutdown()
+            .await
+            .map_err(|e| Failure::Run(e.to_string()))?;
+    }
+    result
+}
+
+async fn run_on(
+    node: &Arc<Node>,
+    program: &Program,
+    file: &Path,
+    options: &RunOptions,
+) -> Result<RunReport, Failure> {
+    let (run_id, workflow, inputs) = match &options.resume {
+        Some(run_id) => {
+            let record = node
+                .read_local(|state| state.runs.get(run_id).cloned())
+                .await;
+            let record = record.ok_or_else(|| {
+                Failure::Usage(format!("no run `{run_id}` in {}", options.data.display()))
+            })?;
+            let workflow =
+                choose_workflow(program, Some(&record.workflow), file).map_err(|_| {
+                    Failure::Usage(format!("run `{run_id}` ran workflow `{}`", record.workflow))
+                })?;
+            let inputs: BTreeMap<String, Value> = serde_json::from_value(record.inputs)
+                .map_err(|e| Failure::Run(format!("the recorded inputs of `{run_id}`: {e}")))?;
+            (run_id.clone(), workflow, inputs)
+        }
+        None => {
+            let workflow = choose_workflow(program, options.workflow.as_deref(), file)
+                .map_err(|_| Failure::Usage(String::new()))?; // choose_workflow said why
+            let inputs = inputs(workflow, options).map_err(Failure::Usage)?;
+            (
+                format!("run-{}-{:04x}", now_ms(), fastrand::u16(..)),
+                workflow,
+                inputs,
+            )
+        }
+    };
+    let progress = show_progress(options);
+    if progress {
+        eprintln!(
+            "{run_id} started: {} (resume with --resume {run_id})",
+            workflow.name
+        );
+    }
+    let verbose = options.verbose;
+    let on_step =
+        progress.then(|| Arc::new(move |step: &StepReport| print_step(step, verbose)) as _);
     let executor = Executor {
         registry: edgeflow_stdlib::registry(),
         node: node.clone(),
+        on_step,
     };
-    let run_id = format!("run-{}-{:04x}", now_ms(), fastrand::u16(..));
-    let result = executor
-        .run(workflow, inputs, &run_id)
+    let identity = RunIdentity {
+        run_id: &run_id,
+        bundle_hash: &program.hash,
+    };
+    executor
+        .run(workflow, inputs, identity)
         .await
-        .map_err(|e| e.to_string());
-    drop(executor);
-    if let Ok(node) = Arc::try_unwrap(node) {
-        node.shutdown().await.map_err(|e| e.to_string())?;
-    }
-    result
+        .map_err(|e| Failure::Run(e.to_string()))
 }
 
 /// Parameter values from `--inputs FILE` and `--input name=value`, checked against the
@@ -169,39 +231,33 @@ fn inputs(workflow: &Workflow, options: &RunOptions) -> Result<BTreeMap<String, 
         }
     }
     if !missing.is_empty() {
+        let plural = if missing.len() == 1 { "" } else { "s" };
         return Err(format!(
-            "missing required input{} {} (give them with --input NAME=VALUE)",
-            if missing.len() == 1 { "" } else { "s" },
+            "missing required input{plural} {} (give them with --input NAME=VALUE)",
             missing.join(", ")
         ));
     }
     Ok(values)
 }
 
-fn print_steps(report: &RunReport, verbose: bool) {
-    for step in &report.steps {
-        let status = match step.status {
-            StepStatus::Succeeded => "ok",
-            StepStatus::Skipped => "skipped",
-        };
-        if verbose {
-            let attempts = if step.attempts > 1 {
-                format!(" after {} attempts", step.attempts)
-            } else {
-                String::new()
-            };
-            eprintln!(
-                "  {:<24} {status:<8} {:>9.3} ms{attempts}",
-                step.name,
-                step.elapsed.as_secs_f64() * 1000.0
-            );
+fn print_step(step: &StepReport, verbose: bool) {
+    let status = match step.status {
+        StepStatus::Succeeded => "ok",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Replayed => "replayed",
+    };
+    if verbose {
+        let attempts = if step.attempts > 1 {
+            format!(" after {} attempts", step.attempts)
         } else {
-            eprintln!("  {} {status}", step.name);
-        }
+            String::new()
+        };
+        eprintln!(
+            "  {:<24} {status:<8} {:>9.3} ms{attempts}",
+            step.name,
+            step.elapsed.as_secs_f64() * 1000.0
+        );
+    } else {
+        eprintln!("  {} {status}", step.name);
     }
-    eprintln!(
-        "{} finished in {:.1} ms",
-        report.run_id,
-        report.elapsed.as_secs_f64() * 1000.0
-    );
 }

@@ -4,7 +4,7 @@
 
 use edgeflow_compiler::ir::{Program, Workflow};
 use edgeflow_compiler::Checker;
-use edgeflow_runtime::executor::Executor;
+use edgeflow_runtime::executor::{Executor, RunIdentity};
 use edgeflow_runtime::node::Node;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,12 +27,22 @@ fn defaults(workflow: &Workflow) -> BTreeMap<String, edgeflow_compiler::value::V
         .collect()
 }
 
-async fn median_run(executor: &Executor, workflow: &Workflow, runs: usize) -> Duration {
+async fn median_run(
+    executor: &Executor,
+    program: &Program,
+    workflow: &Workflow,
+    runs: usize,
+) -> Duration {
     let mut times = Vec::with_capacity(runs);
     for i in 0..runs {
         let started = Instant::now();
+        let run_id = format!("{}-{i}", workflow.name);
+        let identity = RunIdentity {
+            run_id: &run_id,
+            bundle_hash: &program.hash,
+        };
         executor
-            .run(workflow, defaults(workflow), &format!("bench-{i}"))
+            .run(workflow, defaults(workflow), identity)
             .await
             .expect("run succeeds");
         times.push(started.elapsed());
@@ -52,6 +62,7 @@ async fn main() {
     let executor = Executor {
         registry: edgeflow_stdlib::registry(),
         node,
+        on_step: None,
     };
 
     let mut chain = String::from("workflow chain() {\n  let s0 = 1\n");
@@ -60,7 +71,7 @@ async fn main() {
     }
     chain.push_str("  return s9999\n}\n");
     let program = compile("chain.edgeflow", &chain);
-    let median = median_run(&executor, &program.workflows[0], 11).await;
+    let median = median_run(&executor, &program, &program.workflows[0], 11).await;
     println!(
         "10,000 pure steps (a chain): median {:.1} ms over 11 runs",
         median.as_secs_f64() * 1e3
@@ -71,7 +82,7 @@ async fn main() {
     let entry = checker.load_file(&example).expect("example readable");
     checker.check_all();
     let program = checker.program(entry);
-    let median = median_run(&executor, &program.workflows[0], 201).await;
+    let median = median_run(&executor, &program, &program.workflows[0], 201).await;
     println!(
         "rate-limit example (3 steps, 2 consensus ops): median {:.2} ms over 201 runs",
         median.as_secs_f64() * 1e3
@@ -85,7 +96,7 @@ async fn main() {
     }
     ten.push_str("  return w9.version\n}\n");
     let program = compile("ten.edgeflow", &ten);
-    let median = median_run(&executor, &program.workflows[0], 201).await;
+    let median = median_run(&executor, &program, &program.workflows[0], 201).await;
     println!(
         "10 independent state.put steps: median {:.2} ms over 201 runs",
         median.as_secs_f64() * 1e3

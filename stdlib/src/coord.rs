@@ -32,7 +32,11 @@ fn elect_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             candidate: context.node.name.clone(),
             ttl_ms,
         };
-        match context.node.write(command).await? {
+        match context
+            .node
+            .write_once(command, Some(context.idempotency_key()))
+            .await?
+        {
             Response::Leadership {
                 success,
                 leader,
@@ -66,7 +70,11 @@ fn resign<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             group: args.string("group")?.to_string(),
             holder: context.node.name.clone(),
         };
-        match context.node.write(command).await? {
+        match context
+            .node
+            .write_once(command, Some(context.idempotency_key()))
+            .await?
+        {
             Response::Resign { success: ok } => Ok(success(ok)),
             other => Err(unexpected(other)),
         }
@@ -79,7 +87,11 @@ fn propose<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             group: args.string("group")?.to_string(),
             value: args.json("value")?,
         };
-        match context.node.write(command).await? {
+        match context
+            .node
+            .write_once(command, Some(context.idempotency_key()))
+            .await?
+        {
             Response::Propose { index, term } => Ok(record([
                 ("success", Value::Bool(true)),
                 ("accepted", Value::Bool(true)),
@@ -101,7 +113,11 @@ fn global_order<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             group: args.string("group")?.to_string(),
             events,
         };
-        match context.node.write(command).await? {
+        match context
+            .node
+            .write_once(command, Some(context.idempotency_key()))
+            .await?
+        {
             Response::Order { sequence } => Ok(record([
                 ("success", Value::Bool(true)),
                 (

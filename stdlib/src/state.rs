@@ -62,7 +62,11 @@ fn put<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             value: args.json("value")?,
             if_version,
         };
-        match context.node.write(command).await? {
+        match context
+            .node
+            .write_once(command, Some(context.idempotency_key()))
+            .await?
+        {
             Response::Put { success, version } => Ok(record([
                 ("success", Value::Bool(success)),
                 ("version", int(version)),
@@ -78,7 +82,11 @@ fn delete<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             ns: args.string("ns")?.to_string(),
             key: args.string("key")?.to_string(),
         };
-        match context.node.write(command).await? {
+        match context
+            .node
+            .write_once(command, Some(context.idempotency_key()))
+            .await?
+        {
             Response::Delete { success: ok } => Ok(success(ok)),
             other => Err(OpError::Failed(format!("unexpected answer: {other:?}"))),
         }

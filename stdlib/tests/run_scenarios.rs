@@ -4,7 +4,7 @@
 
 use edgeflow_compiler::value::Value;
 use edgeflow_compiler::Checker;
-use edgeflow_runtime::executor::{Executor, RunReport, StepStatus};
+use edgeflow_runtime::executor::{Executor, RunIdentity, RunReport, StepStatus};
 use edgeflow_runtime::node::Node;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -65,9 +65,17 @@ async fn run(
     let executor = Executor {
         registry: edgeflow_stdlib::registry(),
         node: node.clone(),
+        on_step: None,
     };
     let report = executor
-        .run(workflow, values, "run-1")
+        .run(
+            workflow,
+            values,
+            RunIdentity {
+                run_id: "run-1",
+                bundle_hash: &program.hash,
+            },
+        )
         .await
         .expect("the run succeeds");
     drop(executor);
@@ -155,6 +163,7 @@ async fn counters_compare_and_set_through_consensus() {
     let executor = Executor {
         registry: edgeflow_stdlib::registry(),
         node: node.clone(),
+        on_step: None,
     };
     let workflow = program
         .workflows
@@ -167,7 +176,14 @@ async fn counters_compare_and_set_through_consensus() {
     ]);
     for expected in [2, 4, 6] {
         let report = executor
-            .run(workflow, inputs.clone(), "run")
+            .run(
+                workflow,
+                inputs.clone(),
+                RunIdentity {
+                    run_id: &format!("run-{expected}"),
+                    bundle_hash: &program.hash,
+                },
+            )
             .await
             .expect("run succeeds");
         assert_eq!(field(&report.output, "value"), &Value::Int(expected));
@@ -187,6 +203,7 @@ async fn ops_without_a_subsystem_fail_clearly() {
     let executor = Executor {
         registry: edgeflow_stdlib::registry(),
         node,
+        on_step: None,
     };
     let workflow = program
         .workflows
@@ -194,7 +211,14 @@ async fn ops_without_a_subsystem_fail_clearly() {
         .find(|w| w.name == "fleet_latency")
         .expect("workflow");
     let error = executor
-        .run(workflow, BTreeMap::new(), "run")
+        .run(
+            workflow,
+            BTreeMap::new(),
+            RunIdentity {
+                run_id: "run",
+                bundle_hash: &program.hash,
+            },
+        )
         .await
         .expect_err("monitor.metrics is not built");
     assert_eq!(error.step.as_deref(), Some("report"));

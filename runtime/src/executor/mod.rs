@@ -10,6 +10,7 @@ mod report;
 
 pub use report::{RunError, RunReport, StepReport, StepStatus};
 
+use crate::command::Command;
 use crate::node::Node;
 use crate::op::{Args, OpContext, OpError, Registry};
 use attempt::{call_with_retries, AttemptPolicy, DEFAULT_BACKOFF};
@@ -24,9 +25,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
+/// A callback told about every finished step.
+pub type StepObserver = Arc<dyn Fn(&StepReport) + Send + Sync>;
+
 pub struct Executor {
     pub registry: Registry,
     pub node: Arc<Node>,
+    /// Called as each step finishes (progress output).
+    pub on_step: Option<StepObserver>,
+}
+
+/// Which program a run belongs to, recorded with it so a resume runs the same code.
+pub struct RunIdentity<'a> {
+    pub run_id: &'a str,
+    pub bundle_hash: &'a str,
 }
 
 /// What a finished op task reports back.
@@ -38,11 +50,83 @@ struct Finished {
 }
 
 impl Executor {
+    /// Runs (or resumes, when the run id is already recorded) a workflow. The run is
+    /// recorded before any step starts; each op step's result is committed as it
+    /// completes; on resume, recorded steps are not called again.
     pub async fn run(
         &self,
         workflow: &Workflow,
         inputs: BTreeMap<String, Value>,
+        identity: RunIdentity<'_>,
+    ) -> Result<RunReport, RunError> {
+        let run_id = identity.run_id;
+        let recorded = self.start_record(workflow, &inputs, &identity).await?;
+        let result = self.execute(workflow, inputs, run_id, recorded).await;
+        let (output, error) = match &result {
+            Ok(report) => (serde_json::to_value(&report.output).ok(), None),
+            Err(error) => (None, Some(error.to_string())),
+        };
+        self.record(Command::FinishRun {
+            run_id: run_id.to_string(),
+            output,
+            error,
+        })
+        .await?;
+        result
+    }
+
+    /// Records a new run, or reads the steps an earlier attempt at it completed.
+    async fn start_record(
+        &self,
+        workflow: &Workflow,
+        inputs: &BTreeMap<String, Value>,
+        identity: &RunIdentity<'_>,
+    ) -> Result<BTreeMap<String, Value>, RunError> {
+        let existing = self
+            .node
+            .read(|state| state.runs.get(identity.run_id).cloned())
+            .await
+            .map_err(|e| run_error(e.to_string()))?;
+        let Some(record) = existing else {
+            let inputs = serde_json::to_value(inputs).map_err(|e| run_error(e.to_string()))?;
+            self.record(Command::StartRun {
+                run_id: identity.run_id.to_string(),
+                bundle_hash: identity.bundle_hash.to_string(),
+                workflow: workflow.name.clone(),
+                inputs,
+            })
+            .await?;
+            return Ok(BTreeMap::new());
+        };
+        if record.bundle_hash != identity.bundle_hash || record.workflow != workflow.name {
+            return Err(run_error(format!(
+                "run {} was started from another program ({} of {}); resume it with the same file",
+                identity.run_id, record.workflow, record.bundle_hash
+            )));
+        }
+        let mut steps = BTreeMap::new();
+        for (name, step) in record.steps {
+            let value = serde_json::from_value(step.value)
+                .map_err(|e| run_error(format!("recorded step {name}: {e}")))?;
+            steps.insert(name, value);
+        }
+        Ok(steps)
+    }
+
+    async fn record(&self, command: Command) -> Result<(), RunError> {
+        self.node
+            .write(command)
+            .await
+            .map(|_| ())
+            .map_err(|e| run_error(format!("cannot record the run: {e}")))
+    }
+
+    async fn execute(
+        &self,
+        workflow: &Workflow,
+        inputs: BTreeMap<String, Value>,
         run_id: &str,
+        mut recorded: BTreeMap<String, Value>,
     ) -> Result<RunReport, RunError> {
         let started = Instant::now();
         let graph = &workflow.graph;
@@ -74,6 +158,9 @@ impl Executor {
                     (StepKind::Pure(expr), true) => {
                         Some((evaluate(expr, &env, step)?, StepStatus::Succeeded))
                     }
+                    (StepKind::Op { .. }, true) if recorded.contains_key(&step.name) => recorded
+                        .remove(&step.name)
+                        .map(|value| (value, StepStatus::Replayed)),
                     (StepKind::Op { op, args }, true) => {
                         self.spawn_op(
                             &mut tasks,
@@ -90,12 +177,14 @@ impl Executor {
                 };
                 if let Some((value, status)) = value {
                     env.steps[index] = Some(value);
-                    reports.push(StepReport {
+                    let report = StepReport {
                         name: step.name.clone(),
                         status,
                         attempts: 0,
                         elapsed: step_started.elapsed(),
-                    });
+                    };
+                    self.notify(&report);
+                    reports.push(report);
                     done += 1;
                     release(workflow, index, &mut waiting, &mut ready);
                 }
@@ -119,13 +208,25 @@ impl Executor {
             let value = finished
                 .result
                 .map_err(|error| step_error(step, error.to_string()))?;
+            let serialized =
+                serde_json::to_value(&value).map_err(|e| step_error(step, e.to_string()))?;
+            let completion = Command::CompleteStep {
+                run_id: run_id.to_string(),
+                step: step.name.clone(),
+                value: serialized,
+                attempts: finished.attempts,
+                elapsed_ms: finished.started.elapsed().as_millis() as u64,
+            };
+            self.record(completion).await?;
             env.steps[finished.step] = Some(value);
-            reports.push(StepReport {
+            let report = StepReport {
                 name: step.name.clone(),
                 status: StepStatus::Succeeded,
                 attempts: finished.attempts,
                 elapsed: finished.started.elapsed(),
-            });
+            };
+            self.notify(&report);
+            reports.push(report);
             done += 1;
             release(workflow, finished.step, &mut waiting, &mut ready);
         }
@@ -144,6 +245,12 @@ impl Executor {
             steps: reports,
             elapsed: started.elapsed(),
         })
+    }
+
+    fn notify(&self, report: &StepReport) {
+        if let Some(on_step) = &self.on_step {
+            on_step(report);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -234,6 +341,14 @@ fn duration(value: Value) -> Duration {
     match value {
         Value::Duration(nanos) if nanos > 0 => Duration::from_nanos(nanos as u64),
         _ => Duration::ZERO,
+    }
+}
+
+fn run_error(message: String) -> RunError {
+    RunError {
+        step: None,
+        at: None,
+        message,
     }
 }
 

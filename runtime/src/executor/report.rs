@@ -11,6 +11,8 @@ pub enum StepStatus {
     Succeeded,
     /// The `when` guard was false: the step's value is `none`.
     Skipped,
+    /// Resumed run: the step had completed before; its recorded value is used.
+    Replayed,
 }
 
 #[derive(Debug, Clone)]

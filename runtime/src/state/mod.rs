@@ -4,9 +4,11 @@
 
 mod groups;
 mod kv;
+mod runs;
 
 pub use groups::{Group, Lease};
 pub use kv::Versioned;
+pub use runs::{RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,13 @@ pub struct State {
     pub kv: BTreeMap<String, BTreeMap<String, Versioned>>,
     /// Coordination groups: leader lease and ordered log.
     pub groups: BTreeMap<String, Group>,
+    /// Workflow runs by id.
+    #[serde(default)]
+    pub runs: BTreeMap<String, RunRecord>,
+    /// Responses of applied requests that carried an idempotency key. Keys start with
+    /// their run id and are dropped when the run finishes.
+    #[serde(default)]
+    pub applied_keys: BTreeMap<String, Response>,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -30,6 +39,18 @@ pub struct LogPosition {
 
 impl State {
     pub fn apply(&mut self, request: &Request, position: LogPosition) -> Response {
+        if let Some(key) = &request.idempotency_key {
+            if let Some(response) = self.applied_keys.get(key) {
+                return response.clone();
+            }
+            let response = self.apply_command(request, position);
+            self.applied_keys.insert(key.clone(), response.clone());
+            return response;
+        }
+        self.apply_command(request, position)
+    }
+
+    fn apply_command(&mut self, request: &Request, position: LogPosition) -> Response {
         let now = request.at_ms;
         match &request.command {
             Command::Put {
@@ -80,6 +101,64 @@ impl State {
                     sequence: group.order(events.len() as u64),
                 }
             }
+            Command::StartRun {
+                run_id,
+                bundle_hash,
+                workflow,
+                inputs,
+            } => {
+                self.runs
+                    .entry(run_id.clone())
+                    .or_insert_with(|| RunRecord {
+                        run_id: run_id.clone(),
+                        bundle_hash: bundle_hash.clone(),
+                        workflow: workflow.clone(),
+                        inputs: inputs.clone(),
+                        status: RunStatus::Running,
+                        steps: BTreeMap::new(),
+                        output: None,
+                        error: None,
+                        started_at_ms: now,
+                        finished_at_ms: None,
+                    });
+                Response::Recorded
+            }
+            Command::CompleteStep {
+                run_id,
+                step,
+                value,
+                attempts,
+                elapsed_ms,
+            } => {
+                if let Some(run) = self.runs.get_mut(run_id) {
+                    run.steps.entry(step.clone()).or_insert_with(|| StepRecord {
+                        value: value.clone(),
+                        attempts: *attempts,
+                        elapsed_ms: *elapsed_ms,
+                        completed_at_ms: now,
+                    });
+                }
+                Response::Recorded
+            }
+            Command::FinishRun {
+                run_id,
+                output,
+                error,
+            } => {
+                if let Some(run) = self.runs.get_mut(run_id) {
+                    run.status = if error.is_some() {
+                        RunStatus::Failed
+                    } else {
+                        RunStatus::Succeeded
+                    };
+                    run.output = output.clone();
+                    run.error = error.clone();
+                    run.finished_at_ms = Some(now);
+                }
+                let prefix = format!("{run_id}/");
+                self.applied_keys.retain(|key, _| !key.starts_with(&prefix));
+                Response::Recorded
+            }
         }
     }
 
@@ -118,7 +197,49 @@ mod tests {
     use serde_json::json;
 
     fn at(at_ms: u64, command: Command) -> Request {
-        Request { at_ms, command }
+        Request {
+            at_ms,
+            command,
+            idempotency_key: None,
+        }
+    }
+
+    #[test]
+    fn a_replayed_request_answers_its_first_response_without_applying_again() {
+        let mut state = State::default();
+        let put = Command::Put {
+            ns: "n".into(),
+            key: "k".into(),
+            value: json!(1),
+            if_version: None,
+        };
+        let keyed = Request {
+            at_ms: 0,
+            command: put,
+            idempotency_key: Some("run-1/step/1".into()),
+        };
+        assert_eq!(
+            state.apply(&keyed, POS),
+            Response::Put {
+                success: true,
+                version: 1
+            }
+        );
+        assert_eq!(
+            state.apply(&keyed, POS),
+            Response::Put {
+                success: true,
+                version: 1
+            }
+        );
+        assert_eq!(state.get("n", "k").map(|v| v.version), Some(1));
+        let finish = Command::FinishRun {
+            run_id: "run-1".into(),
+            output: None,
+            error: None,
+        };
+        state.apply(&at(0, finish), POS);
+        assert!(state.applied_keys.is_empty());
     }
 
     const POS: LogPosition = LogPosition { index: 7, term: 2 };

@@ -1,0 +1,156 @@
+//! `edgeflow runs` and `edgeflow runs show ID`: the runs recorded in a data dir's
+//! replicated state, for people (a table) or tools (`--format json`).
+
+use crate::cli::{Format, RunsAction};
+use crate::commands::EXIT_USAGE;
+use edgeflow_runtime::node::Node;
+use edgeflow_runtime::state::{RunRecord, RunStatus};
+use serde_json::json;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode {
+    if !data.join("raft.redb").exists() {
+        eprintln!(
+            "error: no edgeflow data in {} (runs are recorded by `edgeflow run --data DIR`)",
+            data.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let runs = runtime.block_on(async {
+        let node = Node::start_single(data, "local")
+            .await
+            .map_err(|e| e.to_string())?;
+        let runs: Vec<RunRecord> = node
+            .read_local(|state| state.runs.values().cloned().collect())
+            .await;
+        node.shutdown().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(runs)
+    });
+    let mut runs = match runs {
+        Ok(runs) => runs,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    runs.sort_by_key(|r| r.started_at_ms);
+    match action {
+        None => list(&runs, format),
+        Some(RunsAction::Show { run_id }) => match runs.iter().find(|r| r.run_id == run_id) {
+            Some(record) => show(record, format),
+            None => {
+                eprintln!("error: no run `{run_id}` in {}", data.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+    }
+    ExitCode::SUCCESS
+}
+
+fn status(record: &RunRecord) -> &'static str {
+    match record.status {
+        RunStatus::Running => "running",
+        RunStatus::Succeeded => "succeeded",
+        RunStatus::Failed => "failed",
+    }
+}
+
+fn time(ms: u64) -> String {
+    jiff::Timestamp::from_millisecond(ms as i64).map_or_else(|_| ms.to_string(), |t| t.to_string())
+}
+
+fn duration_ms(record: &RunRecord) -> Option<u64> {
+    record
+        .finished_at_ms
+        .map(|end| end.saturating_sub(record.started_at_ms))
+}
+
+fn list(runs: &[RunRecord], format: Format) {
+    if format == Format::Json {
+        let items: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                json!({ "run_id": r.run_id, "workflow": r.workflow, "status": status(r),
+                        "started": time(r.started_at_ms), "duration_ms": duration_ms(r) })
+            })
+            .collect();
+        println!("{}", json!({ "runs": items }));
+        return;
+    }
+    println!(
+        "{:<28} {:<24} {:<10} {:<26} DURATION",
+        "RUN", "WORKFLOW", "STATUS", "STARTED"
+    );
+    for r in runs {
+        let duration = duration_ms(r).map_or("-".to_string(), |ms| format!("{ms} ms"));
+        println!(
+            "{:<28} {:<24} {:<10} {:<26} {duration}",
+            r.run_id,
+            r.workflow,
+            status(r),
+            time(r.started_at_ms)
+        );
+    }
+}
+
+fn show(record: &RunRecord, format: Format) {
+    if format == Format::Json {
+        let steps: serde_json::Map<String, serde_json::Value> = record
+            .steps
+            .iter()
+            .map(|(name, s)| {
+                (
+                    name.clone(),
+                    json!({ "attempts": s.attempts, "elapsed_ms": s.elapsed_ms }),
+                )
+            })
+            .collect();
+        let value = json!({
+            "run_id": record.run_id, "workflow": record.workflow, "status": status(record),
+            "bundle_hash": record.bundle_hash, "started": time(record.started_at_ms),
+            "duration_ms": duration_ms(record), "steps": steps, "error": record.error,
+            "output": record.output.as_ref().and_then(output_json),
+        });
+        println!("{value}");
+        return;
+    }
+    println!("run       {}", record.run_id);
+    println!("workflow  {} ({})", record.workflow, record.bundle_hash);
+    println!("status    {}", status(record));
+    println!("started   {}", time(record.started_at_ms));
+    if let Some(ms) = duration_ms(record) {
+        println!("duration  {ms} ms");
+    }
+    println!("op steps completed:");
+    for (name, step) in &record.steps {
+        println!(
+            "  {name:<24} {:>6} ms  {} attempt(s)",
+            step.elapsed_ms, step.attempts
+        );
+    }
+    if let Some(error) = &record.error {
+        println!("error     {error}");
+    }
+    if let Some(output) = record.output.as_ref().and_then(output_json) {
+        println!("output    {output}");
+    }
+}
+
+/// A recorded output (the IR's serde form) in the JSON encoding users see.
+fn output_json(recorded: &serde_json::Value) -> Option<serde_json::Value> {
+    serde_json::from_value::<edgeflow_compiler::value::Value>(recorded.clone())
+        .ok()
+        .map(|v| v.to_json())
+}
