@@ -37,6 +37,13 @@ pub enum Command {
         candidate: String,
         ttl_ms: u64,
     },
+    /// Extend a live lease that `holder` holds (never takes a lease someone else has,
+    /// or one given up).
+    Renew {
+        group: String,
+        holder: String,
+        ttl_ms: u64,
+    },
     /// Give up a group's lease, if `holder` holds it.
     Resign {
         group: String,
@@ -95,6 +102,9 @@ pub enum Response {
     Resign {
         success: bool,
     },
+    Renew {
+        success: bool,
+    },
     /// `index` is the Raft log index of the proposal, `term` the leader's term.
     Propose {
         index: u64,
@@ -116,6 +126,7 @@ impl fmt::Display for Request {
                 group, candidate, ..
             } => write!(f, "campaign {group} by {candidate}"),
             Command::Resign { group, holder } => write!(f, "resign {group} by {holder}"),
+            Command::Renew { group, holder, .. } => write!(f, "renew {group} by {holder}"),
             Command::Propose { group, .. } => write!(f, "propose to {group}"),
             Command::GlobalOrder { group, events } => {
                 write!(f, "order {} events in {group}", events.len())

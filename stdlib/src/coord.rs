@@ -6,8 +6,10 @@ use crate::op_fn::{OpFn, OpFuture};
 use crate::result::{int, record, success};
 use edgeflow_compiler::value::Value;
 use edgeflow_runtime::command::{Command, Response};
-use edgeflow_runtime::node::now_ms;
+use edgeflow_runtime::node::{now_ms, Node};
 use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 pub fn register(registry: &mut Registry) {
     registry.register("coord.elect_leader", OpFn(elect_leader));
@@ -27,28 +29,52 @@ fn elect_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
         let group = args.string("group")?.to_string();
         let ttl_ms = (args.duration("ttl")? / 1_000_000).max(1) as u64;
+        let candidate = context.node.name.clone();
         let command = Command::Campaign {
-            group,
-            candidate: context.node.name.clone(),
+            group: group.clone(),
+            candidate,
             ttl_ms,
         };
-        match context
-            .node
-            .write_once(command, Some(context.idempotency_key()))
-            .await?
-        {
+        let key = Some(context.idempotency_key());
+        match context.node.write_once(command, key).await? {
             Response::Leadership {
                 success,
                 leader,
                 term,
-            } => Ok(record([
-                ("success", Value::Bool(success)),
-                ("leader", Value::String(leader.unwrap_or_default())),
-                ("term", int(term)),
-            ])),
+            } => {
+                if success {
+                    keep_renewing(Arc::downgrade(&context.node), group, ttl_ms);
+                }
+                Ok(record([
+                    ("success", Value::Bool(success)),
+                    ("leader", Value::String(leader.unwrap_or_default())),
+                    ("term", int(term)),
+                ]))
+            }
             other => Err(unexpected(other)),
         }
     })
+}
+
+/// Renews a lease this node won, every third of its time to live, for as long as the
+/// node runs and still holds it (a resignation or a lost lease ends the renewals).
+fn keep_renewing(node: Weak<Node>, group: String, ttl_ms: u64) {
+    tokio::spawn(async move {
+        let period = Duration::from_millis((ttl_ms / 3).max(1));
+        loop {
+            tokio::time::sleep(period).await;
+            let Some(node) = node.upgrade() else { break };
+            let renew = Command::Renew {
+                group: group.clone(),
+                holder: node.name.clone(),
+                ttl_ms,
+            };
+            match node.write(renew).await {
+                Ok(Response::Renew { success: true }) => {}
+                _ => break,
+            }
+        }
+    });
 }
 
 fn get_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {

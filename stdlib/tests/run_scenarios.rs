@@ -236,3 +236,19 @@ fn every_prelude_op_has_an_implementation_and_every_implementation_a_signature()
     implemented.sort();
     assert_eq!(prelude, implemented);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_won_lease_is_renewed_while_the_node_lives() {
+    let program = compile_source(
+        "workflow renewed(group: string = \"g\") {\n\
+           let won = coord.elect_leader(group: group, ttl: 300ms)\n\
+           let waited = time.sleep(duration: 1s) after won\n\
+           let current = coord.get_leader(group: group) after waited\n\
+           return { won: won.success, still: (current.leader ?? \"\") == won.leader, term: current.term }\n\
+         }\n",
+    );
+    let report = run(&program, "renewed", &[]).await;
+    assert_eq!(field(&report.output, "won"), &Value::Bool(true));
+    assert_eq!(field(&report.output, "still"), &Value::Bool(true));
+    assert_eq!(field(&report.output, "term"), &Value::Int(1));
+}

@@ -52,6 +52,17 @@ impl Group {
         (true, lease)
     }
 
+    /// Extends the lease if `holder` holds it and it has not expired.
+    pub fn renew(&mut self, holder: &str, now_ms: u64, ttl_ms: u64) -> bool {
+        match self.lease.as_mut() {
+            Some(lease) if lease.holder == holder && now_ms < lease.expires_at_ms => {
+                lease.expires_at_ms = now_ms.saturating_add(ttl_ms);
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn resign(&mut self, holder: &str, now_ms: u64) -> bool {
         let holds = self
             .live_lease(now_ms)

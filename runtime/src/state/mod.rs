@@ -78,6 +78,17 @@ impl State {
                     term: lease.term,
                 }
             }
+            Command::Renew {
+                group,
+                holder,
+                ttl_ms,
+            } => {
+                let success = self
+                    .groups
+                    .get_mut(group)
+                    .is_some_and(|g| g.renew(holder, now, *ttl_ms));
+                Response::Renew { success }
+            }
             Command::Resign { group, holder } => {
                 let success = self
                     .groups
@@ -343,6 +354,20 @@ mod tests {
                 term: 2
             }
         );
+        let renew = |who: &str| Command::Renew {
+            group: "g".into(),
+            holder: who.into(),
+            ttl_ms: 100,
+        };
+        assert_eq!(
+            state.apply(&at(1_205, renew("a")), POS),
+            Response::Renew { success: false }
+        );
+        assert_eq!(
+            state.apply(&at(1_205, renew("b")), POS),
+            Response::Renew { success: true }
+        );
+        assert_eq!(state.leader("g", 1_300), (Some("b".into()), 2));
         let resign = |who: &str| Command::Resign {
             group: "g".into(),
             holder: who.into(),
