@@ -1,6 +1,6 @@
 //! The command line: every subcommand, its flags and its help text with an example.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -74,35 +74,8 @@ pub enum Command {
     )]
     Run {
         file: PathBuf,
-        /// The workflow to run; may be left out when the file has exactly one.
-        #[arg(long, short)]
-        workflow: Option<String>,
-        /// A parameter value, `name=value` (repeatable). Strings as they are, other types
-        /// as JSON or literal syntax (`5s`, `64MiB`).
-        #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
-        inputs: Vec<String>,
-        /// A JSON object of parameter values (`--input` wins over it).
-        #[arg(long = "inputs", value_name = "FILE")]
-        inputs_file: Option<PathBuf>,
-        /// Where the embedded cluster keeps its state.
-        #[arg(long, value_name = "DIR", default_value = ".edgeflow")]
-        data: PathBuf,
-        /// Use a fresh temporary data dir, deleted afterwards.
-        #[arg(long, conflicts_with = "data")]
-        ephemeral: bool,
-        /// Output format: `json` is exactly the workflow's output as one JSON document;
-        /// `pretty` (the default on a terminal) indents it.
-        #[arg(long, value_enum)]
-        format: Option<RunFormat>,
-        /// Show each step's outcome and timing on stderr.
-        #[arg(short, long)]
-        verbose: bool,
-        /// Continue a run that did not finish (its process died): steps it completed
-        /// are not run again. The run id is printed on stderr when a run starts.
-        #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["inputs", "inputs_file", "ephemeral"])]
-        resume: Option<String>,
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
+        #[command(flatten)]
+        options: RunOptions,
     },
     /// List the runs recorded in a data dir, or show one with `runs show ID`.
     #[command(
@@ -132,6 +105,40 @@ pub enum Command {
 pub enum Format {
     Human,
     Json,
+}
+
+/// How `edgeflow run` runs a workflow.
+#[derive(Args, Debug)]
+pub struct RunOptions {
+    /// The workflow to run; may be left out when the file has exactly one.
+    #[arg(long, short)]
+    pub workflow: Option<String>,
+    /// A parameter value, `name=value` (repeatable). Strings as they are, other types
+    /// as JSON or literal syntax (`5s`, `64MiB`).
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+    /// A JSON object of parameter values (`--input` wins over it).
+    #[arg(long = "inputs", value_name = "FILE")]
+    pub inputs_file: Option<PathBuf>,
+    /// Where the embedded cluster keeps its state.
+    #[arg(long, value_name = "DIR", default_value = ".edgeflow")]
+    pub data: PathBuf,
+    /// Use a fresh temporary data dir, deleted afterwards.
+    #[arg(long, conflicts_with = "data")]
+    pub ephemeral: bool,
+    /// Output format: `json` is exactly the workflow's output as one JSON document;
+    /// `pretty` (the default on a terminal) indents it.
+    #[arg(long, value_enum)]
+    pub format: Option<RunFormat>,
+    /// Show each step's outcome and timing on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Continue a run that did not finish (its process died): steps it completed
+    /// are not run again. The run id is printed on stderr when a run starts.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["inputs", "inputs_file", "ephemeral"])]
+    pub resume: Option<String>,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,6 +2,7 @@
 //! module under `commands/`. Compiler work runs on a thread with a large stack so that
 //! even the deepest nesting the parser accepts is checked without overflow.
 
+mod async_runtime;
 mod cli;
 mod commands;
 mod inputs;

@@ -34,31 +34,7 @@ pub fn run(cli: Cli) -> ExitCode {
             color,
         } => graph::run(&file, workflow.as_deref(), format, color),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
-        Command::Run {
-            file,
-            workflow,
-            inputs,
-            inputs_file,
-            data,
-            ephemeral,
-            format,
-            verbose,
-            resume,
-            color,
-        } => {
-            let options = run::RunOptions {
-                workflow,
-                inputs,
-                inputs_file,
-                data,
-                ephemeral,
-                format,
-                verbose,
-                resume,
-                color,
-            };
-            run::run(&file, options)
-        }
+        Command::Run { file, options } => run::run(&file, options),
         Command::Runs {
             action,
             data,

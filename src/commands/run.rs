@@ -3,7 +3,7 @@
 //! standard library — recorded in the cluster, so `--resume RUN_ID` can finish a run
 //! whose process died — and prints its output as JSON on stdout.
 
-use crate::cli::{Color, RunFormat};
+use crate::cli::{RunFormat, RunOptions};
 use crate::commands::EXIT_USAGE;
 use crate::pipeline::{choose_workflow, compile};
 use edgeflow_compiler::conform::{conform, conform_text};
@@ -13,21 +13,9 @@ use edgeflow_runtime::executor::{Executor, RunIdentity, RunReport, StepReport, S
 use edgeflow_runtime::node::{now_ms, Node};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-
-pub struct RunOptions {
-    pub workflow: Option<String>,
-    pub inputs: Vec<String>,
-    pub inputs_file: Option<PathBuf>,
-    pub data: PathBuf,
-    pub ephemeral: bool,
-    pub format: Option<RunFormat>,
-    pub verbose: bool,
-    pub resume: Option<String>,
-    pub color: Color,
-}
 
 /// The name the embedded node campaigns for leases under.
 const LOCAL_NODE: &str = "local";
@@ -44,16 +32,9 @@ pub fn run(file: &Path, options: RunOptions) -> ExitCode {
         Ok(program) => program,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::async_runtime::start() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let report = match runtime.block_on(execute(&program, file, &options)) {
         Ok(report) => report,

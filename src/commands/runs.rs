@@ -17,16 +17,9 @@ pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode 
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::async_runtime::start() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let runs = runtime.block_on(async {
         let node = Node::start_single(data, "local")

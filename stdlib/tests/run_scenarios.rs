@@ -85,6 +85,21 @@ async fn run(
     report
 }
 
+/// An executor with the standard library on a fresh single-node cluster (the data dir
+/// lives as long as the returned guard).
+async fn executor() -> (tempfile::TempDir, Executor) {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let node = Node::start_single(dir.path(), "node-1")
+        .await
+        .expect("node starts");
+    let executor = Executor {
+        registry: edgeflow_stdlib::registry(),
+        node: Arc::new(node),
+        on_step: None,
+    };
+    (dir, executor)
+}
+
 fn field<'v>(value: &'v Value, name: &str) -> &'v Value {
     value
         .field(name)
@@ -154,17 +169,7 @@ async fn a_false_guard_skips_the_step_and_followers_still_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_compare_and_set_through_consensus() {
     let program = compile(&example("state_counter.edgeflow"));
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let node = Arc::new(
-        Node::start_single(dir.path(), "node-1")
-            .await
-            .expect("node starts"),
-    );
-    let executor = Executor {
-        registry: edgeflow_stdlib::registry(),
-        node: node.clone(),
-        on_step: None,
-    };
+    let (_dir, executor) = executor().await;
     let workflow = program
         .workflows
         .iter()
@@ -194,17 +199,7 @@ async fn counters_compare_and_set_through_consensus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_without_a_subsystem_fail_clearly() {
     let program = compile(&example("edge_selection.edgeflow"));
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let node = Arc::new(
-        Node::start_single(dir.path(), "node-1")
-            .await
-            .expect("node starts"),
-    );
-    let executor = Executor {
-        registry: edgeflow_stdlib::registry(),
-        node,
-        on_step: None,
-    };
+    let (_dir, executor) = executor().await;
     let workflow = program
         .workflows
         .iter()
