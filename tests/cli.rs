@@ -186,6 +186,8 @@ fn every_command_has_help_with_an_example() {
         &["compile", "--help"],
         &["graph", "--help"],
         &["explain", "--help"],
+        &["run", "--help"],
+        &["runs", "--help"],
     ] {
         let output = edgeflow(command);
         assert!(output.status.success(), "{command:?}");
