@@ -253,3 +253,37 @@ fn a_run_killed_mid_way_resumes_to_the_same_output_without_repeating_effects() {
         "{\"value\":2,\"written\":true,\"version\":2,\"done\":true}\n"
     );
 }
+
+#[test]
+fn inputs_can_come_from_a_json_file_and_ephemeral_runs_leave_nothing_behind() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("run-inputs-file");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let inputs = dir.join("inputs.json");
+    std::fs::write(
+        &inputs,
+        r#"{"us_east_1_usage": 10, "eu_west_1_usage": 5, "limit": 12}"#,
+    )
+    .expect("write inputs");
+    let example = common::root().join("examples/rate_limit.edgeflow");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        .args([
+            "run",
+            &example.to_string_lossy(),
+            "--inputs",
+            &inputs.to_string_lossy(),
+        ])
+        .args(["--input", "limit=20", "--ephemeral", "--format", "json"])
+        .current_dir(&dir)
+        .output()
+        .expect("edgeflow runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "{\"total_usage\":15,\"remaining\":5,\"ordered\":true}\n"
+    );
+    assert!(
+        !dir.join(".edgeflow").exists(),
+        "an ephemeral run wrote a data dir"
+    );
+}
