@@ -9,7 +9,9 @@ use crate::pipeline::{choose_workflow, compile};
 use edgeflow_compiler::conform::{conform, conform_text};
 use edgeflow_compiler::ir::{Program, Workflow};
 use edgeflow_compiler::value::Value;
-use edgeflow_runtime::executor::{Executor, RunIdentity, RunReport, StepReport, StepStatus};
+use edgeflow_runtime::executor::{
+    Executor, RunError, RunIdentity, RunReport, StepReport, StepStatus,
+};
 use edgeflow_runtime::node::{now_ms, Node};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -24,6 +26,8 @@ const LOCAL_NODE: &str = "local";
 enum Failure {
     /// Exit status 2; an empty message was already printed.
     Usage(String),
+    /// A step failed: shown at its place in the source.
+    Step(RunError),
     Run(String),
 }
 
@@ -46,6 +50,10 @@ pub fn run(file: &Path, options: RunOptions) -> ExitCode {
         }
         Err(Failure::Run(message)) => {
             eprintln!("error: {message}");
+            return ExitCode::from(1);
+        }
+        Err(Failure::Step(error)) => {
+            eprint!("{}", describe_step_error(&error, options.color));
             return ExitCode::from(1);
         }
     };
@@ -156,7 +164,7 @@ async fn run_on(
     executor
         .run(workflow, inputs, identity)
         .await
-        .map_err(|e| Failure::Run(e.to_string()))
+        .map_err(Failure::Step)
 }
 
 /// Parameter values from `--inputs FILE` and `--input name=value`, checked against the
@@ -241,4 +249,18 @@ fn print_step(step: &StepReport, verbose: bool) {
     } else {
         eprintln!("  {} {status}", step.name);
     }
+}
+
+/// The error with the failing step's source line, when the source can still be read.
+fn describe_step_error(error: &RunError, color: crate::cli::Color) -> String {
+    let (Some(step), Some(at)) = (&error.step, &error.at) else {
+        return format!("error: {error}\n");
+    };
+    let Ok(text) = std::fs::read_to_string(&at.file) else {
+        return format!("error: {error}\n");
+    };
+    let message = format!("step `{step}` failed: {}", error.message);
+    let span = (at.offset as usize, at.length as usize);
+    let style = crate::output::style(color);
+    edgeflow_compiler::report::render_located(&message, "this step", &at.file, &text, span, style)
 }

@@ -60,3 +60,31 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
     }
     out
 }
+
+/// A run-time error shown at its place in the source, the way diagnostics are.
+pub fn render_located(
+    message: &str,
+    label: &str,
+    name: &str,
+    text: &str,
+    span: (usize, usize),
+    style: Style,
+) -> String {
+    let theme = match style {
+        Style::Color => GraphicalTheme::unicode(),
+        Style::Plain => GraphicalTheme::unicode_nocolor(),
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let report = MietteDiagnostic::new(message.to_string())
+        .with_severity(miette::Severity::Error)
+        .with_labels(vec![LabeledSpan::new_primary_with_span(
+            Some(label.to_string()),
+            span,
+        )]);
+    let report = Report::new(report).with_source_code(NamedSource::new(name, text.to_string()));
+    let mut out = String::new();
+    if handler.render_report(&mut out, report.as_ref()).is_err() {
+        out = format!("{message}\n");
+    }
+    out
+}

@@ -4,5 +4,5 @@
 mod human;
 mod json;
 
-pub use human::{render_human, Style};
+pub use human::{render_human, render_located, Style};
 pub use json::render_json;
