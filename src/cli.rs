@@ -89,6 +89,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
         format: Format,
     },
+    /// Run an edge node from its configuration file. Multi-node operation is not
+    /// available yet; `--check` validates the configuration.
+    #[command(
+        after_help = "Examples:\n  edgeflow node --config examples/cluster/voter.toml --check\n  edgeflow node --config examples/cluster/worker.toml --check"
+    )]
+    Node {
+        /// The node's TOML configuration.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Only validate the configuration (unknown keys, addresses, ids, timeouts) and exit.
+        #[arg(long)]
+        check: bool,
+    },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
     Explain {

@@ -188,6 +188,7 @@ fn every_command_has_help_with_an_example() {
         &["explain", "--help"],
         &["run", "--help"],
         &["runs", "--help"],
+        &["node", "--help"],
     ] {
         let output = edgeflow(command);
         assert!(output.status.success(), "{command:?}");
@@ -205,4 +206,30 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
+}
+
+#[test]
+fn node_configs_are_validated_with_the_key_and_line_of_a_mistake() {
+    for config in [
+        "examples/cluster/voter.toml",
+        "examples/cluster/worker.toml",
+    ] {
+        let output = edgeflow(&["node", "--config", config, "--check"]);
+        assert!(output.status.success(), "{config}: {}", stderr(&output));
+    }
+    let dir = tempfile_dir("node-config");
+    let typo = dir.join("typo.toml");
+    let text = std::fs::read_to_string(root().join("examples/cluster/voter.toml"))
+        .expect("example config");
+    std::fs::write(&typo, text.replace("raft_listen", "raft_lisen")).expect("write config");
+    let output = edgeflow(&["node", "--config", &typo.to_string_lossy(), "--check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("typo.toml:13:1: unknown field `raft_lisen`"),
+        "{}",
+        stderr(&output)
+    );
+    let running = edgeflow(&["node", "--config", "examples/cluster/voter.toml"]);
+    assert_eq!(running.status.code(), Some(2));
+    assert!(stderr(&running).contains("not available yet"));
 }

@@ -5,6 +5,7 @@
 //! openraft's storage test suite; the node, the executor and `edgeflow run` come next.
 
 pub mod command;
+pub mod config;
 pub mod executor;
 pub mod network;
 pub mod node;

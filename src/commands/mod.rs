@@ -4,6 +4,7 @@ mod check;
 mod compile;
 mod explain;
 mod graph;
+mod node;
 mod run;
 mod runs;
 
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => graph::run(&file, workflow.as_deref(), format, color),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
         Command::Run { file, options } => run::run(&file, options),
+        Command::Node { config, check } => node::run(&config, check),
         Command::Runs {
             action,
             data,
