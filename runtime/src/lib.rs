@@ -4,6 +4,7 @@
 //! Status: the replicated state machine and its durable storage exist and pass
 //! openraft's storage test suite; the node, the executor and `edgeflow run` come next.
 
+pub mod api;
 pub mod command;
 pub mod config;
 pub mod executor;

@@ -7,6 +7,7 @@ use crate::network::NoPeers;
 use crate::raft_types::TypeConfig;
 use crate::state::State;
 use crate::storage::{self, LogStore, StateStore};
+use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{BasicNode, Config, Raft, ReadPolicy, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,6 +42,15 @@ impl std::error::Error for NodeError {}
 
 fn raft_error(error: impl fmt::Display) -> NodeError {
     NodeError::Raft(error.to_string())
+}
+
+/// What `raft_status` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftStatus {
+    pub term: u64,
+    pub leader: Option<u64>,
+    pub last_log_index: u64,
+    pub last_applied: u64,
 }
 
 pub struct Node {
@@ -139,6 +149,17 @@ impl Node {
 
     /// Stops Raft and returns once its storage is closed, so the data dir can be opened
     /// again (by a restart in the same process, say).
+    /// Raft's view of this node: term, leader, log and apply positions.
+    pub fn raft_status(&self) -> RaftStatus {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        RaftStatus {
+            term: metrics.current_term,
+            leader: metrics.current_leader,
+            last_log_index: metrics.last_log_index.unwrap_or(0),
+            last_applied: metrics.last_applied.map_or(0, |id| id.index),
+        }
+    }
+
     pub async fn shutdown(self) -> Result<(), NodeError> {
         self.raft.shutdown().await.map_err(raft_error)?;
         drop(self.raft);
