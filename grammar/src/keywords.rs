@@ -1,16 +1,17 @@
 //! The reserved words of LANGUAGE.md §1, for the checks the grammar leaves to code.
 
-/// Words that cannot be used as declared or referenced names.
+/// Words that cannot be used as declared or referenced names. The first eight start a
+/// top-level item.
 pub const KEYWORDS: &[&str] = &[
     "import",
-    "as",
     "const",
     "type",
     "edges",
     "policy",
     "migration",
     "workflow",
-    "extern",
+    "extern", // items
+    "as",
     "op",
     "let",
     "return",
@@ -33,13 +34,24 @@ pub const KEYWORDS: &[&str] = &[
 ];
 
 /// The keywords that start a top-level item, where parsing can resume after an error.
-pub const ITEM_KEYWORDS: &[&str] = &[
-    "import",
-    "const",
-    "type",
-    "edges",
-    "policy",
-    "migration",
-    "workflow",
-    "extern",
-];
+pub const ITEM_KEYWORDS: &[&str] = KEYWORDS.split_at(8).0;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn item_keywords_are_the_first_eight() {
+        assert_eq!(
+            super::ITEM_KEYWORDS,
+            [
+                "import",
+                "const",
+                "type",
+                "edges",
+                "policy",
+                "migration",
+                "workflow",
+                "extern"
+            ]
+        );
+    }
+}
