@@ -358,7 +358,6 @@ impl Checker {
     ) -> Typed {
         let l = self.expr(scope, left);
         let r = self.expr(scope, right);
-        let ir = Expr::Binary(op, Box::new(l.ir.clone()), Box::new(r.ir.clone()));
         if l.ty.is_unknown() || r.ty.is_unknown() {
             return Typed::unknown();
         }
@@ -431,6 +430,7 @@ impl Checker {
             self.report(scope.module, problem, right.span);
             return Typed::unknown();
         }
+        let ir = Expr::Binary(op, Box::new(l.ir), Box::new(r.ir));
         self.fold(scope, ty, ir, span)
     }
 

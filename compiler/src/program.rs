@@ -27,16 +27,17 @@ impl Checker {
             program.extern_ops.extend(output.extern_ops.iter().cloned());
             program.workflows.extend(output.workflows.iter().cloned());
         }
-        program.hash = content_hash(&program);
+        program.hash = content_hash(&mut program);
         program
     }
 }
 
-/// `sha256:<hex>` of the bundle's JSON with an empty hash field.
-pub fn content_hash(program: &Program) -> String {
-    let mut unhashed = program.clone();
-    unhashed.hash = String::new();
-    let bytes = serde_json::to_vec(&unhashed).unwrap_or_default();
+/// `sha256:<hex>` of the bundle's JSON with an empty hash field. The hash field is
+/// emptied in place for the computation and restored, so the program is not copied.
+pub fn content_hash(program: &mut Program) -> String {
+    let recorded = std::mem::take(&mut program.hash);
+    let bytes = serde_json::to_vec(&*program).unwrap_or_default();
+    program.hash = recorded;
     let digest = Sha256::digest(&bytes);
     let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     format!("sha256:{hex}")
@@ -49,14 +50,14 @@ pub fn to_bundle(program: &Program) -> Vec<u8> {
 
 /// Reads a bundle written by `to_bundle`, verifying its version and hash.
 pub fn from_bundle(bytes: &[u8]) -> Result<Program, BundleError> {
-    let program: Program =
+    let mut program: Program =
         serde_json::from_slice(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
     if program.version != IR_VERSION {
         return Err(BundleError::Version {
             found: program.version,
         });
     }
-    let expected = content_hash(&program);
+    let expected = content_hash(&mut program);
     if expected != program.hash {
         return Err(BundleError::Hash {
             recorded: program.hash,

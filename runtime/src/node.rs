@@ -12,7 +12,7 @@ use openraft::{BasicNode, Config, Raft, ReadPolicy, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::RwLock;
 
@@ -55,8 +55,6 @@ pub struct RaftStatus {
 
 pub struct Node {
     raft: Raft<TypeConfig, StateStore>,
-    /// To know when every storage handle is released after shutdown.
-    database: Weak<redb::Database>,
     applied: Arc<RwLock<storage::state_store::Applied>>,
     /// This node's name, the identity it campaigns for leases under.
     pub name: String,
@@ -85,15 +83,9 @@ impl Node {
         }
         .validate()
         .map_err(raft_error)?;
-        let raft = Raft::new(
-            1,
-            Arc::new(config),
-            NoPeers,
-            LogStore::new(db.clone()),
-            state,
-        )
-        .await
-        .map_err(raft_error)?;
+        let raft = Raft::new(1, Arc::new(config), NoPeers, LogStore::new(db), state)
+            .await
+            .map_err(raft_error)?;
         if !raft.is_initialized().await.map_err(raft_error)? {
             let members = BTreeMap::from([(1u64, BasicNode::new(name))]);
             raft.initialize(members).await.map_err(raft_error)?;
@@ -104,7 +96,6 @@ impl Node {
             .map_err(raft_error)?;
         Ok(Node {
             raft,
-            database: Arc::downgrade(&db),
             applied,
             name: name.to_string(),
         })
@@ -147,8 +138,6 @@ impl Node {
         read(&self.applied.read().await.state)
     }
 
-    /// Stops Raft and returns once its storage is closed, so the data dir can be opened
-    /// again (by a restart in the same process, say).
     /// Raft's view of this node: term, leader, log and apply positions.
     pub fn raft_status(&self) -> RaftStatus {
         let metrics = self.raft.metrics().borrow_watched().clone();
@@ -160,21 +149,10 @@ impl Node {
         }
     }
 
+    /// Stops Raft. Reopening the data dir right after (a restart in the same process)
+    /// waits for the last storage handle to close in `storage::open`.
     pub async fn shutdown(self) -> Result<(), NodeError> {
-        self.raft.shutdown().await.map_err(raft_error)?;
-        drop(self.raft);
-        // Background tasks (a snapshot being built, say) may hold the database a moment
-        // longer; they end on their own once Raft has stopped.
-        let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
-        while self.database.strong_count() > 0 {
-            if tokio::time::Instant::now() > deadline {
-                return Err(NodeError::Raft(
-                    "storage still in use after shutdown".into(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        Ok(())
+        self.raft.shutdown().await.map_err(raft_error)
     }
 }
 
