@@ -89,10 +89,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
         format: Format,
     },
-    /// Run an edge node from its configuration file. Multi-node operation is not
-    /// available yet; `--check` validates the configuration.
+    /// Run an edge node (a Raft voter) from its configuration file; `--check` only
+    /// validates the file. A new cluster is bootstrapped with `edgeflow cluster init`.
     #[command(
-        after_help = "Examples:\n  edgeflow node --config examples/cluster/voter.toml --check\n  edgeflow node --config examples/cluster/worker.toml --check"
+        after_help = "Examples:\n  edgeflow node --config examples/cluster/voter.toml --check\n  edgeflow node --config node-1.toml &\n  edgeflow cluster init --cluster http://127.0.0.1:8001 --token-file node-1.token\n\nStops cleanly on SIGINT or SIGTERM. Worker nodes and TLS are not available yet."
     )]
     Node {
         /// The node's TOML configuration.
@@ -101,6 +101,27 @@ pub enum Command {
         /// Only validate the configuration (unknown keys, addresses, ids, timeouts) and exit.
         #[arg(long)]
         check: bool,
+    },
+    /// Administer a running cluster: bootstrap it, add, promote and remove members,
+    /// show leader, term and every member's state and lag.
+    #[command(
+        after_help = "Examples:\n  edgeflow cluster init --cluster http://127.0.0.1:8001 --token-file node-1.token\n  edgeflow cluster add --config node-2.toml --cluster http://127.0.0.1:8001\n  edgeflow cluster promote 2 3 --cluster http://127.0.0.1:8001\n  edgeflow cluster remove 3 --cluster http://127.0.0.1:8001\n  edgeflow cluster status --cluster http://127.0.0.1:8002 --format json\n\nAny node's URL works: changes a follower receives are sent on to the leader."
+    )]
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
+    /// Read and write the cluster's replicated key-value state (what `state.*` ops use).
+    #[command(
+        after_help = "Examples:\n  edgeflow state put config region '\"eu\"' --cluster http://127.0.0.1:8001\n  edgeflow state get config region --cluster http://127.0.0.1:8002\n  edgeflow state get config region --consistency local --cluster http://127.0.0.1:8003\n\nReads are linearizable from any node unless --consistency local."
+    )]
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+        #[command(flatten)]
+        target: ClusterTarget,
     },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
@@ -152,6 +173,70 @@ pub struct RunOptions {
     pub resume: Option<String>,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+}
+
+/// Which cluster a command talks to, and as whom.
+#[derive(Args, Debug)]
+pub struct ClusterTarget {
+    /// The API URL of any node of the cluster.
+    #[arg(long, value_name = "URL", env = "EDGEFLOW_CLUSTER", global = true)]
+    pub cluster: Option<String>,
+    /// The token file of a cluster member (requests carry its token).
+    #[arg(long, value_name = "FILE", env = "EDGEFLOW_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterAction {
+    /// Bootstrap a new cluster whose first voter is the node at --cluster.
+    Init,
+    /// Add the node a configuration file describes as a learner, and wait until it has
+    /// caught up with the log.
+    Add {
+        /// The new node's TOML configuration (its id, addresses and token file).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Make learners voters (a joint-consensus membership change).
+    Promote {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<u64>,
+    },
+    /// Remove members from the cluster.
+    Remove {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<u64>,
+    },
+    /// Leader, term and each member's role, state and replication lag.
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateAction {
+    /// Print a key's value and version as JSON.
+    Get {
+        namespace: String,
+        key: String,
+        #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
+        consistency: Consistency,
+    },
+    /// Write a key (the value is JSON).
+    Put {
+        namespace: String,
+        key: String,
+        value: String,
+    },
+    /// Delete a key.
+    Delete { namespace: String, key: String },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consistency {
+    Linearizable,
+    Local,
 }
 
 #[derive(Subcommand, Debug)]

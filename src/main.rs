@@ -4,6 +4,7 @@
 
 mod async_runtime;
 mod cli;
+mod client;
 mod commands;
 mod inputs;
 mod output;

@@ -229,7 +229,7 @@ fn node_configs_are_validated_with_the_key_and_line_of_a_mistake() {
         "{}",
         stderr(&output)
     );
-    let running = edgeflow(&["node", "--config", "examples/cluster/voter.toml"]);
-    assert_eq!(running.status.code(), Some(2));
-    assert!(stderr(&running).contains("not available yet"));
+    let worker = edgeflow(&["node", "--config", "examples/cluster/worker.toml"]);
+    assert_eq!(worker.status.code(), Some(2));
+    assert!(stderr(&worker).contains("worker nodes are not available yet"));
 }

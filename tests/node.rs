@@ -1,10 +1,12 @@
-//! `edgeflow node` as a real process on a 127.0.0.1 port: a voter without peers serves
-//! its API; probes answer without a token, everything else needs the node's own token.
+//! `edgeflow node` as a real process on 127.0.0.1 ports: a new voter waits for
+//! `edgeflow cluster init`; probes answer without a token, everything else needs the
+//! token of a cluster member; a configuration with a typo is refused before start.
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use common::http;
+use common::{stderr, stdout};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,46 +20,36 @@ impl Drop for Running {
     }
 }
 
-/// One HTTP/1.1 request; the status code and body.
-fn get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_string());
-    Ok((status, body))
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn edgeflow(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        .args(args)
+        .output()
+        .expect("edgeflow runs")
 }
 
 #[test]
-fn a_single_voter_serves_probes_and_token_protected_metrics() {
+fn a_new_voter_waits_for_init_then_serves_probes_and_token_protected_metrics() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-api");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    std::fs::write(dir.join("token"), "secret-1\n").expect("token file");
+    let (raft_port, api_port) = (free_port(), free_port());
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "secret-1\n").expect("token file");
     let config = dir.join("node.toml");
     std::fs::write(
         &config,
         format!(
-            "id = 1\nedge = \"local\"\nrole = \"voter\"\ndata_dir = \"{}\"\nraft_listen = \"127.0.0.1:1\"\n\
-             api_listen = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n",
+            "id = 1\nedge = \"local\"\nrole = \"voter\"\ndata_dir = \"{}\"\nraft_listen = \"127.0.0.1:{raft_port}\"\n\
+             api_listen = \"127.0.0.1:{api_port}\"\ntoken_file = \"{}\"\n",
             dir.join("data").display(),
-            dir.join("token").display()
+            token_file.display()
         ),
     )
     .expect("config file");
@@ -68,27 +60,93 @@ fn a_single_voter_serves_probes_and_token_protected_metrics() {
         .spawn()
         .expect("node starts");
     let _running = Running(child);
+    let url = format!("http://127.0.0.1:{api_port}");
 
-    // Readiness is the synchronisation: poll the probe until the node has a leader.
+    // The health probe is the synchronisation: poll until the API answers.
     let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok((200, _)) = get(port, "/readyz", None) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the node never became ready");
+    while http::get(&url, "/healthz", None).map_or(0, |r| r.status) != 200 {
+        assert!(Instant::now() < deadline, "the node never answered");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(get(port, "/healthz", None).expect("healthz").0, 200);
-    assert_eq!(get(port, "/metrics", None).expect("no token").0, 401);
+    let not_ready = http::get(&url, "/readyz", None).expect("readyz");
+    assert_eq!(not_ready.status, 503);
+    assert!(
+        not_ready.body.contains("cluster init"),
+        "{}",
+        not_ready.body
+    );
+
+    let token_arg = token_file.to_string_lossy().to_string();
+    let init = edgeflow(&[
+        "cluster",
+        "init",
+        "--cluster",
+        &url,
+        "--token-file",
+        &token_arg,
+    ]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    assert!(
+        stdout(&init).contains("leader: node 1"),
+        "{}",
+        stdout(&init)
+    );
+    let again = edgeflow(&[
+        "cluster",
+        "init",
+        "--cluster",
+        &url,
+        "--token-file",
+        &token_arg,
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already initialized"),
+        "{}",
+        stderr(&again)
+    );
+
     assert_eq!(
-        get(port, "/metrics", Some("wrong")).expect("wrong token").0,
+        http::get(&url, "/readyz", None).expect("readyz").status,
+        200
+    );
+    assert_eq!(
+        http::get(&url, "/metrics", None).expect("no token").status,
         401
     );
-    let (status, body) = get(port, "/metrics", Some("secret-1")).expect("metrics");
-    assert_eq!(status, 200);
-    assert!(body.contains("edgeflow_raft_leader 1"), "{body}");
-    assert!(
-        body.contains("edgeflow_runs{status=\"running\"} 0"),
-        "{body}"
+    assert_eq!(
+        http::get(&url, "/metrics", Some("wrong"))
+            .expect("wrong token")
+            .status,
+        401
     );
+    let metrics = http::get(&url, "/metrics", Some("secret-1")).expect("metrics");
+    assert_eq!(metrics.status, 200);
+    for line in [
+        "edgeflow_raft_leader 1",
+        "edgeflow_runs{status=\"running\"} 0",
+        "edgeflow_proposal_seconds_count",
+        "edgeflow_members{role=\"voter\",state=\"leader\"} 1",
+    ] {
+        assert!(metrics.body.contains(line), "{line} in {}", metrics.body);
+    }
+}
+
+#[test]
+fn a_configuration_with_a_typo_is_refused_with_key_and_line() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-typo");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("typo.toml");
+    std::fs::write(
+        &config,
+        "id = 1\nedge = \"e\"\nrole = \"voter\"\ndata_dir = \"d\"\nraft_lisen = \"127.0.0.1:1\"\n\
+         api_listen = \"127.0.0.1:2\"\ntoken_file = \"t\"\n",
+    )
+    .expect("config file");
+    let output = edgeflow(&["node", "--config", &config.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = stderr(&output);
+    assert!(said.contains("typo.toml:5:1"), "{said}");
+    assert!(said.contains("raft_lisen"), "{said}");
+    assert!(!dir.join("d").exists(), "nothing was created");
 }

@@ -44,6 +44,10 @@ pub struct Peer {
     pub id: u64,
     pub raft: SocketAddr,
     pub api: SocketAddr,
+    /// SHA-256 (hex) of the peer's token: how this node knows Raft calls from it are
+    /// genuine before the cluster's membership has told it (`sha256sum TOKEN_FILE`).
+    #[serde(deserialize_with = "sha256_hex")]
+    pub token_sha256: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -195,6 +199,18 @@ fn unit_literal<'de, D: Deserializer<'de>>(
         .map_err(|problem| serde::de::Error::custom(format!("`{text}`: {problem}")))
 }
 
+fn sha256_hex<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let hex = text.trim().to_ascii_lowercase();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "`{text}` is not a SHA-256 in hex (64 hex digits, as `sha256sum` prints)"
+        )))
+    }
+}
+
 fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     match unit_literal(deserializer)? {
         edgeflow_grammar::ast::Literal::Duration(nanos) if nanos > 0 => {
@@ -230,6 +246,7 @@ token_file = "tokens/1"
 id = 2
 raft = "127.0.0.1:7002"
 api = "127.0.0.1:8002"
+token_sha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 [labels]
 region = "us"
@@ -270,6 +287,10 @@ request = "2s"
             .expect_err("bad unit")
             .message
             .contains("150q"));
+        assert!(parse(&VOTER.replace("ba7816bf", "xyz"))
+            .expect_err("bad hash")
+            .message
+            .contains("SHA-256"));
         assert!(parse(&VOTER.replace("id = 2", "id = 1"))
             .expect_err("dup")
             .message

@@ -9,7 +9,7 @@ openraft::declare_raft_types!(
         D = Request,
         R = Response,
         NodeId = u64,
-        Node = openraft::BasicNode,
+        Node = crate::member::NodeInfo,
 );
 
 pub type LogId = openraft::alias::LogIdOf<TypeConfig>;

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod check;
+mod cluster;
 mod compile;
 mod explain;
 mod graph;
@@ -37,6 +38,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
         Command::Run { file, options } => run::run(&file, options),
         Command::Node { config, check } => node::run(&config, check),
+        Command::Cluster { action, target } => cluster::run(action, target),
+        Command::State { action, target } => cluster::state(action, target),
         Command::Runs {
             action,
             data,

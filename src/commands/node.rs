@@ -1,12 +1,18 @@
 //! `edgeflow node --config FILE`: an edge node from its configuration. `--check`
-//! validates the file. A voter without peers runs as a single-node cluster serving its
-//! HTTP API (health, readiness, metrics) until interrupted; nodes with peers and
-//! workers need the cluster transport, which is not built yet, and say so.
+//! validates the file. A voter starts (or restarts) its Raft member, serves the Raft
+//! transport on `raft_listen` and the HTTP API on `api_listen` until SIGINT or SIGTERM.
+//! A new cluster is bootstrapped with `edgeflow cluster init`; a new member joins with
+//! `edgeflow cluster add`. Workers and TLS are not available yet and say so.
 
 use crate::commands::EXIT_USAGE;
 use edgeflow_runtime::api::{router, ApiState};
 use edgeflow_runtime::config::{NodeConfig, Role};
-use edgeflow_runtime::node::Node;
+use edgeflow_runtime::member::{token_sha256, NodeInfo};
+use edgeflow_runtime::network::server;
+use edgeflow_runtime::node::{MemberSetup, Node, Timing};
+use edgeflow_runtime::trust::Trust;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -35,27 +41,21 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
     if check_only {
         return ExitCode::SUCCESS;
     }
-    if config.role != Role::Voter || !config.peers.is_empty() {
+    if config.role == Role::Worker {
+        eprintln!("error: worker nodes are not available yet; run this node as a voter");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if config.tls.is_some() {
         eprintln!(
-            "error: running a node with peers, or a worker, is not available yet (the Raft transport and \
-             membership are the next part of the runtime); a voter without peers runs as a single-node cluster"
+            "error: TLS is not available yet; remove the [tls] table to run over plain TCP \
+             (tokens still authenticate every request)"
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let token = match std::fs::read_to_string(&config.token_file) {
-        Ok(token) if !token.trim().is_empty() => token.trim().to_string(),
-        Ok(_) => {
-            eprintln!(
-                "error: the token file {} is empty",
-                config.token_file.display()
-            );
-            return ExitCode::from(EXIT_USAGE);
-        }
-        Err(error) => {
-            eprintln!(
-                "error: cannot read the token file {}: {error}",
-                config.token_file.display()
-            );
+    let token = match read_token(&config.token_file) {
+        Ok(token) => token,
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -72,28 +72,101 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
     }
 }
 
-async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(config.api_listen)
+/// A token file holds the token; surrounding whitespace is not part of it.
+pub fn read_token(path: &Path) -> Result<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_string()),
+        Ok(_) => Err(format!("the token file {} is empty", path.display())),
+        Err(error) => Err(format!(
+            "cannot read the token file {}: {error}",
+            path.display()
+        )),
+    }
+}
+
+async fn bind(address: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.api_listen))?;
-    let node = Arc::new(
-        Node::start_single(&config.data_dir, &config.edge)
-            .await
-            .map_err(|e| e.to_string())?,
+        .map_err(|e| format!("cannot listen for {what} on {address}: {e}"))
+}
+
+async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
+    let raft_listen = config.raft_listen.ok_or("a voter needs `raft_listen`")?;
+    let raft_listener = bind(raft_listen, "Raft").await?;
+    let api_listener = bind(config.api_listen, "the API").await?;
+    let timeouts = &config.timeouts;
+    let node = Node::start_member(MemberSetup {
+        id: config.id,
+        edge: &config.edge,
+        data_dir: &config.data_dir,
+        timing: Timing {
+            heartbeat: timeouts.heartbeat,
+            election_min: timeouts.election_min,
+            election_max: timeouts.election_max,
+            request: timeouts.request,
+        },
+        token: &token,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let node = Arc::new(node);
+    let mut known = BTreeMap::from([(config.id, token_sha256(&token))]);
+    for peer in &config.peers {
+        known.insert(peer.id, peer.token_sha256.clone());
+    }
+    let trust = Arc::new(Trust::new(known, Some(node.raft().metrics())));
+    let me = NodeInfo {
+        edge: config.edge.clone(),
+        raft: raft_listen.to_string(),
+        api: format!("http://{}", config.api_listen),
+        token_sha256: token_sha256(&token),
+    };
+    let transport = tokio::spawn(server::serve(
+        raft_listener,
+        node.raft().clone(),
+        trust.clone(),
+    ));
+    eprintln!(
+        "node {} serving the API on http://{} and Raft on {raft_listen}",
+        config.id, config.api_listen
     );
-    eprintln!("node {} serving on http://{}", config.id, config.api_listen);
     let app = router(ApiState {
         node: node.clone(),
-        token: token.into(),
+        trust,
+        me,
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    axum::serve(api_listener, app)
+        .with_graceful_shutdown(stop_signal())
         .await
         .map_err(|e| e.to_string())?;
-    if let Ok(node) = Arc::try_unwrap(node) {
-        node.shutdown().await.map_err(|e| e.to_string())?;
+    transport.abort();
+    let _ = transport.await;
+    match Arc::try_unwrap(node) {
+        Ok(node) => node.shutdown().await.map_err(|e| e.to_string()),
+        Err(node) => node.raft().shutdown().await.map_err(|e| e.to_string()),
     }
-    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (`down.sh`, service managers).
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }

@@ -1,6 +1,13 @@
-//! How Raft messages reach other nodes. A single-node cluster has no peers, so its
-//! network never sends anything; the multi-node transport comes with `edgeflow node`.
+//! How Raft messages and forwarded client calls reach other nodes: a compact binary
+//! protocol (`wire`) over persistent multiplexed TCP connections (`peers`), served by
+//! `server`; `tcp` adapts it to openraft. A single-node cluster has no peers (`NoPeers`).
 
 mod no_peers;
+pub mod peers;
+pub mod server;
+mod tcp;
+pub mod wire;
 
 pub use no_peers::NoPeers;
+pub use peers::{CallError, Peers};
+pub use tcp::TcpNetwork;

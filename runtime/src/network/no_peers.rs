@@ -1,6 +1,7 @@
 //! The network of a cluster with one member: every RPC is unreachable, since there is
 //! no other node to send it to (openraft never tries while the node is the only voter).
 
+use crate::member::NodeInfo;
 use crate::raft_types::TypeConfig;
 use openraft::error::{RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::v2::RaftNetworkV2;
@@ -8,7 +9,7 @@ use openraft::network::{RPCOption, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
 };
-use openraft::{AnyError, BasicNode, OptionalSend};
+use openraft::{AnyError, OptionalSend};
 use std::future::Future;
 use std::io::Cursor;
 
@@ -24,7 +25,7 @@ fn unreachable(target: &str) -> Unreachable<TypeConfig> {
 impl RaftNetworkFactory<TypeConfig> for NoPeers {
     type Network = NoPeers;
 
-    async fn new_client(&mut self, _target: u64, _node: &BasicNode) -> Self::Network {
+    async fn new_client(&mut self, _target: u64, _node: &NodeInfo) -> Self::Network {
         NoPeers
     }
 }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Stops the nodes up.sh started from DIR: SIGTERM, then SIGKILL after 10 s.
+#
+#   examples/cluster/down.sh /tmp/edgeflow-cluster
+set -euo pipefail
+[[ $# -eq 1 ]] || { echo "usage: $0 DIR" >&2; exit 2; }
+dir=$1
+shopt -s nullglob
+for pidfile in "$dir"/*.pid; do
+  pid=$(cat "$pidfile")
+  if kill -TERM "$pid" 2>/dev/null; then
+    for _ in $(seq 1 200); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+done

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Starts N local edgeflow voters on free 127.0.0.1 ports with their data under DIR,
+# bootstraps them into one cluster, and returns once it has a leader (the nodes keep
+# running). Prints one API URL per line. For node ID, DIR holds ID.toml (its config),
+# ID.token (its token), ID.pid and ID.log. Stop them with down.sh DIR.
+#
+#   examples/cluster/up.sh 3 /tmp/edgeflow-cluster
+#   edgeflow cluster status --cluster http://127.0.0.1:PORT --token-file /tmp/edgeflow-cluster/1.token
+#
+# The binary is $EDGEFLOW_BIN, else `edgeflow` on the PATH, else target/release/edgeflow.
+set -euo pipefail
+
+usage() { echo "usage: $0 N DIR   (N voters, 1 to 9)" >&2; exit 2; }
+[[ $# -eq 2 ]] || usage
+count=$1
+dir=$2
+[[ $count =~ ^[1-9]$ ]] || usage
+
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${EDGEFLOW_BIN:-$(command -v edgeflow || echo "$here/../../target/release/edgeflow")}
+[[ -x $bin ]] || { echo "error: no edgeflow binary at $bin (cargo build --release, or set EDGEFLOW_BIN)" >&2; exit 2; }
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+for id in $(seq 1 "$count"); do
+  if [[ -f $dir/$id.pid ]] && kill -0 "$(cat "$dir/$id.pid")" 2>/dev/null; then
+    echo "error: node $id is already running from $dir (run down.sh $dir first)" >&2
+    exit 2
+  fi
+done
+
+# A port nothing listens on (bash's /dev/tcp connect fails) and not yet handed out.
+taken=" "
+free_port() {
+  local port
+  while true; do
+    port=$((20000 + RANDOM % 40000))
+    [[ $taken == *" $port "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      taken="$taken$port "
+      echo "$port"
+      return
+    fi
+  done
+}
+
+declare -a raft api hash
+for id in $(seq 1 "$count"); do
+  raft[$id]=$(free_port)
+  api[$id]=$(free_port)
+  # The token file holds the token without a newline, so `sha256sum` of it is the hash.
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/$id.token"
+  chmod 600 "$dir/$id.token"
+  hash[$id]=$(sha256sum "$dir/$id.token" | cut -d' ' -f1)
+done
+
+for id in $(seq 1 "$count"); do
+  {
+    echo "id = $id"
+    echo "edge = \"node_$id\""
+    echo "role = \"voter\""
+    echo "data_dir = \"$dir/data-$id\""
+    echo "raft_listen = \"127.0.0.1:${raft[$id]}\""
+    echo "api_listen = \"127.0.0.1:${api[$id]}\""
+    echo "token_file = \"$dir/$id.token\""
+    for peer in $(seq 1 "$count"); do
+      [[ $peer == "$id" ]] && continue
+      echo
+      echo "[[peers]]"
+      echo "id = $peer"
+      echo "raft = \"127.0.0.1:${raft[$peer]}\""
+      echo "api = \"127.0.0.1:${api[$peer]}\""
+      echo "token_sha256 = \"${hash[$peer]}\""
+    done
+  } > "$dir/$id.toml"
+  nohup "$bin" node --config "$dir/$id.toml" > "$dir/$id.log" 2>&1 &
+  echo $! > "$dir/$id.pid"
+done
+
+first="http://127.0.0.1:${api[1]}"
+admin() { "$bin" cluster "$@" --cluster "$first" --token-file "$dir/1.token"; }
+# Runs an admin command quietly; on failure shows what it said and stops.
+step() {
+  local said
+  said=$(admin "$@" 2>&1) || { echo "$said" >&2; echo "error: \`edgeflow cluster $*\` failed; logs in $dir/*.log" >&2; exit 1; }
+}
+
+# Wait for node 1's API to answer, then bootstrap and grow the cluster.
+for _ in $(seq 1 200); do
+  admin status > /dev/null 2>&1 && break
+  kill -0 "$(cat "$dir/1.pid")" 2>/dev/null || { echo "error: node 1 exited; see $dir/1.log" >&2; exit 1; }
+  sleep 0.05
+done
+step init
+for id in $(seq 2 "$count"); do
+  for _ in $(seq 1 200); do
+    "$bin" cluster status --cluster "http://127.0.0.1:${api[$id]}" --token-file "$dir/$id.token" > /dev/null 2>&1 && break
+    sleep 0.05
+  done
+  step add --config "$dir/$id.toml"
+done
+if [[ $count -gt 1 ]]; then
+  step promote $(seq 2 "$count")
+fi
+
+for id in $(seq 1 "$count"); do
+  echo "http://127.0.0.1:${api[$id]}"
+done

@@ -1,0 +1,53 @@
+//! How the API says no: a status code and a JSON body `{"error": …}`; a request that
+//! needs the leader gets 421 with the leader's id and API address, which clients follow.
+
+use crate::node::NodeError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Node(NodeError),
+    BadRequest(String),
+    NotFound(String),
+}
+
+impl From<NodeError> for ApiError {
+    fn from(error: NodeError) -> ApiError {
+        ApiError::Node(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            ApiError::Node(error) => error.to_string(),
+            ApiError::BadRequest(message) | ApiError::NotFound(message) => message.clone(),
+        };
+        let (status, body) = match self {
+            ApiError::Node(NodeError::NotLeader { leader }) => (
+                StatusCode::MISDIRECTED_REQUEST,
+                json!({
+                    "error": message,
+                    "leader": leader.as_ref().map(|(id, _)| id),
+                    "leader_api": leader.as_ref().map(|(_, info)| &info.api),
+                }),
+            ),
+            ApiError::Node(NodeError::NoLeader { .. }) => {
+                (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message }))
+            }
+            ApiError::Node(NodeError::Refused(_)) => {
+                (StatusCode::CONFLICT, json!({ "error": message }))
+            }
+            ApiError::Node(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": message }),
+            ),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, json!({ "error": message })),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({ "error": message })),
+        };
+        (status, Json(body)).into_response()
+    }
+}

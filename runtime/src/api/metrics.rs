@@ -1,0 +1,84 @@
+//! `/metrics` in Prometheus text format: Raft term, leader, log, commit and apply
+//! positions, the proposal latency histogram, runs by status and members by state.
+
+use super::ApiState;
+use crate::state::RunStatus;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::fmt::Write;
+
+pub async fn metrics(State(state): State<ApiState>) -> Response {
+    let status = state.node.raft_status();
+    let runs = state
+        .node
+        .read_local(|s| {
+            let count = |wanted: RunStatus| s.runs.values().filter(|r| r.status == wanted).count();
+            [
+                ("running", count(RunStatus::Running)),
+                ("succeeded", count(RunStatus::Succeeded)),
+                ("failed", count(RunStatus::Failed)),
+            ]
+        })
+        .await;
+    let members = state.node.cluster_status().members;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    };
+    gauge("edgeflow_raft_term", "The current Raft term.", status.term);
+    gauge(
+        "edgeflow_raft_leader",
+        "The id of the known Raft leader (0: none).",
+        status.leader.unwrap_or(0),
+    );
+    gauge(
+        "edgeflow_raft_last_log_index",
+        "The index of the last entry in the log.",
+        status.last_log_index,
+    );
+    gauge(
+        "edgeflow_raft_commit_index",
+        "The index of the last entry a quorum has stored.",
+        status.committed,
+    );
+    gauge(
+        "edgeflow_raft_applied_index",
+        "The index of the last entry applied to the state machine.",
+        status.last_applied,
+    );
+    state.node.proposal_latency().render(
+        "edgeflow_proposal_seconds",
+        "Time from proposing a write on this node to its commit and apply.",
+        &mut out,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP edgeflow_runs Workflow runs recorded, by status.\n# TYPE edgeflow_runs gauge"
+    );
+    for (label, count) in runs {
+        let _ = writeln!(out, "edgeflow_runs{{status=\"{label}\"}} {count}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP edgeflow_members Cluster members by role and state, as this node sees them.\n# TYPE edgeflow_members gauge"
+    );
+    let mut by_state = std::collections::BTreeMap::<(String, String), u64>::new();
+    for member in members {
+        let role = serde_json::to_value(member.role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        *by_state.entry((role, member.state)).or_default() += 1;
+    }
+    for ((role, member_state), count) in by_state {
+        let _ = writeln!(
+            out,
+            "edgeflow_members{{role=\"{role}\",state=\"{member_state}\"}} {count}"
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}

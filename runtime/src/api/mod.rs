@@ -1,0 +1,75 @@
+//! A node's HTTP/JSON API (DESIGN.md §4), served with axum: the probes `/healthz` (the
+//! process is up) and `/readyz` (the node knows a Raft leader), Prometheus `/metrics`,
+//! cluster administration under `/v1/cluster`, and replicated state under `/v1/state`.
+//! Everything but the probes needs the token of a node the cluster knows
+//! (`Authorization: Bearer …`); without it the answer is 401 and nothing changes.
+
+mod auth;
+mod cluster;
+mod error;
+mod metrics;
+mod state;
+
+pub use error::ApiError;
+
+use crate::member::NodeInfo;
+use crate::node::Node;
+use crate::trust::Trust;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use std::sync::Arc;
+
+/// The largest request body the API accepts (larger ones get 413).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub node: Arc<Node>,
+    pub trust: Arc<Trust>,
+    /// How the cluster should know this node (recorded when it bootstraps a cluster).
+    pub me: NodeInfo,
+}
+
+pub fn router(state: ApiState) -> Router {
+    let protected = Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .route("/v1/cluster/init", post(cluster::init))
+        .route("/v1/cluster/members", post(cluster::add))
+        .route("/v1/cluster/promote", post(cluster::promote))
+        .route("/v1/cluster/remove", post(cluster::remove))
+        .route("/v1/cluster/status", get(cluster::status))
+        .route(
+            "/v1/state/{namespace}/{key}",
+            get(state::get).put(state::put).delete(state::delete),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(protected)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<ApiState>) -> Response {
+    match state.node.raft_status().leader {
+        Some(leader) => {
+            (StatusCode::OK, format!("ready: leader is node {leader}\n")).into_response()
+        }
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no Raft leader known (a new cluster needs `edgeflow cluster init`)\n",
+        )
+            .into_response(),
+    }
+}

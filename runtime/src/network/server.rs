@@ -1,0 +1,190 @@
+//! The Raft endpoint: accepts connections from peers, checks each `Hello` (protocol
+//! version, and the token of the node it claims to be), then answers calls concurrently
+//! on the same connection. A frame that does not decode ends the connection with a
+//! `Malformed` answer; nothing is applied from it.
+
+use super::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
+use crate::raft_types::TypeConfig;
+use crate::storage::StateStore;
+use crate::trust::Trust;
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use openraft::error::RaftError;
+use openraft::{Raft, ReadPolicy};
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::codec::Framed;
+
+/// How long a new connection may take to say `Hello`.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Calls one connection may have in progress at once.
+const IN_FLIGHT_PER_CONNECTION: usize = 4096;
+
+pub type RaftHandle = Raft<TypeConfig, StateStore>;
+
+/// Serves peers until the listener fails or the task is dropped.
+pub async fn serve(listener: TcpListener, raft: RaftHandle, trust: Arc<Trust>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let raft = raft.clone();
+        let trust = trust.clone();
+        tokio::spawn(async move {
+            if let Err(reason) = connection(stream, raft, trust).await {
+                tracing_line(&format!("raft connection from {peer} closed: {reason}"));
+            }
+        });
+    }
+}
+
+fn tracing_line(message: &str) {
+    eprintln!(
+        "{{\"level\":\"warn\",\"message\":{}}}",
+        serde_json::json!(message)
+    );
+}
+
+async fn connection(stream: TcpStream, raft: RaftHandle, trust: Arc<Trust>) -> Result<(), String> {
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut framed = Framed::new(stream, wire::codec());
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, framed.next())
+        .await
+        .map_err(|_| "no hello in time".to_string())?
+        .ok_or("closed before hello")?
+        .map_err(|e| e.to_string())?;
+    let refusal = match wire::decode::<Hello>(&hello) {
+        Err(error) => Some(format!("{error}: expected a hello")),
+        Ok(hello) if hello.version != wire::PROTOCOL_VERSION => Some(format!(
+            "protocol version {} is not supported (this node speaks {})",
+            hello.version,
+            wire::PROTOCOL_VERSION
+        )),
+        Ok(hello) if !trust.is_node(hello.from, &hello.token) => {
+            Some(format!("the token is not node {}'s token", hello.from))
+        }
+        Ok(_) => None,
+    };
+    if let Some(reason) = refusal {
+        let _ = framed
+            .send(wire::encode(&HelloReply::Rejected(reason.clone())))
+            .await;
+        return Err(reason);
+    }
+    framed
+        .send(wire::encode(&HelloReply::Welcome))
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let (mut sink, mut frames) = framed.split();
+    let (outbox, mut answers) = mpsc::channel::<Bytes>(IN_FLIGHT_PER_CONNECTION);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = answers.recv().await {
+            let mut batch = vec![frame];
+            while let Ok(more) = answers.try_recv() {
+                batch.push(more);
+            }
+            for frame in batch {
+                if sink.feed(frame).await.is_err() {
+                    return;
+                }
+            }
+            if sink.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    let permits = Arc::new(Semaphore::new(IN_FLIGHT_PER_CONNECTION));
+    let result = loop {
+        let frame = match frames.next().await {
+            None => break Ok(()),
+            Some(Err(error)) => break Err(error.to_string()),
+            Some(Ok(frame)) => frame,
+        };
+        let envelope = match wire::decode::<Envelope<Call>>(&frame) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let _ = outbox
+                    .send(wire::encode(&Envelope {
+                        id: 0,
+                        body: Answer::Failed(RemoteError::Malformed(error.to_string())),
+                    }))
+                    .await;
+                break Err(error.to_string());
+            }
+        };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break Ok(());
+        };
+        let raft = raft.clone();
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            let answer = answer(&raft, envelope.body).await;
+            let _ = outbox
+                .send(wire::encode(&Envelope {
+                    id: envelope.id,
+                    body: answer,
+                }))
+                .await;
+            drop(permit);
+        });
+    };
+    drop(outbox);
+    let _ = writer.await;
+    result
+}
+
+async fn answer(raft: &RaftHandle, call: Call) -> Answer {
+    match call {
+        Call::AppendEntries(request) => match raft.append_entries(request).await {
+            Ok(response) => Answer::AppendEntries(response),
+            Err(error) => failed(error),
+        },
+        Call::Vote(request) => match raft.vote(request).await {
+            Ok(response) => Answer::Vote(response),
+            Err(error) => failed(error),
+        },
+        Call::PreVote(request) => match raft.pre_vote(request).await {
+            Ok(response) => Answer::Vote(response),
+            Err(error) => failed(error),
+        },
+        Call::Snapshot { vote, meta, data } => {
+            let snapshot = openraft::Snapshot {
+                meta,
+                snapshot: Cursor::new(data),
+            };
+            match raft.install_full_snapshot(vote, snapshot).await {
+                Ok(response) => Answer::Snapshot(response),
+                Err(error) => failed(error),
+            }
+        }
+        Call::Write(request) => match raft.client_write(request).await {
+            Ok(response) => Answer::Written(response.data),
+            Err(error) => refused(error),
+        },
+        Call::ReadIndex => match raft.get_read_log_id(ReadPolicy::ReadIndex).await {
+            Ok((read, _)) => Answer::ReadIndex(read.log_id().index),
+            Err(error) => refused(error),
+        },
+    }
+}
+
+/// A leader-only call this node could not serve: "not the leader" says who is.
+fn refused<E>(error: RaftError<TypeConfig, E>) -> Answer
+where
+    E: std::error::Error + openraft::TryAsRef<openraft::error::ForwardToLeader<TypeConfig>>,
+{
+    match error.forward_to_leader() {
+        Some(forward) => Answer::Failed(RemoteError::NotLeader {
+            leader: forward.leader_id,
+        }),
+        None => failed(error),
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> Answer {
+    Answer::Failed(RemoteError::Raft(error.to_string()))
+}

@@ -1,0 +1,255 @@
+//! A running node of the coordination and state layer: openraft over the redb storage.
+//! `start_single` brings up the embedded one-member cluster `edgeflow run` uses;
+//! `start_member` a node of a multi-node cluster that talks to its peers over the Raft
+//! transport. Both take the same Raft code path. Requests (writes and reads, forwarded
+//! to the leader when needed) are in `requests.rs`, membership changes in
+//! `membership.rs`.
+
+mod membership;
+mod requests;
+
+pub use membership::{ClusterStatus, MemberRole, MemberStatus};
+
+use crate::latency::LatencyHistogram;
+use crate::member::NodeInfo;
+use crate::network::{NoPeers, Peers, TcpNetwork};
+use crate::raft_types::TypeConfig;
+use crate::storage::{self, LogStore, StateStore};
+use openraft::type_config::async_runtime::WatchReceiver;
+use openraft::{Config, Raft, SnapshotPolicy};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::RwLock;
+
+/// Log entries between snapshots (after which older entries are purged).
+const SNAPSHOT_EVERY: u64 = 5_000;
+/// How long to wait for a single-node cluster to elect itself.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub type RaftHandle = Raft<TypeConfig, StateStore>;
+
+#[derive(Debug)]
+pub enum NodeError {
+    Storage(storage::StorageError),
+    Io {
+        path: PathBuf,
+        reason: String,
+    },
+    Raft(String),
+    /// The request needs the leader; `leader` is who it is, when known.
+    NotLeader {
+        leader: Option<(u64, NodeInfo)>,
+    },
+    /// The cluster has no leader the request could reach in time.
+    NoLeader {
+        waited: Duration,
+    },
+    /// A membership change that cannot be made (unknown node, already initialized, …).
+    Refused(String),
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::Storage(error) => write!(f, "{error}"),
+            NodeError::Io { path, reason } => write!(f, "{}: {reason}", path.display()),
+            NodeError::Raft(reason) => write!(f, "the coordination layer failed: {reason}"),
+            NodeError::NotLeader {
+                leader: Some((id, info)),
+            } => write!(
+                f,
+                "this node is not the leader; node {id} at {} is",
+                info.api
+            ),
+            NodeError::NotLeader { leader: None } => {
+                write!(f, "this node is not the leader and knows no leader")
+            }
+            NodeError::NoLeader { waited } => write!(
+                f,
+                "no leader could be reached within {} ms",
+                waited.as_millis()
+            ),
+            NodeError::Refused(reason) => write!(f, "{reason}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+fn raft_error(error: impl fmt::Display) -> NodeError {
+    NodeError::Raft(error.to_string())
+}
+
+/// What `raft_status` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftStatus {
+    pub term: u64,
+    pub leader: Option<u64>,
+    pub last_log_index: u64,
+    pub committed: u64,
+    pub last_applied: u64,
+}
+
+/// Raft timing, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub heartbeat: u64,
+    pub election_min: u64,
+    pub election_max: u64,
+    /// How long a request (a forwarded write, a read index) may wait for a leader.
+    pub request: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            heartbeat: 50,
+            election_min: 100,
+            election_max: 200,
+            request: 2_000,
+        }
+    }
+}
+
+/// What a cluster member needs to start.
+pub struct MemberSetup<'a> {
+    pub id: u64,
+    pub edge: &'a str,
+    pub data_dir: &'a Path,
+    pub timing: Timing,
+    /// This node's own token, presented to peers.
+    pub token: &'a str,
+}
+
+pub struct Node {
+    raft: RaftHandle,
+    applied: Arc<RwLock<storage::state_store::Applied>>,
+    /// This node's name, the identity it campaigns for leases under.
+    pub name: String,
+    /// Connections to other members (none for the embedded single node).
+    peers: Option<Arc<Peers>>,
+    request_timeout: Duration,
+    proposal_latency: LatencyHistogram,
+}
+
+impl Node {
+    /// Starts (or restarts, from `data_dir`) the embedded single-member cluster and waits
+    /// until it has elected itself.
+    pub async fn start_single(data_dir: &Path, name: &str) -> Result<Node, NodeError> {
+        let node = Node::open(1, name, data_dir, Timing::default(), None).await?;
+        if !node.raft.is_initialized().await.map_err(raft_error)? {
+            let members = BTreeMap::from([(1u64, NodeInfo::embedded(name))]);
+            node.raft.initialize(members).await.map_err(raft_error)?;
+        }
+        node.raft
+            .wait(Some(STARTUP_TIMEOUT))
+            .current_leader(1, "the single node elects itself")
+            .await
+            .map_err(raft_error)?;
+        Ok(node)
+    }
+
+    /// Starts (or restarts) a member of a multi-node cluster. A new member waits,
+    /// uninitialized, until `initialize` or a leader adds it.
+    pub async fn start_member(setup: MemberSetup<'_>) -> Result<Node, NodeError> {
+        let peers = Arc::new(Peers::new(setup.id, setup.token));
+        Node::open(
+            setup.id,
+            setup.edge,
+            setup.data_dir,
+            setup.timing,
+            Some(peers),
+        )
+        .await
+    }
+
+    async fn open(
+        id: u64,
+        name: &str,
+        data_dir: &Path,
+        timing: Timing,
+        peers: Option<Arc<Peers>>,
+    ) -> Result<Node, NodeError> {
+        let db = storage::open(data_dir).map_err(NodeError::Storage)?;
+        let state = StateStore::open(db.clone())
+            .await
+            .map_err(|e| NodeError::Io {
+                path: data_dir.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let applied = state.applied();
+        let config = Config {
+            cluster_name: "edgeflow".to_string(),
+            heartbeat_interval: timing.heartbeat,
+            election_timeout_min: timing.election_min,
+            election_timeout_max: timing.election_max,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(SNAPSHOT_EVERY),
+            max_in_snapshot_log_to_keep: 100,
+            enable_pre_vote: Some(peers.is_some()),
+            ..Config::default()
+        }
+        .validate()
+        .map_err(raft_error)?;
+        let config = Arc::new(config);
+        let log = LogStore::new(db);
+        let raft = match &peers {
+            Some(peers) => {
+                let network = TcpNetwork::new(peers.clone());
+                Raft::new(id, config, network, log, state).await
+            }
+            None => Raft::new(id, config, NoPeers, log, state).await,
+        }
+        .map_err(raft_error)?;
+        Ok(Node {
+            raft,
+            applied,
+            name: name.to_string(),
+            peers,
+            request_timeout: Duration::from_millis(timing.request),
+            proposal_latency: LatencyHistogram::default(),
+        })
+    }
+
+    /// The Raft instance, for the transport's server side.
+    pub fn raft(&self) -> &RaftHandle {
+        &self.raft
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> u64 {
+        *self.raft.node_id()
+    }
+
+    /// Raft's view of this node: term, leader, log, commit and apply positions.
+    pub fn raft_status(&self) -> RaftStatus {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        RaftStatus {
+            term: metrics.current_term,
+            leader: metrics.current_leader,
+            last_log_index: metrics.last_log_index.unwrap_or(0),
+            committed: metrics.cluster_committed.map_or(0, |id| id.index),
+            last_applied: metrics.last_applied.map_or(0, |id| id.index),
+        }
+    }
+
+    /// How long writes took to commit, for `/metrics`.
+    pub fn proposal_latency(&self) -> &LatencyHistogram {
+        &self.proposal_latency
+    }
+
+    /// Stops Raft. Reopening the data dir right after (a restart in the same process)
+    /// waits for the last storage handle to close in `storage::open`.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        self.raft.shutdown().await.map_err(raft_error)
+    }
+}
+
+/// Wall-clock time in Unix milliseconds, as stamped on proposals.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

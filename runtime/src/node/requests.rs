@@ -1,0 +1,188 @@
+//! Writes and reads as a client of the cluster sees them, from any node: a write on a
+//! follower is forwarded to the leader over the Raft transport; a linearizable read on a
+//! follower asks the leader for its read index and waits until this node has applied
+//! that far. While leadership changes, both retry until the request timeout.
+
+use super::{now_ms, raft_error, Node, NodeError};
+use crate::command::{Command, Request, Response};
+use crate::member::NodeInfo;
+use crate::network::wire::{Answer, Call, RemoteError};
+use crate::network::CallError;
+use crate::state::State;
+use openraft::error::{ForwardToLeader, RaftError};
+use openraft::{ReadPolicy, TryAsRef};
+use std::time::{Duration, Instant};
+
+/// Longest pause between retries while waiting for a (new) leader.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// What to do after a forwarded call failed.
+enum Next {
+    Retry,
+    Fail(NodeError),
+}
+
+impl Node {
+    /// Commits a command through consensus and returns the state machine's answer.
+    pub async fn write(&self, command: Command) -> Result<Response, NodeError> {
+        self.write_once(command, None).await
+    }
+
+    /// Like `write`, but a request whose key was already applied is not applied again
+    /// (the first response is returned).
+    pub async fn write_once(
+        &self,
+        command: Command,
+        idempotency_key: Option<String>,
+    ) -> Result<Response, NodeError> {
+        let request = Request {
+            at_ms: now_ms(),
+            command,
+            idempotency_key,
+        };
+        let started = Instant::now();
+        let response = self.commit(request).await?;
+        self.proposal_latency.observe(started.elapsed());
+        Ok(response)
+    }
+
+    async fn commit(&self, request: Request) -> Result<Response, NodeError> {
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            let forward = match self.raft.client_write(request.clone()).await {
+                Ok(response) => return Ok(response.data),
+                Err(error) => self.leader_elsewhere(error)?,
+            };
+            if let Some((leader, info)) = &forward {
+                let call = Call::Write(request.clone());
+                match self.call_leader(*leader, info, call, deadline).await {
+                    Ok(Answer::Written(response)) => return Ok(response),
+                    Ok(other) => return Err(raft_error(format!("unexpected answer {other:?}"))),
+                    // A lost answer may hide an applied write: only a request that
+                    // cannot apply twice is sent again.
+                    Err(CallError::Lost(_)) if request.idempotency_key.is_some() => {}
+                    Err(error) => match retry_after(error) {
+                        Next::Retry => {}
+                        Next::Fail(error) => return Err(error),
+                    },
+                }
+            }
+            self.await_leader_change(forward.map(|(id, _)| id), deadline)
+                .await?;
+        }
+    }
+
+    /// Reads the state after confirming, through Raft, that it is current: every write
+    /// committed before the read started is visible, on whichever node reads.
+    pub async fn read<T>(&self, read: impl FnOnce(&State) -> T) -> Result<T, NodeError> {
+        self.linearize().await?;
+        Ok(read(&self.applied.read().await.state))
+    }
+
+    async fn linearize(&self) -> Result<(), NodeError> {
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            let forward = match self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+                Ok(_) => return Ok(()),
+                Err(error) => self.leader_elsewhere(error)?,
+            };
+            if let Some((leader, info)) = &forward {
+                match self
+                    .call_leader(*leader, info, Call::ReadIndex, deadline)
+                    .await
+                {
+                    Ok(Answer::ReadIndex(index)) => {
+                        let remaining = deadline.saturating_duration_since(Instant::now());
+                        return self
+                            .raft
+                            .wait(Some(remaining))
+                            .applied_index_at_least(Some(index), "apply up to the read index")
+                            .await
+                            .map(|_| ())
+                            .map_err(raft_error);
+                    }
+                    Ok(other) => return Err(raft_error(format!("unexpected answer {other:?}"))),
+                    Err(error) => match retry_after(error) {
+                        Next::Retry => {}
+                        Next::Fail(error) => return Err(error),
+                    },
+                }
+            }
+            self.await_leader_change(forward.map(|(id, _)| id), deadline)
+                .await?;
+        }
+    }
+
+    /// Reads this node's applied state without a round through Raft (may be stale on a
+    /// follower).
+    pub async fn read_local<T>(&self, read: impl FnOnce(&State) -> T) -> T {
+        read(&self.applied.read().await.state)
+    }
+
+    /// The leader to forward to, from a "forward to leader" error (`None`: not known
+    /// yet); any other error is returned.
+    fn leader_elsewhere<E>(
+        &self,
+        error: RaftError<crate::raft_types::TypeConfig, E>,
+    ) -> Result<Option<(u64, NodeInfo)>, NodeError>
+    where
+        E: std::error::Error + TryAsRef<ForwardToLeader<crate::raft_types::TypeConfig>>,
+    {
+        let Some(forward) = error.forward_to_leader() else {
+            return Err(raft_error(error));
+        };
+        if self.peers.is_none() {
+            return Err(NodeError::NotLeader { leader: None });
+        }
+        Ok(match (forward.leader_id, &forward.leader_node) {
+            (Some(id), Some(info)) if id != self.id() => Some((id, info.clone())),
+            _ => None,
+        })
+    }
+
+    async fn call_leader(
+        &self,
+        leader: u64,
+        info: &NodeInfo,
+        call: Call,
+        deadline: Instant,
+    ) -> Result<Answer, CallError> {
+        let Some(peers) = &self.peers else {
+            return Err(CallError::Unreachable("no peers".into()));
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        peers.call(leader, &info.raft, call, remaining).await
+    }
+
+    /// Waits (briefly) for a leader other than `previous`; fails once the deadline passed.
+    async fn await_leader_change(
+        &self,
+        previous: Option<u64>,
+        deadline: Instant,
+    ) -> Result<(), NodeError> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(NodeError::NoLeader {
+                waited: self.request_timeout,
+            });
+        }
+        let pause = RETRY_PAUSE.min(deadline - now);
+        // Either a new leader appears or the pause ends; both mean: try again.
+        let _ = self
+            .raft
+            .wait(Some(pause))
+            .metrics(
+                |m| m.current_leader.is_some() && m.current_leader != previous,
+                "a new leader",
+            )
+            .await;
+        Ok(())
+    }
+}
+
+fn retry_after(error: CallError) -> Next {
+    match error {
+        CallError::Unreachable(_) | CallError::Remote(RemoteError::NotLeader { .. }) => Next::Retry,
+        other => Next::Fail(raft_error(other)),
+    }
+}

@@ -1,0 +1,200 @@
+//! Multi-node clusters as real processes on 127.0.0.1 (started by
+//! `examples/cluster/up.sh`): writes through any node, linearizable reads from every
+//! node, the leader killed with SIGKILL, a far-behind node catching up from a snapshot,
+//! membership growing and shrinking under load, and hostile input refused.
+
+mod common;
+
+use common::cluster::Cluster;
+use common::http;
+use common::stderr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Writes through `via` until one is acknowledged or `limit` passes (the cluster may
+/// be electing a leader); returns how long it took.
+fn write_until_acknowledged(cluster: &Cluster, via: u64, key: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if cluster.put(via, "t", key, "\"after\"").status == 200 {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "no write succeeded through node {via}"
+        );
+    }
+}
+
+#[test]
+fn three_voters_lose_nothing_when_the_leader_is_killed() {
+    let cluster = Cluster::up("cluster-failover", 3);
+    // Acknowledged writes through every node (followers forward to the leader).
+    for i in 0..30u64 {
+        let via = 1 + i % 3;
+        let reply = cluster.put(via, "t", &format!("k{i}"), &i.to_string());
+        assert_eq!(reply.status, 200, "write via node {via}: {}", reply.body);
+    }
+    // Linearizable reads see every acknowledged write, on every node.
+    for via in 1..=3 {
+        for i in 0..30u64 {
+            let reply = cluster.get(via, "t", &format!("k{i}"), false);
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            assert_eq!(reply.json()["value"], i, "node {via}, key k{i}");
+        }
+    }
+
+    let old_leader = cluster.leader_among(&[1, 2, 3]);
+    cluster.kill(old_leader);
+    let survivors: Vec<u64> = (1..=3).filter(|id| *id != old_leader).collect();
+    write_until_acknowledged(&cluster, survivors[0], "first", Duration::from_secs(5));
+    let new_leader = cluster.leader_among(&survivors);
+    assert_ne!(new_leader, old_leader);
+    for via in &survivors {
+        for i in 0..30u64 {
+            let reply = cluster.get(*via, "t", &format!("k{i}"), false);
+            assert_eq!(reply.json()["value"], i, "node {via} lost k{i}");
+        }
+    }
+
+    // While the old leader is down the others move far ahead: past a snapshot and the
+    // purge of the log before it, so the restarted node must install the snapshot.
+    let writers: Vec<_> = (0..4u64)
+        .map(|w| {
+            let url = cluster.url(survivors[(w % 2) as usize]).to_string();
+            let token = cluster.token(survivors[(w % 2) as usize]);
+            std::thread::spawn(move || {
+                for i in 0..1_400u64 {
+                    let body = format!("{}", w * 10_000 + i);
+                    let reply = http::request(
+                        &url,
+                        "PUT",
+                        &format!("/v1/state/bulk/w{w}-{i}"),
+                        Some(&token),
+                        Some(body.as_bytes()),
+                    )
+                    .expect("write");
+                    assert_eq!(reply.status, 200, "{}", reply.body);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("writer");
+    }
+    let last = cluster.put(survivors[0], "t", "last", "\"written while node was down\"");
+    assert_eq!(last.status, 200);
+
+    cluster.start(old_leader);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = http::get(
+            cluster.url(old_leader),
+            "/v1/state/t/last?consistency=local",
+            Some(&cluster.token(old_leader)),
+        );
+        if reply.is_ok_and(|r| r.status == 200) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restarted node never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (key, value) in [("w3-1399", 31_399), ("w0-0", 0)] {
+        let reply = cluster.get(old_leader, "bulk", key, true);
+        assert_eq!(reply.json()["value"], value, "{key} on the restarted node");
+    }
+    let status = cluster.status(old_leader).expect("status");
+    assert_eq!(status["members"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn membership_grows_to_five_and_shrinks_to_three_under_load() {
+    let cluster = Cluster::up("cluster-membership", 3);
+    let mut cluster = cluster;
+    cluster.configure_new_member(4);
+    cluster.configure_new_member(5);
+
+    // Load: a writer through node 3 (which stays a member), recording what was acknowledged.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let load = {
+        let (stop, acknowledged) = (stop.clone(), acknowledged.clone());
+        let url = cluster.url(3).to_string();
+        let token = cluster.token(3);
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let reply = http::request(
+                    &url,
+                    "PUT",
+                    &format!("/v1/state/load/k{i}"),
+                    Some(&token),
+                    Some(b"1"),
+                );
+                if reply.is_ok_and(|r| r.status == 200) {
+                    acknowledged.lock().expect("acks").push(i);
+                }
+                i += 1;
+            }
+        })
+    };
+
+    for id in 4..=5 {
+        cluster.start(id);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http::get(cluster.url(id), "/healthz", None).map_or(0, |r| r.status) != 200 {
+            assert!(Instant::now() < deadline, "node {id} never answered");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let config = cluster.config(id).to_string_lossy().to_string();
+        let added = cluster.cli(2, &["cluster", "add", "--config", &config]);
+        assert!(added.status.success(), "add {id}: {}", stderr(&added));
+    }
+    let promoted = cluster.cli(1, &["cluster", "promote", "4", "5"]);
+    assert!(promoted.status.success(), "{}", stderr(&promoted));
+    let status = cluster.status(3).expect("status");
+    let voters = status["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter(|m| m["role"] == "voter")
+        .count();
+    assert_eq!(voters, 5, "{status}");
+
+    // Back to three: remove two of the original voters (the leader among them, maybe).
+    let removed = cluster.cli(3, &["cluster", "remove", "1", "2"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let leader = cluster.leader_among(&[3, 4, 5]);
+    let status = cluster.status(leader).expect("status");
+    let mut ids: Vec<u64> = status["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["id"].as_u64())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [3, 4, 5], "{status}");
+
+    stop.store(true, Ordering::Relaxed);
+    load.join().expect("load");
+    let acknowledged = acknowledged.lock().expect("acks").clone();
+    assert!(
+        acknowledged.len() > 10,
+        "the load ran ({} writes)",
+        acknowledged.len()
+    );
+    for id in [3, 4, 5] {
+        for i in &acknowledged {
+            let reply = cluster.get(id, "load", &format!("k{i}"), false);
+            assert_eq!(
+                reply.status, 200,
+                "node {id} lost load/k{i}: {}",
+                reply.body
+            );
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Real clusters for the tests: `examples/cluster/up.sh` starts N `edgeflow node`
+//! processes on free 127.0.0.1 ports; the test kills, restarts and queries them; the
+//! cluster is stopped (`down.sh`) when the test ends, however it ends.
+
+use super::http::{self, Reply};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub urls: Vec<String>,
+    /// Nodes this test started itself (restarts, new members): killed and reaped here.
+    children: Mutex<Vec<(u64, Child)>>,
+}
+
+fn scripts() -> PathBuf {
+    super::root().join("examples/cluster")
+}
+
+impl Cluster {
+    /// Starts `count` voters with data under a fresh directory named after the test.
+    pub fn up(name: &str, count: usize) -> Cluster {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        if dir.exists() {
+            let _ = Command::new(scripts().join("down.sh")).arg(&dir).status();
+            std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
+        }
+        let output = Command::new(scripts().join("up.sh"))
+            .arg(count.to_string())
+            .arg(&dir)
+            .env("EDGEFLOW_BIN", env!("CARGO_BIN_EXE_edgeflow"))
+            .output()
+            .expect("up.sh runs");
+        let cluster = Cluster {
+            dir,
+            urls: String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            children: Mutex::new(Vec::new()),
+        };
+        assert!(
+            output.status.success() && cluster.urls.len() == count,
+            "up.sh failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        cluster
+    }
+
+    pub fn url(&self, id: u64) -> &str {
+        &self.urls[id as usize - 1]
+    }
+
+    pub fn token_file(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("{id}.token"))
+    }
+
+    pub fn token(&self, id: u64) -> String {
+        std::fs::read_to_string(self.token_file(id)).expect("token file")
+    }
+
+    pub fn config(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("{id}.toml"))
+    }
+
+    fn pid(&self, id: u64) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join(format!("{id}.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Writes a configuration and token for a new voter `id` that knows the cluster's
+    /// current nodes as peers (start it with `start`, then `edgeflow cluster add`).
+    pub fn configure_new_member(&mut self, id: u64) {
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let (raft, api) = (free_port(), free_port());
+        std::fs::write(self.token_file(id), format!("token-of-node-{id}")).expect("token");
+        let mut config = format!(
+            "id = {id}\nedge = \"node_{id}\"\nrole = \"voter\"\ndata_dir = \"{}\"\n\
+             raft_listen = \"127.0.0.1:{raft}\"\napi_listen = \"127.0.0.1:{api}\"\ntoken_file = \"{}\"\n",
+            self.dir.join(format!("data-{id}")).display(),
+            self.token_file(id).display()
+        );
+        for peer in 1..=self.urls.len() as u64 {
+            let peer_config = std::fs::read_to_string(self.config(peer)).expect("peer config");
+            let raft_line = peer_config
+                .lines()
+                .find(|l| l.starts_with("raft_listen"))
+                .expect("raft_listen")
+                .replace("raft_listen", "raft");
+            let hash = edgeflow_runtime::member::token_sha256(self.token(peer).trim());
+            config.push_str(&format!(
+                "\n[[peers]]\nid = {peer}\n{raft_line}\napi = \"{}\"\ntoken_sha256 = \"{hash}\"\n",
+                self.url(peer).trim_start_matches("http://")
+            ));
+        }
+        std::fs::write(self.config(id), config).expect("config");
+        self.urls.push(format!("http://127.0.0.1:{api}"));
+    }
+
+    /// `kill -9` node `id` and wait until the process is gone.
+    pub fn kill(&self, id: u64) {
+        let mut children = self.children.lock().expect("children");
+        if let Some(index) = children.iter().position(|(child_id, _)| *child_id == id) {
+            let (_, mut child) = children.remove(index);
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        let pid = self.pid(id).expect("node has a pid file");
+        let status = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -9 {pid} failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "node {id} did not die");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Starts node `id` from its configuration file (a restart, or a new member).
+    pub fn start(&self, id: u64) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{id}.log")))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+            .args(["node", "--config"])
+            .arg(self.config(id))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("node starts");
+        std::fs::write(self.dir.join(format!("{id}.pid")), child.id().to_string())
+            .expect("pid file");
+        self.children.lock().expect("children").push((id, child));
+    }
+
+    /// Runs `edgeflow ARGS… --cluster URL(via) --token-file TOKEN(via)`.
+    pub fn cli(&self, via: u64, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+            .args(args)
+            .arg("--cluster")
+            .arg(self.url(via))
+            .arg("--token-file")
+            .arg(self.token_file(via))
+            .output()
+            .expect("edgeflow runs")
+    }
+
+    pub fn put(&self, via: u64, namespace: &str, key: &str, value: &str) -> Reply {
+        let token = self.token(via);
+        http::request(
+            self.url(via),
+            "PUT",
+            &format!("/v1/state/{namespace}/{key}"),
+            Some(&token),
+            Some(value.as_bytes()),
+        )
+        .unwrap_or_else(|e| panic!("node {via} answers: {e}"))
+    }
+
+    pub fn get(&self, via: u64, namespace: &str, key: &str, local: bool) -> Reply {
+        let token = self.token(via);
+        let consistency = if local { "local" } else { "linearizable" };
+        http::get(
+            self.url(via),
+            &format!("/v1/state/{namespace}/{key}?consistency={consistency}"),
+            Some(&token),
+        )
+        .unwrap_or_else(|e| panic!("node {via} answers: {e}"))
+    }
+
+    /// Node `via`'s own view of the cluster (it redirects to the leader when it knows
+    /// one: then the leader's view).
+    pub fn status(&self, via: u64) -> Option<serde_json::Value> {
+        let token = self.token(via);
+        let mut url = self.url(via).to_string();
+        for _ in 0..3 {
+            let reply = http::get(&url, "/v1/cluster/status", Some(&token)).ok()?;
+            match reply.status {
+                200 => return Some(reply.json()),
+                421 => url = reply.json()["leader_api"].as_str()?.to_string(),
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Waits until `survivors` agree on a leader among them; returns it.
+    pub fn leader_among(&self, survivors: &[u64]) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let views: Vec<Option<u64>> = survivors
+                .iter()
+                .map(|id| self.status(*id).and_then(|s| s["leader"].as_u64()))
+                .collect();
+            if let Some(Some(leader)) = views.first() {
+                if survivors.contains(leader) && views.iter().all(|v| *v == Some(*leader)) {
+                    return *leader;
+                }
+            }
+            assert!(Instant::now() < deadline, "no agreed leader: {views:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Ok(children) = self.children.get_mut() {
+            for (_, child) in children.iter_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        let _ = Command::new(scripts().join("down.sh"))
+            .arg(&self.dir)
+            .status();
+    }
+}
