@@ -8,6 +8,7 @@ mod common;
 use common::cluster::Cluster;
 use common::http;
 use common::stderr;
+use edgeflow_runtime::network::wire::{self, Answer, Envelope, Hello, HelloReply, RemoteError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -197,4 +198,157 @@ fn membership_grows_to_five_and_shrinks_to_three_under_load() {
             );
         }
     }
+}
+
+/// A raw connection to a node's Raft port, speaking frames by hand.
+struct RaftWire(std::net::TcpStream);
+
+impl RaftWire {
+    fn open(cluster: &Cluster, id: u64) -> RaftWire {
+        let config = std::fs::read_to_string(cluster.config(id)).expect("config");
+        let address = config
+            .lines()
+            .find_map(|l| l.strip_prefix("raft_listen = "))
+            .expect("raft_listen")
+            .trim_matches('"')
+            .to_string();
+        let stream = std::net::TcpStream::connect(address).expect("raft port");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        RaftWire(stream)
+    }
+
+    fn send(&mut self, payload: &[u8]) {
+        use std::io::Write;
+        let length = u32::try_from(payload.len()).expect("small frame");
+        self.0.write_all(&length.to_be_bytes()).expect("send");
+        self.0.write_all(payload).expect("send");
+    }
+
+    /// The next frame, or `None` once the node closed the connection.
+    fn receive(&mut self) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let mut length = [0u8; 4];
+        self.0.read_exact(&mut length).ok()?;
+        let mut payload = vec![0; u32::from_be_bytes(length) as usize];
+        self.0.read_exact(&mut payload).ok()?;
+        Some(payload)
+    }
+
+    fn hello_reply(&mut self, hello: &Hello) -> HelloReply {
+        self.send(&wire::encode(hello));
+        wire::decode(&self.receive().expect("a reply to hello")).expect("a hello reply")
+    }
+}
+
+#[test]
+fn hostile_input_is_refused_with_a_clear_error_and_changes_nothing() {
+    let cluster = Cluster::up("cluster-hostile", 1);
+    assert_eq!(cluster.put(1, "t", "k", "\"original\"").status, 200);
+    let token = cluster.token(1);
+    let log_index = || {
+        let metrics = http::get(cluster.url(1), "/metrics", Some(&token)).expect("metrics");
+        metrics
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix("edgeflow_raft_last_log_index "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("last log index")
+    };
+    let before = log_index();
+
+    // Raft port: a hello that is not one, a wrong token, a token claiming another node,
+    // another protocol version — each refused in words, then the connection closes.
+    let hello = |version, from, token: &str| Hello {
+        version,
+        from,
+        token: token.to_string(),
+    };
+    let cases = [
+        (None, "malformed frame"),
+        (
+            Some(hello(wire::PROTOCOL_VERSION, 1, "wrong")),
+            "not node 1's token",
+        ),
+        (
+            Some(hello(wire::PROTOCOL_VERSION, 2, &token)),
+            "not node 2's token",
+        ),
+        (Some(hello(99, 1, &token)), "protocol version 99"),
+    ];
+    for (hello, expected) in cases {
+        let mut raw = RaftWire::open(&cluster, 1);
+        match &hello {
+            Some(hello) => raw.send(&wire::encode(hello)),
+            None => raw.send(b"\xc1\xc1 not a hello"),
+        }
+        let reply: HelloReply = wire::decode(&raw.receive().expect("reply")).expect("decodes");
+        match reply {
+            HelloReply::Rejected(reason) => assert!(reason.contains(expected), "{reason}"),
+            HelloReply::Welcome => panic!("{hello:?} was welcomed"),
+        }
+        assert!(raw.receive().is_none(), "the connection is closed");
+    }
+    // After a genuine hello: a frame that is not a call gets a "malformed" answer and
+    // the connection closes; a length over the limit closes it too.
+    let mut raw = RaftWire::open(&cluster, 1);
+    assert_eq!(
+        raw.hello_reply(&hello(wire::PROTOCOL_VERSION, 1, &token)),
+        HelloReply::Welcome
+    );
+    raw.send(b"\x93garbage");
+    let answer: Envelope<Answer> = wire::decode(&raw.receive().expect("answer")).expect("envelope");
+    assert!(
+        matches!(answer.body, Answer::Failed(RemoteError::Malformed(_))),
+        "{answer:?}"
+    );
+    assert!(raw.receive().is_none());
+    let mut raw = RaftWire::open(&cluster, 1);
+    raw.hello_reply(&hello(wire::PROTOCOL_VERSION, 1, &token));
+    {
+        use std::io::Write;
+        raw.0.write_all(&u32::MAX.to_be_bytes()).expect("send");
+    }
+    assert!(
+        raw.receive().is_none(),
+        "an oversized frame closes the connection"
+    );
+
+    // HTTP API: no token or a wrong one is 401; oversized and malformed bodies are
+    // refused; a membership change naming an unknown node is refused.
+    let url = cluster.url(1);
+    let put = |token: Option<&str>, body: &[u8]| {
+        http::request(url, "PUT", "/v1/state/t/k", token, Some(body)).expect("answer")
+    };
+    assert_eq!(put(None, b"\"changed\"").status, 401);
+    assert_eq!(put(Some("wrong"), b"\"changed\"").status, 401);
+    let oversized = format!("\"{}\"", "x".repeat(2 * 1024 * 1024));
+    assert_eq!(put(Some(&token), oversized.as_bytes()).status, 413);
+    let not_json = put(Some(&token), b"{changed");
+    assert_eq!(not_json.status, 400);
+    assert!(not_json.body.contains("not JSON"), "{}", not_json.body);
+    let post = |path: &str, body: &str| {
+        http::request(url, "POST", path, Some(&token), Some(body.as_bytes())).expect("answer")
+    };
+    let unknown_field = post(
+        "/v1/cluster/members",
+        r#"{"id": 2, "edge": "e", "raft": "127.0.0.1:1", "api": "http://127.0.0.1:2", "token_sha256": "00", "extra": 1}"#,
+    );
+    assert_eq!(unknown_field.status, 400, "{}", unknown_field.body);
+    let bad_hash = post(
+        "/v1/cluster/members",
+        r#"{"id": 2, "edge": "e", "raft": "127.0.0.1:1", "api": "http://127.0.0.1:2", "token_sha256": "00"}"#,
+    );
+    assert_eq!(bad_hash.status, 400, "{}", bad_hash.body);
+    let unknown_node = post("/v1/cluster/promote", r#"{"ids": [9]}"#);
+    assert_eq!(unknown_node.status, 409);
+    assert!(
+        unknown_node.body.contains("not a member"),
+        "{}",
+        unknown_node.body
+    );
+
+    assert_eq!(cluster.get(1, "t", "k", false).json()["value"], "original");
+    assert_eq!(log_index(), before, "nothing reached the log");
 }
