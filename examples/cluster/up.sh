@@ -62,6 +62,12 @@ for id in $(seq 1 "$count"); do
     echo "raft_listen = \"127.0.0.1:${raft[$id]}\""
     echo "api_listen = \"127.0.0.1:${api[$id]}\""
     echo "token_file = \"$dir/$id.token\""
+    echo
+    echo "# Loopback is fast: a shorter election timeout than the default fails over sooner."
+    echo "[timeouts]"
+    echo "heartbeat = \"${EDGEFLOW_HEARTBEAT:-40ms}\""
+    echo "election_min = \"${EDGEFLOW_ELECTION_MIN:-120ms}\""
+    echo "election_max = \"${EDGEFLOW_ELECTION_MAX:-240ms}\""
     for peer in $(seq 1 "$count"); do
       [[ $peer == "$id" ]] && continue
       echo

@@ -3,7 +3,7 @@
 //! cluster is stopped (`down.sh`) when the test ends, however it ends.
 
 use super::http::{self, Reply};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -13,6 +13,17 @@ pub struct Cluster {
     pub urls: Vec<String>,
     /// Nodes this test started itself (restarts, new members): killed and reaped here.
     children: Mutex<Vec<(u64, Child)>>,
+}
+
+/// Whether `pid` is alive: it exists and is not a zombie waiting to be reaped.
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z'))
 }
 
 fn scripts() -> PathBuf {
@@ -123,7 +134,7 @@ impl Cluster {
             .expect("kill runs");
         assert!(status.success(), "kill -9 {pid} failed");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Path::new(&format!("/proc/{pid}")).exists() {
+        while is_running(pid) {
             assert!(Instant::now() < deadline, "node {id} did not die");
             std::thread::sleep(Duration::from_millis(5));
         }

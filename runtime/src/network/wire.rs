@@ -4,6 +4,7 @@
 //! whose id pairs a response with its request, so many calls share one connection.
 
 use crate::command::{Request, Response};
+use crate::encoding;
 use crate::raft_types::{SnapshotMeta, TypeConfig, Vote};
 use bytes::Bytes;
 use openraft::raft::{
@@ -117,13 +118,11 @@ impl fmt::Display for MalformedFrame {
 impl std::error::Error for MalformedFrame {}
 
 pub fn encode<T: Serialize>(value: &T) -> Bytes {
-    // Serializing our own types to a Vec cannot fail: every map key is a string or
-    // integer and no type has a fallible Serialize.
-    Bytes::from(rmp_serde::to_vec(value).unwrap_or_default())
+    Bytes::from(encoding::encode(value))
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MalformedFrame> {
-    rmp_serde::from_slice(bytes).map_err(|e| MalformedFrame(e.to_string()))
+    encoding::decode(bytes).map_err(|e| MalformedFrame(e.0))
 }
 
 #[cfg(test)]

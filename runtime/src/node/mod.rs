@@ -16,7 +16,7 @@ use crate::network::{NoPeers, Peers, TcpNetwork};
 use crate::raft_types::TypeConfig;
 use crate::storage::{self, LogStore, StateStore};
 use openraft::type_config::async_runtime::WatchReceiver;
-use openraft::{Config, Raft, SnapshotPolicy};
+use openraft::{Config, Raft, ReadPolicy, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -147,6 +147,11 @@ impl Node {
         node.raft
             .wait(Some(STARTUP_TIMEOUT))
             .current_leader(1, "the single node elects itself")
+            .await
+            .map_err(raft_error)?;
+        // Apply everything committed before the restart, so local reads see it.
+        node.raft
+            .ensure_linearizable(ReadPolicy::ReadIndex)
             .await
             .map_err(raft_error)?;
         Ok(node)

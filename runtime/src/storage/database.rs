@@ -1,5 +1,6 @@
 //! Opening the node's database and the tables in it.
 
+use crate::encoding;
 use redb::{Database, ReadableDatabase, TableDefinition};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,9 @@ pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft
 pub(super) const VOTE: &str = "vote";
 pub(super) const LAST_PURGED: &str = "last_purged";
 pub(super) const COMMITTED: &str = "committed";
-pub(super) const SNAPSHOT: &str = "snapshot";
+/// The latest snapshot's metadata and its state, written together.
+pub(super) const SNAPSHOT_META: &str = "snapshot_meta";
+pub(super) const SNAPSHOT_DATA: &str = "snapshot_data";
 
 /// The database file inside a data dir.
 pub const DATABASE_FILE: &str = "raft.redb";
@@ -84,14 +87,31 @@ pub(super) fn read_meta<T: serde::de::DeserializeOwned>(
     db: &Database,
     key: &str,
 ) -> std::io::Result<Option<T>> {
-    let txn = db.begin_read().map_err(io_error)?;
-    let table = txn.open_table(META).map_err(io_error)?;
-    match table.get(key).map_err(io_error)? {
-        Some(bytes) => serde_json::from_slice(bytes.value())
-            .map(Some)
-            .map_err(io_error),
+    match read_raw(db, key)? {
+        Some(bytes) => encoding::decode(&bytes).map(Some).map_err(io_error),
         None => Ok(None),
     }
+}
+
+pub(super) fn read_raw(db: &Database, key: &str) -> std::io::Result<Option<Vec<u8>>> {
+    let txn = db.begin_read().map_err(io_error)?;
+    let table = txn.open_table(META).map_err(io_error)?;
+    Ok(table
+        .get(key)
+        .map_err(io_error)?
+        .map(|bytes| bytes.value().to_vec()))
+}
+
+/// Writes records in one transaction, fsynced before returning.
+pub(super) fn write_records(db: &Database, records: &[(&str, &[u8])]) -> std::io::Result<()> {
+    let txn = db.begin_write().map_err(io_error)?;
+    {
+        let mut table = txn.open_table(META).map_err(io_error)?;
+        for (key, bytes) in records {
+            table.insert(*key, *bytes).map_err(io_error)?;
+        }
+    }
+    txn.commit().map_err(io_error)
 }
 
 /// Writes one record durably (fsync before returning).
@@ -100,11 +120,13 @@ pub(super) fn write_meta<T: serde::Serialize>(
     key: &str,
     value: &T,
 ) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec(value).map_err(io_error)?;
-    let txn = db.begin_write().map_err(io_error)?;
-    {
-        let mut table = txn.open_table(META).map_err(io_error)?;
-        table.insert(key, bytes.as_slice()).map_err(io_error)?;
-    }
-    txn.commit().map_err(io_error)
+    write_records(db, &[(key, &encoding::encode(value))])
+}
+
+/// Runs blocking storage work (a commit waits for fsync) on tokio's blocking pool, so
+/// the async workers keep serving the network meanwhile.
+pub(super) async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(io_error)?
 }

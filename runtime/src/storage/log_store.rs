@@ -1,8 +1,12 @@
-//! The Raft log in redb: entries by index, the vote, the last purged and the committed
-//! log ids. Appends are one transaction, fsynced before openraft is told they are
-//! flushed.
+//! The Raft log in redb: entries by index (MessagePack), the vote, the last purged and
+//! the committed log ids. Appends are one transaction, fsynced (on tokio's blocking
+//! pool) before openraft is told they are flushed. The committed log id is saved with
+//! the next append: openraft allows it to lag behind.
 
-use super::database::{io_error, read_meta, write_meta, COMMITTED, LAST_PURGED, LOG, VOTE};
+use super::database::{
+    io_error, off_the_runtime, read_meta, write_meta, COMMITTED, LAST_PURGED, LOG, META, VOTE,
+};
+use crate::encoding;
 use crate::raft_types::{Entry, LogId, TypeConfig, Vote};
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
@@ -11,16 +15,23 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use std::fmt::Debug;
 use std::io;
 use std::ops::RangeBounds;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
+    /// The latest committed log id openraft reported, written with the next append
+    /// (openraft allows it to lag; a separate commit per report would cost a redb
+    /// transaction each time).
+    committed: Arc<Mutex<Option<LogId>>>,
 }
 
 impl LogStore {
     pub fn new(db: Arc<Database>) -> LogStore {
-        LogStore { db }
+        LogStore {
+            db,
+            committed: Arc::default(),
+        }
     }
 
     fn last_entry(&self) -> io::Result<Option<Entry>> {
@@ -28,9 +39,7 @@ impl LogStore {
         let table = txn.open_table(LOG).map_err(io_error)?;
         let last = table.last().map_err(io_error)?;
         match last {
-            Some((_, bytes)) => serde_json::from_slice(bytes.value())
-                .map(Some)
-                .map_err(io_error),
+            Some((_, bytes)) => encoding::decode(bytes.value()).map(Some).map_err(io_error),
             None => Ok(None),
         }
     }
@@ -56,7 +65,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         let mut entries = Vec::new();
         for item in table.range(range).map_err(io_error)? {
             let (_, bytes) = item.map_err(io_error)?;
-            entries.push(serde_json::from_slice(bytes.value()).map_err(io_error)?);
+            entries.push(encoding::decode(bytes.value()).map_err(io_error)?);
         }
         Ok(entries)
     }
@@ -86,11 +95,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
-        write_meta(&self.db, VOTE, vote)
+        let (db, vote) = (self.db.clone(), *vote);
+        off_the_runtime(move || write_meta(&db, VOTE, &vote)).await
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        write_meta(&self.db, COMMITTED, &committed)
+        *self.committed.lock().unwrap_or_else(|e| e.into_inner()) = committed;
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
@@ -106,19 +117,25 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let result = (|| {
-            let txn = self.db.begin_write().map_err(io_error)?;
+        let db = self.db.clone();
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let committed = *self.committed.lock().unwrap_or_else(|e| e.into_inner());
+        let result = off_the_runtime(move || {
+            let txn = db.begin_write().map_err(io_error)?;
             {
                 let mut table = txn.open_table(LOG).map_err(io_error)?;
-                for entry in entries {
-                    let bytes = serde_json::to_vec(&entry).map_err(io_error)?;
+                for entry in &entries {
                     table
-                        .insert(entry.index(), bytes.as_slice())
+                        .insert(entry.index(), encoding::encode(entry).as_slice())
                         .map_err(io_error)?;
                 }
+                let mut meta = txn.open_table(META).map_err(io_error)?;
+                meta.insert(COMMITTED, encoding::encode(&committed).as_slice())
+                    .map_err(io_error)?;
             }
             txn.commit().map_err(io_error)
-        })();
+        })
+        .await;
         let reported = result
             .as_ref()
             .map(|_| ())
@@ -133,8 +150,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
-        // Record the purge point first: entries at or before it are ignored from then on.
-        write_meta(&self.db, LAST_PURGED, &log_id)?;
-        self.remove_range(..=log_id.index())
+        let store = self.clone();
+        off_the_runtime(move || {
+            // Record the purge point first: entries at or before it are ignored from then on.
+            write_meta(&store.db, LAST_PURGED, &log_id)?;
+            store.remove_range(..=log_id.index())
+        })
+        .await
     }
 }

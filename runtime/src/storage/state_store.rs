@@ -1,9 +1,14 @@
 //! The state machine side of storage: the replicated `State` lives in memory and is
 //! snapshotted into redb (fsynced). After a restart, openraft restores the snapshot and
 //! re-applies the committed log entries after it, so nothing committed is lost.
+//! Building a snapshot copies the state under the lock and encodes and writes it on
+//! tokio's blocking pool, so applying and serving go on meanwhile.
 
-use super::database::{io_error, read_meta, write_meta, SNAPSHOT};
+use super::database::{
+    io_error, off_the_runtime, read_meta, read_raw, write_records, SNAPSHOT_DATA, SNAPSHOT_META,
+};
 use crate::command::Response;
+use crate::encoding;
 use crate::raft_types::{LogId, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::state::{LogPosition, State};
 use futures::{Stream, TryStreamExt};
@@ -22,13 +27,6 @@ pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Cursor<Vec<u8>>>;
 #[derive(Serialize, Deserialize)]
 struct SnapshotBody {
     state: State,
-}
-
-/// The snapshot as stored: metadata and the serialised body.
-#[derive(Serialize, Deserialize)]
-struct StoredSnapshot {
-    meta: SnapshotMeta,
-    data: Vec<u8>,
 }
 
 /// The applied state, shared with readers (linearizable reads look at it after
@@ -53,8 +51,8 @@ impl StateStore {
             db,
             applied: Arc::default(),
         };
-        if let Some(stored) = read_meta::<StoredSnapshot>(&store.db, SNAPSHOT)? {
-            store.restore(&stored.meta, &stored.data).await?;
+        if let Some((meta, data)) = read_snapshot(&store.db)? {
+            store.restore(&meta, &data).await?;
         }
         Ok(store)
     }
@@ -65,7 +63,7 @@ impl StateStore {
     }
 
     async fn restore(&mut self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let body: SnapshotBody = serde_json::from_slice(data).map_err(io_error)?;
+        let body: SnapshotBody = encoding::decode(data).map_err(io_error)?;
         let mut applied = self.applied.write().await;
         applied.state = body.state;
         applied.last_applied = meta.last_log_id;
@@ -78,31 +76,42 @@ impl RaftSnapshotBuilder<TypeConfig> for StateStore {
     type SnapshotData = Cursor<Vec<u8>>;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        let (data, meta) = {
+        let (state, meta) = {
             let applied = self.applied.read().await;
-            let data = serde_json::to_vec(&SnapshotBody {
-                state: applied.state.clone(),
-            })
-            .map_err(io_error)?;
             let meta = SnapshotMeta {
                 last_log_id: applied.last_applied,
                 last_membership: applied.membership.clone(),
             };
-            (data, meta)
+            (applied.state.clone(), meta)
         };
-        write_meta(
-            &self.db,
-            SNAPSHOT,
-            &StoredSnapshot {
-                meta: meta.clone(),
-                data: data.clone(),
-            },
-        )?;
+        let db = self.db.clone();
+        let stored_meta = meta.clone();
+        let data = off_the_runtime(move || {
+            let data = encoding::encode(&SnapshotBody { state });
+            write_snapshot(&db, &stored_meta, &data)?;
+            Ok(data)
+        })
+        .await?;
         Ok(Snapshot {
             meta,
             snapshot: Cursor::new(data),
         })
     }
+}
+
+/// The latest snapshot: metadata and encoded state, in one durable transaction.
+fn write_snapshot(db: &Database, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+    let meta = encoding::encode(meta);
+    write_records(db, &[(SNAPSHOT_META, &meta), (SNAPSHOT_DATA, data)])
+}
+
+fn read_snapshot(db: &Database) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
+    let Some(meta) = read_meta::<SnapshotMeta>(db, SNAPSHOT_META)? else {
+        return Ok(None);
+    };
+    let data = read_raw(db, SNAPSHOT_DATA)?
+        .ok_or_else(|| io_error("the snapshot's metadata is stored but not its data"))?;
+    Ok(Some((meta, data)))
 }
 
 impl RaftStateMachine<TypeConfig> for StateStore {
@@ -156,21 +165,14 @@ impl RaftStateMachine<TypeConfig> for StateStore {
     ) -> Result<(), io::Error> {
         let data = snapshot.into_inner();
         self.restore(meta, &data).await?;
-        write_meta(
-            &self.db,
-            SNAPSHOT,
-            &StoredSnapshot {
-                meta: meta.clone(),
-                data,
-            },
-        )
+        let (db, meta) = (self.db.clone(), meta.clone());
+        off_the_runtime(move || write_snapshot(&db, &meta, &data)).await
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        let stored = read_meta::<StoredSnapshot>(&self.db, SNAPSHOT)?;
-        Ok(stored.map(|s| Snapshot {
-            meta: s.meta,
-            snapshot: Cursor::new(s.data),
+        Ok(read_snapshot(&self.db)?.map(|(meta, data)| Snapshot {
+            meta,
+            snapshot: Cursor::new(data),
         }))
     }
 }

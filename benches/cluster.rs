@@ -1,0 +1,380 @@
+//! Benchmarks of a 3-voter cluster of real `edgeflow node` processes on loopback
+//! (durable, fsync on commit), driven over the HTTP API with keep-alive clients:
+//! write throughput with concurrent clients, write latency at a paced 2,000/s,
+//! linearizable read throughput, leader failover (SIGKILL → first acknowledged write
+//! through a survivor, 20 trials) and idle resident memory. Run with
+//! `cargo bench --bench cluster [-- SECTION…]` (sections: writes, latency, reads,
+//! memory, failover; all by default); figures go to BENCHMARKS.md.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Cluster {
+    dir: PathBuf,
+    urls: Vec<String>,
+    tokens: Vec<String>,
+    restarted: Vec<Child>,
+}
+
+impl Cluster {
+    fn up(count: usize) -> Cluster {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::temp_dir().join(format!("edgeflow-bench-{}", std::process::id()));
+        let output = Command::new(root.join("examples/cluster/up.sh"))
+            .arg(count.to_string())
+            .arg(&dir)
+            .env("EDGEFLOW_BIN", env!("CARGO_BIN_EXE_edgeflow"))
+            .output()
+            .expect("up.sh runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let urls: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let tokens = (1..=count)
+            .map(|id| std::fs::read_to_string(dir.join(format!("{id}.token"))).expect("token"))
+            .collect();
+        Cluster {
+            dir,
+            urls,
+            tokens,
+            restarted: Vec::new(),
+        }
+    }
+
+    fn pid(&self, id: usize) -> u32 {
+        std::fs::read_to_string(self.dir.join(format!("{id}.pid")))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid")
+    }
+
+    fn rss_kib(&self, id: usize) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid(id))).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// SIGKILLs node `id`; returns when the signal was sent (the process is dead, if not
+    /// yet reaped, when this returns).
+    fn kill(&mut self, id: usize) -> Instant {
+        let pid = self.pid(id);
+        if let Some(index) = self.restarted.iter().position(|c| c.id() == pid) {
+            let mut child = self.restarted.remove(index);
+            let sent = Instant::now();
+            let _ = child.kill();
+            let _ = child.wait();
+            return sent;
+        }
+        let sent = Instant::now();
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        while is_running(pid) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        sent
+    }
+
+    fn restart(&mut self, id: usize) {
+        let child = Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+            .args(["node", "--config"])
+            .arg(self.dir.join(format!("{id}.toml")))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node restarts");
+        std::fs::write(self.dir.join(format!("{id}.pid")), child.id().to_string())
+            .expect("pid file");
+        self.restarted.push(child);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in &mut self.restarted {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let _ = Command::new(root.join("examples/cluster/down.sh"))
+            .arg(&self.dir)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether `pid` is alive: it exists and is not a zombie waiting to be reaped.
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z'))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The cluster status from the leader, following a follower's redirect.
+async fn status(http: &reqwest::Client, url: &str, token: &str) -> Option<Value> {
+    let mut url = url.to_string();
+    for _ in 0..3 {
+        let reply = http
+            .get(format!("{url}/v1/cluster/status"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .ok()?;
+        let redirected = reply.status() == reqwest::StatusCode::MISDIRECTED_REQUEST;
+        let body: Value = reply.json().await.ok()?;
+        if !redirected {
+            return Some(body);
+        }
+        url = body["leader_api"].as_str()?.to_string();
+    }
+    None
+}
+
+/// A node's own view: (leader, term), from its metrics.
+async fn view(http: &reqwest::Client, url: &str, token: &str) -> Option<(u64, u64)> {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+    };
+    Some((gauge("edgeflow_raft_leader")?, gauge("edgeflow_raft_term")?))
+}
+
+/// The leader and its term, once every node names the same leader in the same term and
+/// the leader reports every member replicating with no lag.
+async fn settled_leader(http: &reqwest::Client, cluster: &Cluster) -> (usize, u64) {
+    loop {
+        let mut views = Vec::new();
+        for (url, token) in cluster.urls.iter().zip(&cluster.tokens) {
+            views.push(view(http, url, token).await);
+        }
+        if let Some(Some((leader, term))) = views.first().cloned() {
+            if leader > 0 && views.iter().all(|v| *v == Some((leader, term))) {
+                let index = leader as usize - 1;
+                let healthy = status(http, &cluster.urls[index], &cluster.tokens[index])
+                    .await
+                    .and_then(|s| s["members"].as_array().cloned())
+                    .is_some_and(|members| {
+                        members.iter().all(|m| {
+                            m["state"] == "leader" || (m["state"] == "replicating" && m["lag"] == 0)
+                        })
+                    });
+                if healthy {
+                    return (leader as usize, term);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn put(http: &reqwest::Client, url: &str, token: &str, key: &str) -> bool {
+    http.put(format!("{url}/v1/state/bench/{key}"))
+        .bearer_auth(token)
+        .body("1")
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |section: &str| chosen.is_empty() || chosen.iter().any(|c| c == section);
+    let mut cluster = Cluster::up(3);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let (leader, _) = settled_leader(&http, &cluster).await;
+    let follower = if leader == 1 { 2 } else { 1 };
+    println!("3 voters, leader node {leader}");
+
+    for (target, name) in [(leader, "leader"), (follower, "a follower")] {
+        if !wanted("writes") {
+            break;
+        }
+        for clients in [16usize, 64, 256, 1024] {
+            let per_client = 20_000 / clients;
+            let url = Arc::new(cluster.urls[target - 1].clone());
+            let token = Arc::new(cluster.tokens[target - 1].clone());
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..clients)
+                .map(|c| {
+                    let (http, url, token) = (http.clone(), url.clone(), token.clone());
+                    tokio::spawn(async move {
+                        for i in 0..per_client {
+                            assert!(put(&http, &url, &token, &format!("{c}-{i}")).await);
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.expect("client");
+            }
+            let total = clients * per_client;
+            println!(
+                "writes via {name}: {clients:>3} clients, {total} writes: {:>7.0} committed/s",
+                total as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    if wanted("latency") {
+        paced_latency(&http, &cluster, leader).await;
+    }
+    if wanted("reads") {
+        reads(&http, &cluster, leader, follower).await;
+    }
+    if wanted("memory") {
+        memory(&cluster).await;
+    }
+    if wanted("failover") {
+        failover(&http, &mut cluster).await;
+    }
+}
+
+async fn paced_latency(http: &reqwest::Client, cluster: &Cluster, leader: usize) {
+    let rate = 2_000.0;
+    let count = 6_000;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    let url = Arc::new(cluster.urls[leader - 1].clone());
+    let token = Arc::new(cluster.tokens[leader - 1].clone());
+    for i in 0..count {
+        tokio::time::sleep_until((started + interval * i as u32).into()).await;
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            assert!(put(&http, &url, &token, &format!("paced-{i}")).await);
+            sent.elapsed()
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    for task in tasks {
+        latencies.push(task.await.expect("client"));
+    }
+    latencies.sort();
+    println!(
+        "write latency at {rate:.0}/s paced, {count} writes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().expect("latencies"))
+    );
+}
+
+async fn reads(http: &reqwest::Client, cluster: &Cluster, leader: usize, follower: usize) {
+    let clients = 64;
+    for c in 0..clients {
+        let (url, token) = (&cluster.urls[leader - 1], &cluster.tokens[leader - 1]);
+        assert!(put(http, url, token, &format!("read-{c}")).await);
+    }
+    for (target, name) in [(leader, "leader"), (follower, "a follower")] {
+        let per_client = 20_000 / clients;
+        let url = Arc::new(cluster.urls[target - 1].clone());
+        let token = Arc::new(cluster.tokens[target - 1].clone());
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|c| {
+                let (http, url, token) = (http.clone(), url.clone(), token.clone());
+                tokio::spawn(async move {
+                    for _ in 0..per_client {
+                        let reply = http
+                            .get(format!("{url}/v1/state/bench/read-{c}"))
+                            .bearer_auth(token.as_str())
+                            .send()
+                            .await
+                            .expect("read");
+                        assert!(reply.status().is_success());
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("client");
+        }
+        let total = clients * per_client;
+        println!(
+            "linearizable reads via {name}: {clients} clients, {total} reads: {:>7.0} reads/s",
+            total as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+async fn memory(cluster: &Cluster) {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss: Vec<u64> = (1..=3).map(|id| cluster.rss_kib(id)).collect();
+    println!(
+        "resident memory, idle 3 s (after the sections before): {} MiB",
+        rss.iter()
+            .map(|kib| format!("{:.1}", *kib as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+async fn failover(http: &reqwest::Client, cluster: &mut Cluster) {
+    let mut failovers = Vec::new();
+    let mut not_leader_when_killed = 0;
+    while failovers.len() < 20 {
+        let (leader, term) = settled_leader(http, cluster).await;
+        let survivor = if leader == 3 { 1 } else { leader + 1 };
+        let killed = cluster.kill(leader);
+        let (url, token) = (&cluster.urls[survivor - 1], &cluster.tokens[survivor - 1]);
+        while !put(http, url, token, "failover").await {}
+        let elapsed = killed.elapsed();
+        // A trial counts only if the write went through a newer term's leader (the
+        // killed node was still the leader when it died).
+        match status(http, url, token)
+            .await
+            .and_then(|s| s["term"].as_u64())
+        {
+            Some(now) if now > term => failovers.push(elapsed),
+            _ => not_leader_when_killed += 1,
+        }
+        cluster.restart(leader);
+    }
+    failovers.sort();
+    println!(
+        "failover (SIGKILL leader → first acknowledged write via a survivor), 20 trials: median {:.0} ms, worst {:.0} ms, best {:.0} ms ({not_leader_when_killed} trials discarded: leadership had moved before the kill)",
+        ms(percentile(&failovers, 0.5)),
+        ms(*failovers.last().expect("trials")),
+        ms(failovers[0])
+    );
+}

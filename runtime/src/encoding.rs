@@ -1,0 +1,29 @@
+//! The one binary encoding of the runtime: MessagePack (compact, self-describing, so
+//! JSON values inside commands round-trip). The Raft log, snapshots and the transport's
+//! frames all use it.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+
+/// Bytes that do not decode as the type expected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeError(pub String);
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    // Serializing our own types into a Vec cannot fail: no type of ours has a fallible
+    // `Serialize` and every map key is a string or an integer.
+    rmp_serde::to_vec(value).unwrap_or_default()
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    rmp_serde::from_slice(bytes).map_err(|e| DecodeError(e.to_string()))
+}
