@@ -77,9 +77,23 @@ pub enum Command {
         #[command(flatten)]
         options: RunOptions,
     },
-    /// List the runs recorded in a data dir, or show one with `runs show ID`.
+    /// Submit a workflow run to a running cluster: the compiled program is stored by its
+    /// hash, a node drives the run (another takes over if that node dies), and the run
+    /// id is printed. `--wait` follows the run to its end and prints its output.
     #[command(
-        after_help = "Examples:\n  edgeflow runs\n  edgeflow runs show run-1795331525080-ab57 --format json"
+        after_help = "Examples:\n  edgeflow submit examples/rate_limit.edgeflow --cluster http://127.0.0.1:8001 --token-file node-1.token\n  edgeflow submit deploy.edgeflow -w deploy -i version=1.4 --wait --format json --cluster http://127.0.0.1:8002\n\nExit status with --wait: 0 the run succeeded, 1 it failed, 2 usage or input errors."
+    )]
+    Submit {
+        file: PathBuf,
+        #[command(flatten)]
+        options: SubmitOptions,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
+    /// List the runs recorded in a data dir (or on a cluster with --cluster), or show one
+    /// with `runs show ID`.
+    #[command(
+        after_help = "Examples:\n  edgeflow runs\n  edgeflow runs show run-1795331525080-ab57 --format json\n  edgeflow runs --cluster http://127.0.0.1:8001 --token-file node-1.token"
     )]
     Runs {
         #[command(subcommand)]
@@ -88,6 +102,8 @@ pub enum Command {
         data: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
         format: Format,
+        #[command(flatten)]
+        target: ClusterTarget,
     },
     /// Run an edge node (a Raft voter) from its configuration file; `--check` only
     /// validates the file. A new cluster is bootstrapped with `edgeflow cluster init`.
@@ -237,6 +253,28 @@ pub enum StateAction {
 pub enum Consistency {
     Linearizable,
     Local,
+}
+
+/// What `edgeflow submit` runs and how it reports.
+#[derive(Args, Debug)]
+pub struct SubmitOptions {
+    /// The workflow to run; may be left out when the file has exactly one.
+    #[arg(long, short)]
+    pub workflow: Option<String>,
+    /// A parameter value, `name=value` (repeatable), as for `edgeflow run`.
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+    /// A JSON object of parameter values (`--input` wins over it).
+    #[arg(long = "inputs", value_name = "FILE")]
+    pub inputs_file: Option<PathBuf>,
+    /// Follow the run to its end and print its output (as `edgeflow run` does).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: `json` prints exactly the workflow's output; `pretty` indents it.
+    #[arg(long, value_enum)]
+    pub format: Option<RunFormat>,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
 }
 
 #[derive(Subcommand, Debug)]

@@ -8,6 +8,7 @@ mod client;
 mod commands;
 mod inputs;
 mod output;
+mod parameters;
 mod pipeline;
 
 use clap::Parser;

@@ -1,6 +1,7 @@
-//! Printing diagnostics for the commands that compile: colour decisions and the summary.
+//! Printing for people and tools: colour decisions, diagnostics with their summary,
+//! and a workflow's output value (`edgeflow run`, `edgeflow submit --wait`).
 
-use crate::cli::Color;
+use crate::cli::{Color, RunFormat};
 use edgeflow_compiler::report::{render_human, Style};
 use edgeflow_compiler::{Checker, Severity};
 use std::io::IsTerminal;
@@ -41,4 +42,20 @@ pub fn plural(count: usize, word: &str) -> String {
     } else {
         format!("{count} {word}s")
     }
+}
+
+/// Prints a workflow's output (its JSON encoding): compact with `json`, indented with
+/// `pretty`, and by default pretty on a terminal only.
+pub fn print_output(output: &serde_json::Value, format: Option<RunFormat>) {
+    let pretty = match format {
+        Some(RunFormat::Json) => false,
+        Some(RunFormat::Pretty) => true,
+        None => std::io::stdout().is_terminal(),
+    };
+    let text = if pretty {
+        serde_json::to_string_pretty(output)
+    } else {
+        serde_json::to_string(output)
+    };
+    println!("{}", text.unwrap_or_else(|_| "null".to_string()));
 }

@@ -352,3 +352,108 @@ fn hostile_input_is_refused_with_a_clear_error_and_changes_nothing() {
     assert_eq!(cluster.get(1, "t", "k", false).json()["value"], "original");
     assert_eq!(log_index(), before, "nothing reached the log");
 }
+
+#[test]
+fn a_run_survives_the_death_of_the_node_driving_it() {
+    let cluster = Cluster::up("cluster-run-failover", 3);
+    let fixture = common::root().join("tests/fixtures/run/slow_counter.edgeflow");
+    let fixture = fixture.to_string_lossy().to_string();
+    let submitted = cluster.cli(
+        1,
+        &[
+            "submit",
+            &fixture,
+            "--input",
+            "name=failover",
+            "--input",
+            "pause=2s",
+        ],
+    );
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    let run_id = common::stdout(&submitted).trim().to_string();
+    assert!(run_id.starts_with("run-"), "{run_id}");
+
+    // Wait until the driver has committed the write (the run is then in its pause).
+    let token = cluster.token(1);
+    let path = format!("/v1/runs/{run_id}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let driver = loop {
+        let record = http::get(cluster.url(1), &path, Some(&token))
+            .expect("run record")
+            .json();
+        if record["steps"].get("written").is_some() {
+            break record["driver"]["node"].as_u64().expect("a driver");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the write never happened: {record}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    cluster.kill(driver);
+
+    // Another node takes the run over and finishes it from the last committed step.
+    let survivor = (1..=3).find(|id| *id != driver).expect("a survivor");
+    let finished = http::get(
+        cluster.url(survivor),
+        &format!("{path}?wait_ms=30000"),
+        Some(&cluster.token(survivor)),
+    )
+    .expect("run record")
+    .json();
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(
+        finished["driver"]["epoch"], 2,
+        "a second driver: {finished}"
+    );
+    assert_ne!(finished["driver"]["node"], driver, "{finished}");
+    let shown = cluster.cli(survivor, &["runs", "show", &run_id, "--format", "json"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown: serde_json::Value = serde_json::from_str(&common::stdout(&shown)).expect("JSON");
+    assert_eq!(
+        shown["output"],
+        serde_json::json!({"value": 1, "written": true, "version": 1, "done": true}),
+        "the same output as an uninterrupted run"
+    );
+    // The write was applied exactly once.
+    let key = cluster.get(survivor, "resume", "failover", false).json();
+    assert_eq!(key["value"], 1, "{key}");
+    assert_eq!(key["version"], 1, "{key}");
+}
+
+#[test]
+fn submit_waits_for_the_output_and_runs_lists_it() {
+    let cluster = Cluster::up("cluster-submit", 3);
+    let example = common::root().join("examples/rate_limit.edgeflow");
+    let example = example.to_string_lossy().to_string();
+    let waited = cluster.cli(
+        2,
+        &[
+            "submit",
+            &example,
+            "-i",
+            "us_east_1_usage=400",
+            "-i",
+            "eu_west_1_usage=300",
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(waited.status.success(), "{}", stderr(&waited));
+    assert_eq!(
+        common::stdout(&waited).trim(),
+        r#"{"total_usage":700,"remaining":300,"ordered":true}"#
+    );
+    let listed = cluster.cli(3, &["runs", "--format", "json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed: serde_json::Value = serde_json::from_str(&common::stdout(&listed)).expect("JSON");
+    assert_eq!(listed["runs"][0]["status"], "succeeded", "{listed}");
+    let missing = cluster.cli(1, &["submit", &example, "-i", "nope=1"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no parameter `nope`"),
+        "{}",
+        stderr(&missing)
+    );
+}

@@ -74,6 +74,31 @@ pub enum Command {
         attempts: u32,
         elapsed_ms: u64,
     },
+    /// Keep a compiled program (bundle JSON) under its content hash.
+    StoreBundle {
+        hash: String,
+        bundle: String,
+    },
+    /// Record a run for the cluster to drive (its bundle must be stored).
+    SubmitRun {
+        run_id: String,
+        bundle_hash: String,
+        workflow: String,
+        inputs: serde_json::Value,
+    },
+    /// Take the lease on driving a submitted run, if nobody holds a live one.
+    ClaimRun {
+        run_id: String,
+        node: u64,
+        ttl_ms: u64,
+    },
+    /// Extend a run's driver lease held by `node` at `epoch`.
+    RenewRun {
+        run_id: String,
+        node: u64,
+        epoch: u64,
+        ttl_ms: u64,
+    },
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -115,6 +140,15 @@ pub enum Response {
     },
     /// A run record was written.
     Recorded,
+    /// Whether a submitted run was recorded (its bundle is known).
+    Submitted {
+        accepted: bool,
+    },
+    /// Whether the driver lease was granted, and its epoch.
+    Claim {
+        granted: bool,
+        epoch: u64,
+    },
 }
 
 impl fmt::Display for Request {
@@ -136,6 +170,10 @@ impl fmt::Display for Request {
             } => write!(f, "start run {run_id} of {workflow}"),
             Command::CompleteStep { run_id, step, .. } => write!(f, "complete {run_id}/{step}"),
             Command::FinishRun { run_id, .. } => write!(f, "finish run {run_id}"),
+            Command::StoreBundle { hash, .. } => write!(f, "store bundle {hash}"),
+            Command::SubmitRun { run_id, .. } => write!(f, "submit run {run_id}"),
+            Command::ClaimRun { run_id, node, .. } => write!(f, "node {node} claims {run_id}"),
+            Command::RenewRun { run_id, node, .. } => write!(f, "node {node} renews {run_id}"),
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod command;
 pub mod config;
+pub mod driver;
 pub mod encoding;
 pub mod executor;
 pub mod latency;

@@ -1,62 +1,13 @@
-//! `edgeflow cluster init|add|promote|remove|status` and `edgeflow state get|put|delete`:
-//! the CLI side of a running cluster's HTTP API.
+//! `edgeflow cluster init|add|promote|remove|status`: membership of a running cluster,
+//! through its HTTP API.
 
-use crate::cli::{ClusterAction, ClusterTarget, Consistency, Format, StateAction};
-use crate::client::{Client, ClientError};
+use crate::cli::{ClusterAction, ClusterTarget, Format};
 use crate::commands::node::read_token;
-use crate::commands::EXIT_USAGE;
+use crate::commands::remote::{block_on, connect, Failure};
 use edgeflow_runtime::config::NodeConfig;
 use edgeflow_runtime::member::token_sha256;
-use reqwest::Method;
 use serde_json::{json, Value};
 use std::process::ExitCode;
-
-/// A failure before any request is sent (exit 2) or from the cluster (exit 1).
-enum Failure {
-    Usage(String),
-    Cluster(ClientError),
-}
-
-impl From<ClientError> for Failure {
-    fn from(error: ClientError) -> Failure {
-        Failure::Cluster(error)
-    }
-}
-
-fn finish(result: Result<(), Failure>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(EXIT_USAGE)
-        }
-        Err(Failure::Cluster(error)) => {
-            eprintln!("error: {error}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn connect(target: &ClusterTarget) -> Result<Client, Failure> {
-    let url = target.cluster.as_deref().ok_or_else(|| {
-        Failure::Usage("which cluster? pass --cluster URL (or set EDGEFLOW_CLUSTER)".into())
-    })?;
-    let token_file = target.token_file.as_deref().ok_or_else(|| {
-        Failure::Usage(
-            "pass --token-file with a cluster member's token file (or set EDGEFLOW_TOKEN_FILE)"
-                .into(),
-        )
-    })?;
-    let token = read_token(token_file).map_err(Failure::Usage)?;
-    Ok(Client::new(url, token)?)
-}
-
-fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(work: F) -> ExitCode {
-    match crate::async_runtime::start() {
-        Ok(runtime) => finish(runtime.block_on(work)),
-        Err(code) => code,
-    }
-}
 
 pub fn run(action: ClusterAction, target: ClusterTarget) -> ExitCode {
     block_on(async move {
@@ -141,59 +92,4 @@ fn print_status(status: &Value, format: Format) {
             text("api"),
         );
     }
-}
-
-pub fn state(action: StateAction, target: ClusterTarget) -> ExitCode {
-    block_on(async move {
-        let client = connect(&target)?;
-        let answer = match action {
-            StateAction::Get {
-                namespace,
-                key,
-                consistency,
-            } => {
-                let consistency = match consistency {
-                    Consistency::Linearizable => "linearizable",
-                    Consistency::Local => "local",
-                };
-                let path = format!(
-                    "/v1/state/{}/{}?consistency={consistency}",
-                    segment(&namespace),
-                    segment(&key)
-                );
-                client.get(&path).await?
-            }
-            StateAction::Put {
-                namespace,
-                key,
-                value,
-            } => {
-                let value: Value = serde_json::from_str(&value).map_err(|e| {
-                    Failure::Usage(format!(
-                        "the value must be JSON (a string is written \"like this\"): {e}"
-                    ))
-                })?;
-                let path = format!("/v1/state/{}/{}", segment(&namespace), segment(&key));
-                client.send(Method::PUT, &path, Some(value)).await?
-            }
-            StateAction::Delete { namespace, key } => {
-                let path = format!("/v1/state/{}/{}", segment(&namespace), segment(&key));
-                client.send(Method::DELETE, &path, None).await?
-            }
-        };
-        println!("{answer}");
-        Ok(())
-    })
-}
-
-/// Percent-encodes a path segment (keys may hold `/`, spaces, anything).
-fn segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

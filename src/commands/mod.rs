@@ -6,8 +6,11 @@ mod compile;
 mod explain;
 mod graph;
 mod node;
+mod remote;
 mod run;
 mod runs;
+mod state;
+mod submit;
 
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
@@ -39,11 +42,20 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run { file, options } => run::run(&file, options),
         Command::Node { config, check } => node::run(&config, check),
         Command::Cluster { action, target } => cluster::run(action, target),
-        Command::State { action, target } => cluster::state(action, target),
+        Command::State { action, target } => state::run(action, target),
+        Command::Submit {
+            file,
+            options,
+            target,
+        } => submit::run(&file, options, &target),
         Command::Runs {
             action,
             data,
             format,
-        } => runs::run(action, &data, format),
+            target,
+        } => match target.cluster {
+            Some(_) => runs::from_cluster(action, &target, format),
+            None => runs::run(action, &data, format),
+        },
     }
 }

@@ -1,12 +1,14 @@
 //! `edgeflow node --config FILE`: an edge node from its configuration. `--check`
 //! validates the file. A voter starts (or restarts) its Raft member, serves the Raft
-//! transport on `raft_listen` and the HTTP API on `api_listen` until SIGINT or SIGTERM.
+//! transport on `raft_listen` and the HTTP API on `api_listen`, and drives submitted
+//! runs nobody else drives, until SIGINT or SIGTERM.
 //! A new cluster is bootstrapped with `edgeflow cluster init`; a new member joins with
 //! `edgeflow cluster add`. Workers and TLS are not available yet and say so.
 
 use crate::commands::EXIT_USAGE;
 use edgeflow_runtime::api::{router, ApiState};
 use edgeflow_runtime::config::{NodeConfig, Role};
+use edgeflow_runtime::driver::Driver;
 use edgeflow_runtime::member::{token_sha256, NodeInfo};
 use edgeflow_runtime::network::server;
 use edgeflow_runtime::node::{MemberSetup, Node, Timing};
@@ -121,6 +123,7 @@ async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
         api: format!("http://{}", config.api_listen),
         token_sha256: token_sha256(&token),
     };
+    let driver = tokio::spawn(Driver::new(node.clone(), edgeflow_stdlib::registry()).serve());
     let transport = tokio::spawn(server::serve(
         raft_listener,
         node.raft().clone(),
@@ -140,7 +143,9 @@ async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     transport.abort();
+    driver.abort();
     let _ = transport.await;
+    let _ = driver.await;
     match Arc::try_unwrap(node) {
         Ok(node) => node.shutdown().await.map_err(|e| e.to_string()),
         Err(node) => node.raft().shutdown().await.map_err(|e| e.to_string()),

@@ -3,11 +3,11 @@
 //! standard library — recorded in the cluster, so `--resume RUN_ID` can finish a run
 //! whose process died — and prints its output as JSON on stdout.
 
-use crate::cli::{RunFormat, RunOptions};
+use crate::cli::RunOptions;
 use crate::commands::EXIT_USAGE;
+use crate::parameters::parameter_values;
 use crate::pipeline::{choose_workflow, compile};
-use edgeflow_compiler::conform::{conform, conform_text};
-use edgeflow_compiler::ir::{Program, Workflow};
+use edgeflow_compiler::ir::Program;
 use edgeflow_compiler::value::Value;
 use edgeflow_runtime::executor::{
     Executor, RunError, RunIdentity, RunReport, StepReport, StepStatus,
@@ -64,18 +64,7 @@ pub fn run(file: &Path, options: RunOptions) -> ExitCode {
             report.elapsed.as_secs_f64() * 1000.0
         );
     }
-    let json = report.output.to_json();
-    let pretty = match options.format {
-        Some(RunFormat::Json) => false,
-        Some(RunFormat::Pretty) => true,
-        None => std::io::stdout().is_terminal(),
-    };
-    let text = if pretty {
-        serde_json::to_string_pretty(&json)
-    } else {
-        serde_json::to_string(&json)
-    };
-    println!("{}", text.unwrap_or_else(|_| "null".to_string()));
+    crate::output::print_output(&report.output.to_json(), options.format);
     ExitCode::SUCCESS
 }
 
@@ -134,7 +123,9 @@ async fn run_on(
         None => {
             let workflow = choose_workflow(program, options.workflow.as_deref(), file)
                 .map_err(|_| Failure::Usage(String::new()))?; // choose_workflow said why
-            let inputs = inputs(workflow, options).map_err(Failure::Usage)?;
+            let inputs =
+                parameter_values(workflow, &options.inputs, options.inputs_file.as_deref())
+                    .map_err(Failure::Usage)?;
             (
                 format!("run-{}-{:04x}", now_ms(), fastrand::u16(..)),
                 workflow,
@@ -165,68 +156,6 @@ async fn run_on(
         .run(workflow, inputs, identity)
         .await
         .map_err(Failure::Step)
-}
-
-/// Parameter values from `--inputs FILE` and `--input name=value`, checked against the
-/// workflow's parameter types, with defaults for the rest.
-fn inputs(workflow: &Workflow, options: &RunOptions) -> Result<BTreeMap<String, Value>, String> {
-    let mut given: BTreeMap<String, Value> = BTreeMap::new();
-    let param = |name: &str| {
-        workflow
-            .params
-            .iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = workflow.params.iter().map(|p| p.name.as_str()).collect();
-                format!(
-                    "workflow `{}` has no parameter `{name}` (it has: {})",
-                    workflow.name,
-                    names.join(", ")
-                )
-            })
-    };
-    if let Some(path) = &options.inputs_file {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let serde_json::Value::Object(map) = json else {
-            return Err(format!(
-                "{}: expected a JSON object of parameter values",
-                path.display()
-            ));
-        };
-        for (name, value) in &map {
-            let declared = param(name)?;
-            let value = conform(value, &declared.ty).map_err(|e| format!("input `{name}`: {e}"))?;
-            given.insert(name.clone(), value);
-        }
-    }
-    for pair in &options.inputs {
-        let (name, text) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("`--input {pair}`: expected NAME=VALUE"))?;
-        let declared = param(name)?;
-        let value = conform_text(text, &declared.ty).map_err(|e| format!("input `{name}`: {e}"))?;
-        given.insert(name.to_string(), value);
-    }
-    let mut values = BTreeMap::new();
-    let mut missing = Vec::new();
-    for param in &workflow.params {
-        match given.remove(&param.name).or_else(|| param.default.clone()) {
-            Some(value) => {
-                values.insert(param.name.clone(), value);
-            }
-            None => missing.push(format!("{}: {}", param.name, param.ty)),
-        }
-    }
-    if !missing.is_empty() {
-        let plural = if missing.len() == 1 { "" } else { "s" };
-        return Err(format!(
-            "missing required input{plural} {} (give them with --input NAME=VALUE)",
-            missing.join(", ")
-        ));
-    }
-    Ok(values)
 }
 
 fn print_step(step: &StepReport, verbose: bool) {

@@ -1,7 +1,9 @@
 //! `edgeflow runs` and `edgeflow runs show ID`: the runs recorded in a data dir's
-//! replicated state, for people (a table) or tools (`--format json`).
+//! replicated state, or on a cluster (`--cluster`), for people (a table) or tools
+//! (`--format json`).
 
-use crate::cli::{Format, RunsAction};
+use crate::cli::{ClusterTarget, Format, RunsAction};
+use crate::commands::remote::{block_on, connect, segment, Failure};
 use crate::commands::EXIT_USAGE;
 use edgeflow_runtime::node::Node;
 use edgeflow_runtime::state::{RunRecord, RunStatus};
@@ -50,6 +52,35 @@ pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode 
         },
     }
     ExitCode::SUCCESS
+}
+
+/// The same listing and detail, from a running cluster.
+pub fn from_cluster(
+    action: Option<RunsAction>,
+    target: &ClusterTarget,
+    format: Format,
+) -> ExitCode {
+    block_on(async move {
+        let client = connect(target)?;
+        match action {
+            None => {
+                let answer = client.get("/v1/runs").await?;
+                let runs: Vec<RunRecord> = serde_json::from_value(answer)
+                    .map_err(|e| Failure::Failed(format!("the cluster's list of runs: {e}")))?;
+                list(&runs, format);
+            }
+            Some(RunsAction::Show { run_id }) => {
+                let answer = client
+                    .get(&format!("/v1/runs/{}", segment(&run_id)))
+                    .await?;
+                let record: RunRecord = serde_json::from_value(answer).map_err(|e| {
+                    Failure::Failed(format!("the cluster's record of {run_id}: {e}"))
+                })?;
+                show(&record, format);
+            }
+        }
+        Ok(())
+    })
 }
 
 fn status(record: &RunRecord) -> &'static str {
@@ -115,6 +146,7 @@ fn show(record: &RunRecord, format: Format) {
             "bundle_hash": record.bundle_hash, "started": time(record.started_at_ms),
             "duration_ms": duration_ms(record), "steps": steps, "error": record.error,
             "output": record.output.as_ref().and_then(output_json),
+            "driver": record.driver.as_ref().map(|d| json!({"node": d.node, "epoch": d.epoch})),
         });
         println!("{value}");
         return;
@@ -122,6 +154,12 @@ fn show(record: &RunRecord, format: Format) {
     println!("run       {}", record.run_id);
     println!("workflow  {} ({})", record.workflow, record.bundle_hash);
     println!("status    {}", status(record));
+    if let Some(driver) = &record.driver {
+        println!(
+            "driver    node {} (lease epoch {})",
+            driver.node, driver.epoch
+        );
+    }
     println!("started   {}", time(record.started_at_ms));
     if let Some(ms) = duration_ms(record) {
         println!("duration  {ms} ms");

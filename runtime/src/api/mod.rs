@@ -1,6 +1,7 @@
 //! A node's HTTP/JSON API (DESIGN.md §4), served with axum: the probes `/healthz` (the
 //! process is up) and `/readyz` (the node knows a Raft leader), Prometheus `/metrics`,
-//! cluster administration under `/v1/cluster`, and replicated state under `/v1/state`.
+//! cluster administration under `/v1/cluster`, workflow runs under `/v1/runs`, and
+//! replicated state under `/v1/state`.
 //! Everything but the probes needs the token of a node the cluster knows
 //! (`Authorization: Bearer …`); without it the answer is 401 and nothing changes.
 
@@ -8,6 +9,7 @@ mod auth;
 mod cluster;
 mod error;
 mod metrics;
+mod runs;
 mod state;
 
 pub use error::ApiError;
@@ -41,6 +43,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cluster/promote", post(cluster::promote))
         .route("/v1/cluster/remove", post(cluster::remove))
         .route("/v1/cluster/status", get(cluster::status))
+        .route(
+            "/v1/runs",
+            post(runs::submit)
+                .get(runs::list)
+                .layer(DefaultBodyLimit::max(runs::MAX_SUBMISSION_BYTES)),
+        )
+        .route("/v1/runs/{run_id}", get(runs::show))
         .route(
             "/v1/state/{namespace}/{key}",
             get(state::get).put(state::put).delete(state::delete),

@@ -8,7 +8,7 @@ mod runs;
 
 pub use groups::{Group, Lease};
 pub use kv::Versioned;
-pub use runs::{RunRecord, RunStatus, StepRecord};
+pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,9 @@ pub struct State {
     /// Workflow runs by id.
     #[serde(default)]
     pub runs: BTreeMap<String, RunRecord>,
+    /// Compiled programs of submitted runs: bundle JSON by content hash.
+    #[serde(default)]
+    pub bundles: BTreeMap<String, String>,
     /// Responses of applied requests that carried an idempotency key. Keys start with
     /// their run id and are dropped when the run finishes.
     #[serde(default)]
@@ -118,22 +121,52 @@ impl State {
                 workflow,
                 inputs,
             } => {
-                self.runs
-                    .entry(run_id.clone())
-                    .or_insert_with(|| RunRecord {
-                        run_id: run_id.clone(),
-                        bundle_hash: bundle_hash.clone(),
-                        workflow: workflow.clone(),
-                        inputs: inputs.clone(),
-                        status: RunStatus::Running,
-                        steps: BTreeMap::new(),
-                        output: None,
-                        error: None,
-                        started_at_ms: now,
-                        finished_at_ms: None,
-                    });
+                self.record_run(run_id, bundle_hash, workflow, inputs, now, false);
                 Response::Recorded
             }
+            Command::StoreBundle { hash, bundle } => {
+                self.bundles
+                    .entry(hash.clone())
+                    .or_insert_with(|| bundle.clone());
+                Response::Recorded
+            }
+            Command::SubmitRun {
+                run_id,
+                bundle_hash,
+                workflow,
+                inputs,
+            } => {
+                let known = self.bundles.contains_key(bundle_hash);
+                if known {
+                    self.record_run(run_id, bundle_hash, workflow, inputs, now, true);
+                }
+                Response::Submitted { accepted: known }
+            }
+            Command::ClaimRun {
+                run_id,
+                node,
+                ttl_ms,
+            } => {
+                let epoch = self
+                    .runs
+                    .get_mut(run_id)
+                    .and_then(|run| run.claim(*node, now, *ttl_ms));
+                Response::Claim {
+                    granted: epoch.is_some(),
+                    epoch: epoch.unwrap_or(0),
+                }
+            }
+            Command::RenewRun {
+                run_id,
+                node,
+                epoch,
+                ttl_ms,
+            } => Response::Renew {
+                success: self
+                    .runs
+                    .get_mut(run_id)
+                    .is_some_and(|run| run.renew(*node, *epoch, now, *ttl_ms)),
+            },
             Command::CompleteStep {
                 run_id,
                 step,
@@ -156,7 +189,12 @@ impl State {
                 output,
                 error,
             } => {
-                if let Some(run) = self.runs.get_mut(run_id) {
+                // The first outcome recorded stands (a second driver may finish too).
+                if let Some(run) = self
+                    .runs
+                    .get_mut(run_id)
+                    .filter(|run| run.status == RunStatus::Running)
+                {
                     run.status = if error.is_some() {
                         RunStatus::Failed
                     } else {
@@ -171,6 +209,34 @@ impl State {
                 Response::Recorded
             }
         }
+    }
+
+    /// Records a new run (a second record of the same id changes nothing).
+    fn record_run(
+        &mut self,
+        run_id: &str,
+        bundle_hash: &str,
+        workflow: &str,
+        inputs: &serde_json::Value,
+        now: u64,
+        submitted: bool,
+    ) {
+        self.runs
+            .entry(run_id.to_string())
+            .or_insert_with(|| RunRecord {
+                run_id: run_id.to_string(),
+                bundle_hash: bundle_hash.to_string(),
+                workflow: workflow.to_string(),
+                inputs: inputs.clone(),
+                status: RunStatus::Running,
+                steps: BTreeMap::new(),
+                output: None,
+                error: None,
+                started_at_ms: now,
+                finished_at_ms: None,
+                submitted,
+                driver: None,
+            });
     }
 
     /// A key's current value and version (version 0 and `None` when absent).

@@ -1,6 +1,9 @@
 //! Workflow runs (DESIGN.md §5): recorded before any step starts, each op step's result
 //! committed as it completes, and the outcome at the end — so a run can be resumed after
-//! the process driving it died, without re-applying completed steps.
+//! the process driving it died, without re-applying completed steps. A run submitted to
+//! a cluster is driven by one node at a time under a lease (`RunDriver`) that the node
+//! renews; when it expires (in log time) another node may claim the run, with a higher
+//! epoch.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,6 +29,63 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub started_at_ms: u64,
     pub finished_at_ms: Option<u64>,
+    /// Submitted to the cluster (any node may drive it), rather than run in process.
+    #[serde(default)]
+    pub submitted: bool,
+    /// Who drives the run now, until when.
+    #[serde(default)]
+    pub driver: Option<RunDriver>,
+}
+
+/// A node's lease on driving a run. `epoch` grows with every new claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDriver {
+    pub node: u64,
+    pub epoch: u64,
+    pub expires_at_ms: u64,
+}
+
+impl RunRecord {
+    /// Whether node `node` may claim the run at `now`: it is a submitted run still
+    /// running, with no driver, an expired one, or `node` itself.
+    pub fn claimable_by(&self, node: u64, now: u64) -> bool {
+        self.submitted
+            && self.status == RunStatus::Running
+            && self
+                .driver
+                .as_ref()
+                .is_none_or(|d| d.node == node || d.expires_at_ms <= now)
+    }
+
+    /// Takes the driver lease for `node`; the new epoch, or `None` if not claimable.
+    pub fn claim(&mut self, node: u64, now: u64, ttl_ms: u64) -> Option<u64> {
+        if !self.claimable_by(node, now) {
+            return None;
+        }
+        let epoch = self.driver.as_ref().map_or(1, |d| d.epoch + 1);
+        self.driver = Some(RunDriver {
+            node,
+            epoch,
+            expires_at_ms: now.saturating_add(ttl_ms),
+        });
+        Some(epoch)
+    }
+
+    /// Extends the lease `node` holds at `epoch`, if it still holds it.
+    pub fn renew(&mut self, node: u64, epoch: u64, now: u64, ttl_ms: u64) -> bool {
+        match &mut self.driver {
+            Some(driver)
+                if driver.node == node
+                    && driver.epoch == epoch
+                    && driver.expires_at_ms > now
+                    && self.status == RunStatus::Running =>
+            {
+                driver.expires_at_ms = now.saturating_add(ttl_ms);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,4 +96,43 @@ pub struct StepRecord {
     pub elapsed_ms: u64,
     /// When the completion was committed (log time).
     pub completed_at_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submitted() -> RunRecord {
+        RunRecord {
+            run_id: "r".into(),
+            bundle_hash: "h".into(),
+            workflow: "w".into(),
+            inputs: serde_json::Value::Null,
+            status: RunStatus::Running,
+            steps: BTreeMap::new(),
+            output: None,
+            error: None,
+            started_at_ms: 0,
+            finished_at_ms: None,
+            submitted: true,
+            driver: None,
+        }
+    }
+
+    #[test]
+    fn one_driver_at_a_time_and_a_new_epoch_after_expiry() {
+        let mut run = submitted();
+        assert_eq!(run.claim(1, 100, 1_000), Some(1));
+        assert_eq!(run.claim(2, 500, 1_000), None, "node 1's lease is live");
+        assert!(run.renew(1, 1, 900, 1_000));
+        assert!(!run.renew(2, 1, 900, 1_000), "not node 2's lease");
+        assert_eq!(run.claim(2, 1_900, 1_000), Some(2), "expired at 1900");
+        assert!(!run.renew(1, 1, 2_000, 1_000), "node 1 lost it");
+        run.status = RunStatus::Succeeded;
+        assert_eq!(
+            run.claim(1, 9_000, 1_000),
+            None,
+            "finished runs are not driven"
+        );
+    }
 }

@@ -1,0 +1,145 @@
+//! `/v1/runs`: workflow runs on the cluster. `POST` submits one (the compiled bundle,
+//! the workflow and its inputs): the bundle is verified and stored by its hash, the run
+//! recorded, and a node claims and drives it. `GET /v1/runs/{id}?wait_ms=N` answers
+//! once the run has finished or after N ms, whichever comes first.
+
+use super::{ApiError, ApiState};
+use crate::command::{Command, Response};
+use crate::node::now_ms;
+use crate::state::{RunRecord, RunStatus};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use edgeflow_compiler::program::from_bundle;
+use edgeflow_compiler::value::Value as IrValue;
+use openraft::type_config::async_runtime::WatchReceiver;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The largest bundle a submission may carry (WebAssembly modules included).
+pub const MAX_SUBMISSION_BYTES: usize = 16 * 1024 * 1024;
+/// The longest a `GET` may wait for a run to finish.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Submission {
+    /// The bundle `edgeflow compile` writes (JSON).
+    bundle: Value,
+    workflow: String,
+    /// Parameter values in the IR's serde form (what `edgeflow submit` sends).
+    #[serde(default)]
+    inputs: BTreeMap<String, Value>,
+}
+
+pub async fn submit(State(state): State<ApiState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let submission: Submission = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("not a submission: {e}")))?;
+    let bundle_text = submission.bundle.to_string();
+    let program = from_bundle(bundle_text.as_bytes())
+        .map_err(|e| ApiError::BadRequest(format!("the bundle: {e}")))?;
+    let workflow = program
+        .workflows
+        .iter()
+        .find(|w| w.name == submission.workflow)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "the bundle has no workflow `{}`",
+                submission.workflow
+            ))
+        })?;
+    for param in &workflow.params {
+        let value = submission.inputs.get(&param.name);
+        if value.is_none() && param.default.is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "input `{}` is missing",
+                param.name
+            )));
+        }
+    }
+    for (name, value) in &submission.inputs {
+        serde_json::from_value::<IrValue>(value.clone())
+            .map_err(|e| ApiError::BadRequest(format!("input `{name}`: {e}")))?;
+    }
+    let stored = state
+        .node
+        .read_local(|s| s.bundles.contains_key(&program.hash))
+        .await;
+    if !stored {
+        state
+            .node
+            .write(Command::StoreBundle {
+                hash: program.hash.clone(),
+                bundle: bundle_text,
+            })
+            .await?;
+    }
+    let run_id = format!("run-{}-{:04x}", now_ms(), fastrand::u16(..));
+    let response = state
+        .node
+        .write(Command::SubmitRun {
+            run_id: run_id.clone(),
+            bundle_hash: program.hash.clone(),
+            workflow: submission.workflow,
+            inputs: json!(submission.inputs),
+        })
+        .await?;
+    match response {
+        Response::Submitted { accepted: true } => Ok(Json(
+            json!({ "run_id": run_id, "bundle_hash": program.hash }),
+        )),
+        _ => Err(ApiError::BadRequest(
+            "the bundle was not stored; submit again".into(),
+        )),
+    }
+}
+
+pub async fn list(State(state): State<ApiState>) -> Result<Json<Vec<RunRecord>>, ApiError> {
+    let mut runs: Vec<RunRecord> = state
+        .node
+        .read(|s| s.runs.values().cloned().collect())
+        .await?;
+    runs.sort_by_key(|r| r.started_at_ms);
+    Ok(Json(runs))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowOptions {
+    /// Wait up to this long for the run to finish.
+    #[serde(default)]
+    wait_ms: u64,
+}
+
+pub async fn show(
+    State(state): State<ApiState>,
+    Path(run_id): Path<String>,
+    Query(options): Query<ShowOptions>,
+) -> Result<Json<RunRecord>, ApiError> {
+    let deadline = Instant::now() + Duration::from_millis(options.wait_ms).min(MAX_WAIT);
+    let mut changes = state.node.raft().metrics();
+    let mut record = state.node.read(|s| s.runs.get(&run_id).cloned()).await?;
+    loop {
+        match &record {
+            None => return Err(ApiError::NotFound(format!("no run `{run_id}`"))),
+            Some(run) if run.status != RunStatus::Running => break,
+            Some(_) if Instant::now() >= deadline => break,
+            Some(_) => {
+                // Look again when this node applies something (or at the deadline).
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if let Ok(Err(_)) = tokio::time::timeout(remaining, changes.changed()).await {
+                    break; // Raft has stopped.
+                }
+                record = state
+                    .node
+                    .read_local(|s| s.runs.get(&run_id).cloned())
+                    .await;
+            }
+        }
+    }
+    record
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no run `{run_id}`")))
+}
