@@ -9,6 +9,7 @@ use common::cluster::Cluster;
 use common::http;
 use common::stderr;
 use edgeflow_runtime::network::wire::{self, Answer, Envelope, Hello, HelloReply, RemoteError};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -116,8 +117,8 @@ fn three_voters_lose_nothing_when_the_leader_is_killed() {
 fn membership_grows_to_five_and_shrinks_to_three_under_load() {
     let cluster = Cluster::up("cluster-membership", 3);
     let mut cluster = cluster;
-    cluster.configure_new_member(4);
-    cluster.configure_new_member(5);
+    cluster.configure_new_member(4, None);
+    cluster.configure_new_member(5, None);
 
     // Load: a writer through node 3 (which stays a member), recording what was acknowledged.
     let stop = Arc::new(AtomicBool::new(false));
@@ -146,11 +147,7 @@ fn membership_grows_to_five_and_shrinks_to_three_under_load() {
 
     for id in 4..=5 {
         cluster.start(id);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while http::get(cluster.url(id), "/healthz", None).map_or(0, |r| r.status) != 200 {
-            assert!(Instant::now() < deadline, "node {id} never answered");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        cluster.await_healthy(id);
         let config = cluster.config(id).to_string_lossy().to_string();
         let added = cluster.cli(2, &["cluster", "add", "--config", &config]);
         assert!(added.status.success(), "add {id}: {}", stderr(&added));
@@ -456,4 +453,110 @@ fn submit_waits_for_the_output_and_runs_lists_it() {
         "{}",
         stderr(&missing)
     );
+}
+
+/// Node `id`'s own view: the leader it knows (0: none) and its term, from its metrics.
+fn view(cluster: &Cluster, id: u64) -> Option<(u64, u64)> {
+    let metrics = http::get(cluster.url(id), "/metrics", Some(&cluster.token(id))).ok()?;
+    let gauge = |name: &str| {
+        metrics
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+    };
+    Some((gauge("edgeflow_raft_leader")?, gauge("edgeflow_raft_term")?))
+}
+
+#[test]
+fn a_partition_leaves_the_minority_unable_to_commit_and_heals() {
+    let proxy = common::proxy::Proxy::default();
+    let cluster = Cluster::up_behind_proxy("cluster-partition", 3, &proxy);
+    assert_eq!(cluster.put(1, "p", "before", "1").status, 200);
+    let old_leader = cluster.leader_among(&[1, 2, 3]);
+    let majority: Vec<u64> = (1..=3).filter(|id| *id != old_leader).collect();
+
+    // Watch every node's view while the cluster is split: a term never has two nodes
+    // that each believe they lead it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let leaders_by_term = Arc::new(Mutex::new(
+        std::collections::BTreeMap::<u64, BTreeSet<u64>>::new(),
+    ));
+    let watcher = {
+        let (stop, leaders_by_term) = (stop.clone(), leaders_by_term.clone());
+        let urls = cluster.urls.clone();
+        let tokens: Vec<String> = (1..=3).map(|id| cluster.token(id)).collect();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for (index, (url, token)) in urls.iter().zip(&tokens).enumerate() {
+                    let id = index as u64 + 1;
+                    let Ok(metrics) = http::get(url, "/metrics", Some(token)) else {
+                        continue;
+                    };
+                    let gauge = |name: &str| {
+                        metrics.body.lines().find_map(|l| {
+                            l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok()
+                        })
+                    };
+                    if let (Some(leader), Some(term)) =
+                        (gauge("edgeflow_raft_leader"), gauge("edgeflow_raft_term"))
+                    {
+                        if leader == id {
+                            leaders_by_term
+                                .lock()
+                                .expect("views")
+                                .entry(term)
+                                .or_default()
+                                .insert(id);
+                        }
+                    }
+                }
+            }
+        })
+    };
+
+    proxy.partition(&[&[old_leader], &majority]);
+    // The majority elects a leader of its own and commits.
+    let new_leader = cluster.leader_among(&majority);
+    assert!(majority.contains(&new_leader));
+    write_until_acknowledged(&cluster, majority[0], "majority", Duration::from_secs(10));
+    // The minority cannot: its write is not acknowledged.
+    let refused = cluster.put(old_leader, "p", "minority", "\"lost\"");
+    assert_ne!(
+        refused.status, 200,
+        "the minority committed: {}",
+        refused.body
+    );
+    assert_eq!(cluster.get(majority[1], "p", "minority", false).status, 404);
+
+    proxy.heal();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let views: Vec<Option<(u64, u64)>> = (1..=3).map(|id| view(&cluster, id)).collect();
+        let agreed = views[0].is_some_and(|v| v.0 > 0 && views.iter().all(|w| *w == Some(v)));
+        if agreed && cluster.get(old_leader, "t", "majority", true).status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no convergence after healing: {views:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().expect("watcher");
+    for id in 1..=3 {
+        assert_eq!(
+            cluster.get(id, "t", "majority", false).json()["value"],
+            "after"
+        );
+        assert_eq!(cluster.get(id, "p", "before", false).json()["value"], 1);
+        assert_eq!(
+            cluster.get(id, "p", "minority", false).status,
+            404,
+            "node {id} applied the minority's unacknowledged write"
+        );
+    }
+    for (term, leaders) in leaders_by_term.lock().expect("views").iter() {
+        assert!(leaders.len() <= 1, "term {term} had leaders {leaders:?}");
+    }
 }

@@ -16,8 +16,11 @@ pub struct NodeConfig {
     pub edge: String,
     pub role: Role,
     pub data_dir: PathBuf,
-    /// Where Raft peers reach this node (voters only).
+    /// Where this node listens for Raft peers (voters only).
     pub raft_listen: Option<SocketAddr>,
+    /// The `host:port` peers dial to reach this node's Raft endpoint, when it differs
+    /// from `raft_listen` (behind NAT, a proxy or a container port mapping).
+    pub raft_advertise: Option<String>,
     /// The HTTP/JSON client and admin API.
     pub api_listen: SocketAddr,
     /// This node's own API token (one per node, not a shared secret).
@@ -128,6 +131,14 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl NodeConfig {
+    /// The Raft address the cluster records for this node (`raft_advertise`, else
+    /// `raft_listen`).
+    pub fn raft_address(&self) -> Option<String> {
+        self.raft_advertise
+            .clone()
+            .or_else(|| self.raft_listen.map(|a| a.to_string()))
+    }
+
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),

@@ -21,7 +21,7 @@ pub fn run(action: ClusterAction, target: ClusterTarget) -> ExitCode {
             ClusterAction::Add { config } => {
                 let config =
                     NodeConfig::load(&config).map_err(|error| Failure::Usage(error.to_string()))?;
-                let raft = config.raft_listen.ok_or_else(|| {
+                let raft = config.raft_address().ok_or_else(|| {
                     Failure::Usage(format!(
                         "node {} has no `raft_listen`: only voters join the Raft cluster",
                         config.id
@@ -31,7 +31,7 @@ pub fn run(action: ClusterAction, target: ClusterTarget) -> ExitCode {
                 let member = json!({
                     "id": config.id,
                     "edge": config.edge,
-                    "raft": raft.to_string(),
+                    "raft": raft,
                     "api": format!("http://{}", config.api_listen),
                     "token_sha256": token_sha256(&token),
                 });

@@ -119,7 +119,7 @@ async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
     let trust = Arc::new(Trust::new(known, Some(node.raft().metrics())));
     let me = NodeInfo {
         edge: config.edge.clone(),
-        raft: raft_listen.to_string(),
+        raft: config.raft_address().unwrap_or_default(),
         api: format!("http://{}", config.api_listen),
         token_sha256: token_sha256(&token),
     };

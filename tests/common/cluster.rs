@@ -3,6 +3,7 @@
 //! cluster is stopped (`down.sh`) when the test ends, however it ends.
 
 use super::http::{self, Reply};
+use super::proxy::Proxy;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -84,9 +85,56 @@ impl Cluster {
             .ok()
     }
 
+    /// Starts `count` voters whose Raft traffic all goes through `proxy` (each node's
+    /// recorded Raft address is its proxy port), bootstrapped into one cluster.
+    pub fn up_behind_proxy(name: &str, count: u64, proxy: &Proxy) -> Cluster {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        if dir.exists() {
+            let _ = Command::new(scripts().join("down.sh")).arg(&dir).status();
+            std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
+        }
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        let mut cluster = Cluster {
+            dir,
+            urls: Vec::new(),
+            children: Mutex::new(Vec::new()),
+        };
+        for id in 1..=count {
+            cluster.configure_new_member(id, Some(proxy));
+            cluster.start(id);
+            cluster.await_healthy(id);
+            let config = cluster.config(id).to_string_lossy().to_string();
+            let admin = match id {
+                1 => cluster.cli(1, &["cluster", "init"]),
+                _ => cluster.cli(1, &["cluster", "add", "--config", &config]),
+            };
+            assert!(
+                admin.status.success(),
+                "node {id}: {}",
+                super::stderr(&admin)
+            );
+        }
+        let voters: Vec<String> = (2..=count).map(|id| id.to_string()).collect();
+        let mut promote = vec!["cluster", "promote"];
+        promote.extend(voters.iter().map(String::as_str));
+        let promoted = cluster.cli(1, &promote);
+        assert!(promoted.status.success(), "{}", super::stderr(&promoted));
+        cluster
+    }
+
+    /// Waits until node `id`'s API answers its health probe.
+    pub fn await_healthy(&self, id: u64) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http::get(self.url(id), "/healthz", None).map_or(0, |r| r.status) != 200 {
+            assert!(Instant::now() < deadline, "node {id} never answered");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Writes a configuration and token for a new voter `id` that knows the cluster's
-    /// current nodes as peers (start it with `start`, then `edgeflow cluster add`).
-    pub fn configure_new_member(&mut self, id: u64) {
+    /// current nodes as peers (start it with `start`, then `edgeflow cluster add`); with
+    /// a proxy, peers reach it through the proxy.
+    pub fn configure_new_member(&mut self, id: u64, proxy: Option<&Proxy>) {
         let free_port = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
@@ -101,6 +149,13 @@ impl Cluster {
             self.dir.join(format!("data-{id}")).display(),
             self.token_file(id).display()
         );
+        if let Some(proxy) = proxy {
+            let target = format!("127.0.0.1:{raft}").parse().expect("address");
+            config.push_str(&format!(
+                "raft_advertise = \"{}\"\n",
+                proxy.front(id, target)
+            ));
+        }
         for peer in 1..=self.urls.len() as u64 {
             let peer_config = std::fs::read_to_string(self.config(peer)).expect("peer config");
             let raft_line = peer_config

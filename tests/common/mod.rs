@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod http;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

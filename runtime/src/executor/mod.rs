@@ -66,11 +66,14 @@ impl Executor {
             Ok(report) => (serde_json::to_value(&report.output).ok(), None),
             Err(error) => (None, Some(error.to_string())),
         };
-        self.record(Command::FinishRun {
-            run_id: run_id.to_string(),
-            output,
-            error,
-        })
+        self.record(
+            Command::FinishRun {
+                run_id: run_id.to_string(),
+                output,
+                error,
+            },
+            format!("{run_id}/record/finish"),
+        )
         .await?;
         result
     }
@@ -89,12 +92,15 @@ impl Executor {
             .map_err(|e| run_error(e.to_string()))?;
         let Some(record) = existing else {
             let inputs = serde_json::to_value(inputs).map_err(|e| run_error(e.to_string()))?;
-            self.record(Command::StartRun {
-                run_id: identity.run_id.to_string(),
-                bundle_hash: identity.bundle_hash.to_string(),
-                workflow: workflow.name.clone(),
-                inputs,
-            })
+            self.record(
+                Command::StartRun {
+                    run_id: identity.run_id.to_string(),
+                    bundle_hash: identity.bundle_hash.to_string(),
+                    workflow: workflow.name.clone(),
+                    inputs,
+                },
+                format!("{}/record/start", identity.run_id),
+            )
             .await?;
             return Ok(BTreeMap::new());
         };
@@ -113,9 +119,12 @@ impl Executor {
         Ok(steps)
     }
 
-    async fn record(&self, command: Command) -> Result<(), RunError> {
+    /// Commits a run record change. Each is keyed (run id, what, step), so that when
+    /// the answer is lost (the leader died) the write is sent again without applying
+    /// twice.
+    async fn record(&self, command: Command, key: String) -> Result<(), RunError> {
         self.node
-            .write(command)
+            .write_once(command, Some(key))
             .await
             .map(|_| ())
             .map_err(|e| run_error(format!("cannot record the run: {e}")))
@@ -217,7 +226,8 @@ impl Executor {
                 attempts: finished.attempts,
                 elapsed_ms: finished.started.elapsed().as_millis() as u64,
             };
-            self.record(completion).await?;
+            let key = format!("{run_id}/record/step/{}", step.name);
+            self.record(completion, key).await?;
             env.steps[finished.step] = Some(value);
             let report = StepReport {
                 name: step.name.clone(),

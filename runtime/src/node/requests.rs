@@ -102,6 +102,8 @@ impl Node {
                             .map_err(raft_error);
                     }
                     Ok(other) => return Err(raft_error(format!("unexpected answer {other:?}"))),
+                    // Asking for a read index changes nothing: always safe to ask again.
+                    Err(CallError::Lost(_)) => {}
                     Err(error) => match retry_after(error) {
                         Next::Retry => {}
                         Next::Fail(error) => return Err(error),
