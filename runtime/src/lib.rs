@@ -1,8 +1,7 @@
 //! The edgeflow runtime (DESIGN.md §4–§5): the Raft-replicated coordination and state
-//! layer every edge node runs, built on openraft with redb storage.
-//!
-//! Status: the replicated state machine and its durable storage exist and pass
-//! openraft's storage test suite; the node, the executor and `edgeflow run` come next.
+//! layer every edge node runs (openraft over redb storage, a binary transport between
+//! nodes, an HTTP API for clients), the executor that runs workflow DAGs on it, and the
+//! driver that runs submitted workflows on a cluster.
 
 pub mod api;
 pub mod command;
