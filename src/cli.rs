@@ -200,6 +200,10 @@ pub struct ClusterTarget {
     /// The token file of a cluster member (requests carry its token).
     #[arg(long, value_name = "FILE", env = "EDGEFLOW_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
+    /// For a cluster with TLS: the CA certificate (PEM) its nodes' certificates are
+    /// signed by.
+    #[arg(long, value_name = "FILE", env = "EDGEFLOW_CA", global = true)]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

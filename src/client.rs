@@ -59,14 +59,19 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(base: &str, token: String) -> Result<Client, ClientError> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| ClientError::Unreachable {
-                url: base.to_string(),
-                reason: e.to_string(),
-            })?;
+    /// A client of the node at `base`; `ca` (PEM) is the only root it trusts for HTTPS.
+    pub fn new(base: &str, token: String, ca: Option<&[u8]>) -> Result<Client, ClientError> {
+        let unusable = |reason: String| ClientError::Unreachable {
+            url: base.to_string(),
+            reason,
+        };
+        let mut builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
+        if let Some(pem) = ca {
+            let certificate = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| unusable(format!("the CA certificate: {e}")))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let http = builder.build().map_err(|e| unusable(e.to_string()))?;
         Ok(Client {
             base: base.trim_end_matches('/').to_string(),
             token,

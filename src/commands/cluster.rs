@@ -32,7 +32,11 @@ pub fn run(action: ClusterAction, target: ClusterTarget) -> ExitCode {
                     "id": config.id,
                     "edge": config.edge,
                     "raft": raft,
-                    "api": format!("http://{}", config.api_listen),
+                    "api": format!(
+                        "{}://{}",
+                        if config.tls.is_some() { "https" } else { "http" },
+                        config.api_listen
+                    ),
                     "token_sha256": token_sha256(&token),
                 });
                 let status = client.post("/v1/cluster/members", member).await?;

@@ -3,14 +3,16 @@
 //! transport on `raft_listen` and the HTTP API on `api_listen`, and drives submitted
 //! runs nobody else drives, until SIGINT or SIGTERM.
 //! A new cluster is bootstrapped with `edgeflow cluster init`; a new member joins with
-//! `edgeflow cluster add`. Workers and TLS are not available yet and say so.
+//! `edgeflow cluster add`. With a `[tls]` table every connection uses TLS. Workers are
+//! not available yet and say so.
 
 use crate::commands::EXIT_USAGE;
-use edgeflow_runtime::api::{router, ApiState};
+use edgeflow_runtime::api::{self, router, ApiState};
 use edgeflow_runtime::config::{NodeConfig, Role};
 use edgeflow_runtime::driver::Driver;
 use edgeflow_runtime::member::{token_sha256, NodeInfo};
 use edgeflow_runtime::network::server;
+use edgeflow_runtime::network::tls::NodeTls;
 use edgeflow_runtime::node::{MemberSetup, Node, Timing};
 use edgeflow_runtime::trust::Trust;
 use std::collections::BTreeMap;
@@ -47,13 +49,13 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
         eprintln!("error: worker nodes are not available yet; run this node as a voter");
         return ExitCode::from(EXIT_USAGE);
     }
-    if config.tls.is_some() {
-        eprintln!(
-            "error: TLS is not available yet; remove the [tls] table to run over plain TCP \
-             (tokens still authenticate every request)"
-        );
-        return ExitCode::from(EXIT_USAGE);
-    }
+    let tls = match config.tls.as_ref().map(NodeTls::load).transpose() {
+        Ok(tls) => tls,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let token = match read_token(&config.token_file) {
         Ok(token) => token,
         Err(message) => {
@@ -65,7 +67,7 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    match runtime.block_on(serve(config, token)) {
+    match runtime.block_on(serve(config, token, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -92,7 +94,7 @@ async fn bind(address: SocketAddr, what: &str) -> Result<tokio::net::TcpListener
         .map_err(|e| format!("cannot listen for {what} on {address}: {e}"))
 }
 
-async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
+async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Result<(), String> {
     let raft_listen = config.raft_listen.ok_or("a voter needs `raft_listen`")?;
     let raft_listener = bind(raft_listen, "Raft").await?;
     let api_listener = bind(config.api_listen, "the API").await?;
@@ -108,6 +110,7 @@ async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
             request: timeouts.request,
         },
         token: &token,
+        tls: tls.as_ref().map(|tls| tls.connector.clone()),
     })
     .await
     .map_err(|e| e.to_string())?;
@@ -120,7 +123,7 @@ async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
     let me = NodeInfo {
         edge: config.edge.clone(),
         raft: config.raft_address().unwrap_or_default(),
-        api: format!("http://{}", config.api_listen),
+        api: format!("{}://{}", scheme(&tls), config.api_listen),
         token_sha256: token_sha256(&token),
     };
     let driver = tokio::spawn(Driver::new(node.clone(), edgeflow_stdlib::registry()).serve());
@@ -128,18 +131,22 @@ async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
         raft_listener,
         node.raft().clone(),
         trust.clone(),
+        tls.as_ref().map(|tls| tls.raft_acceptor.clone()),
     ));
     eprintln!(
-        "node {} serving the API on http://{} and Raft on {raft_listen}",
-        config.id, config.api_listen
+        "node {} serving the API on {}://{} and Raft on {raft_listen}{}",
+        config.id,
+        scheme(&tls),
+        config.api_listen,
+        if tls.is_some() { " (TLS)" } else { "" }
     );
     let app = router(ApiState {
         node: node.clone(),
         trust,
         me,
     });
-    axum::serve(api_listener, app)
-        .with_graceful_shutdown(stop_signal())
+    let api_tls = tls.as_ref().map(|tls| tls.api_acceptor.clone());
+    api::serve(api_listener, app, api_tls, stop_signal())
         .await
         .map_err(|e| e.to_string())?;
     transport.abort();
@@ -149,6 +156,14 @@ async fn serve(config: NodeConfig, token: String) -> Result<(), String> {
     match Arc::try_unwrap(node) {
         Ok(node) => node.shutdown().await.map_err(|e| e.to_string()),
         Err(node) => node.raft().shutdown().await.map_err(|e| e.to_string()),
+    }
+}
+
+fn scheme(tls: &Option<NodeTls>) -> &'static str {
+    if tls.is_some() {
+        "https"
+    } else {
+        "http"
     }
 }
 

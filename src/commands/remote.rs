@@ -51,7 +51,14 @@ pub fn connect(target: &ClusterTarget) -> Result<Client, Failure> {
         )
     })?;
     let token = read_token(token_file).map_err(Failure::Usage)?;
-    Ok(Client::new(url, token)?)
+    let ca = match &target.ca {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    Ok(Client::new(url, token, ca.as_deref())?)
 }
 
 pub fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(work: F) -> ExitCode {

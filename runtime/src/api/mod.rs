@@ -10,9 +10,11 @@ mod cluster;
 mod error;
 mod metrics;
 mod runs;
+mod serve;
 mod state;
 
 pub use error::ApiError;
+pub use serve::serve;
 
 use crate::member::NodeInfo;
 use crate::node::Node;

@@ -1,7 +1,9 @@
-//! Calls to other nodes over persistent, multiplexed connections: one TCP connection
-//! per peer, opened on first use with a `Hello`, carrying any number of concurrent calls
-//! (each answer finds its caller by envelope id), reopened after it breaks.
+//! Calls to other nodes over persistent, multiplexed connections: one TCP (or TLS)
+//! connection per peer, opened on first use with a `Hello`, carrying any number of
+//! concurrent calls (each answer finds its caller by envelope id), reopened after it
+//! breaks.
 
+use super::tls::{server_name, BoxedIo};
 use super::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -12,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::TlsConnector;
 use tokio_util::codec::Framed;
 
 /// How long opening a connection (TCP and `Hello`) may take.
@@ -53,14 +56,17 @@ type LinkSlot = Arc<tokio::sync::Mutex<Option<Arc<Link>>>>;
 pub struct Peers {
     from: u64,
     token: Arc<str>,
+    /// TLS to every peer, when the node has a `[tls]` table.
+    tls: Option<TlsConnector>,
     links: Mutex<HashMap<(u64, String), LinkSlot>>,
 }
 
 impl Peers {
-    pub fn new(from: u64, token: &str) -> Peers {
+    pub fn new(from: u64, token: &str, tls: Option<TlsConnector>) -> Peers {
         Peers {
             from,
             token: token.into(),
+            tls,
             links: Mutex::new(HashMap::new()),
         }
     }
@@ -93,7 +99,7 @@ impl Peers {
         if let Some(link) = slot.as_ref().filter(|link| link.is_open()) {
             return Ok(link.clone());
         }
-        let link = Link::open(address, self.from, &self.token).await?;
+        let link = Link::open(address, self.from, &self.token, self.tls.as_ref()).await?;
         *slot = Some(link.clone());
         Ok(link)
     }
@@ -110,14 +116,29 @@ struct Link {
 }
 
 impl Link {
-    async fn open(address: &str, from: u64, token: &str) -> Result<Arc<Link>, CallError> {
+    async fn open(
+        address: &str,
+        from: u64,
+        token: &str,
+        tls: Option<&TlsConnector>,
+    ) -> Result<Arc<Link>, CallError> {
         let connect = async {
-            let stream = TcpStream::connect(address)
+            let tcp = TcpStream::connect(address)
                 .await
                 .map_err(|e| CallError::Unreachable(format!("{address}: {e}")))?;
-            stream
-                .set_nodelay(true)
+            tcp.set_nodelay(true)
                 .map_err(|e| CallError::Unreachable(e.to_string()))?;
+            let stream: BoxedIo = match tls {
+                None => Box::new(tcp),
+                Some(connector) => {
+                    let name = server_name(address).map_err(CallError::Unreachable)?;
+                    let tls = connector
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|e| CallError::Rejected(format!("{address}: TLS: {e}")))?;
+                    Box::new(tls)
+                }
+            };
             let mut framed = Framed::new(stream, wire::codec());
             let hello = Hello {
                 version: wire::PROTOCOL_VERSION,

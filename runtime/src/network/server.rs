@@ -3,6 +3,7 @@
 //! on the same connection. A frame that does not decode ends the connection with a
 //! `Malformed` answer; nothing is applied from it.
 
+use super::tls::BoxedIo;
 use super::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
 use crate::raft_types::TypeConfig;
 use crate::storage::StateStore;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Framed;
 
 /// How long a new connection may take to say `Hello`.
@@ -25,31 +27,56 @@ const IN_FLIGHT_PER_CONNECTION: usize = 4096;
 
 pub type RaftHandle = Raft<TypeConfig, StateStore>;
 
-/// Serves peers until the listener fails or the task is dropped.
-pub async fn serve(listener: TcpListener, raft: RaftHandle, trust: Arc<Trust>) {
+/// Serves peers until the task is dropped; with TLS, peers must present a certificate
+/// from the cluster's CA.
+pub async fn serve(
+    listener: TcpListener,
+    raft: RaftHandle,
+    trust: Arc<Trust>,
+    tls: Option<TlsAcceptor>,
+) {
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
+        let Ok((tcp, peer)) = listener.accept().await else {
             continue;
         };
-        let raft = raft.clone();
-        let trust = trust.clone();
+        let (raft, trust, tls) = (raft.clone(), trust.clone(), tls.clone());
         tokio::spawn(async move {
-            if let Err(reason) = connection(stream, raft, trust).await {
-                tracing_line(&format!("raft connection from {peer} closed: {reason}"));
+            if let Err(reason) = accept(tcp, tls, raft, trust).await {
+                warn(&format!("raft connection from {peer} closed: {reason}"));
             }
         });
     }
 }
 
-fn tracing_line(message: &str) {
+async fn accept(
+    tcp: TcpStream,
+    tls: Option<TlsAcceptor>,
+    raft: RaftHandle,
+    trust: Arc<Trust>,
+) -> Result<(), String> {
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let stream: BoxedIo = match tls {
+        None => Box::new(tcp),
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(HELLO_TIMEOUT, acceptor.accept(tcp));
+            let tls = handshake
+                .await
+                .map_err(|_| "no TLS handshake in time".to_string())?
+                .map_err(|e| format!("TLS: {e}"))?;
+            Box::new(tls)
+        }
+    };
+    connection(stream, raft, trust).await
+}
+
+fn warn(message: &str) {
     eprintln!(
         "{{\"level\":\"warn\",\"message\":{}}}",
         serde_json::json!(message)
     );
 }
 
-async fn connection(stream: TcpStream, raft: RaftHandle, trust: Arc<Trust>) -> Result<(), String> {
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Result<(), String> {
     let mut framed = Framed::new(stream, wire::codec());
     let hello = tokio::time::timeout(HELLO_TIMEOUT, framed.next())
         .await

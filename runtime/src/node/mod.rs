@@ -122,6 +122,8 @@ pub struct MemberSetup<'a> {
     pub timing: Timing,
     /// This node's own token, presented to peers.
     pub token: &'a str,
+    /// TLS to peers, when configured.
+    pub tls: Option<tokio_rustls::TlsConnector>,
 }
 
 pub struct Node {
@@ -160,7 +162,7 @@ impl Node {
     /// Starts (or restarts) a member of a multi-node cluster. A new member waits,
     /// uninitialized, until `initialize` or a leader adds it.
     pub async fn start_member(setup: MemberSetup<'_>) -> Result<Node, NodeError> {
-        let peers = Arc::new(Peers::new(setup.id, setup.token));
+        let peers = Arc::new(Peers::new(setup.id, setup.token, setup.tls));
         Node::open(
             setup.id,
             setup.edge,
