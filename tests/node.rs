@@ -126,6 +126,7 @@ fn a_new_voter_waits_for_init_then_serves_probes_and_token_protected_metrics() {
         "edgeflow_raft_leader 1",
         "edgeflow_runs{status=\"running\"} 0",
         "edgeflow_proposal_seconds_count",
+        "edgeflow_steps{status=\"completed\"} 0",
         "edgeflow_members{role=\"voter\",state=\"leader\"} 1",
     ] {
         assert!(metrics.body.contains(line), "{line} in {}", metrics.body);

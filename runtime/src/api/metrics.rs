@@ -1,5 +1,6 @@
 //! `/metrics` in Prometheus text format: Raft term, leader, log, commit and apply
-//! positions, the proposal latency histogram, runs by status and members by state.
+//! positions, the proposal latency histogram, runs and steps by status, and members by
+//! role and state.
 
 use super::ApiState;
 use crate::state::RunStatus;
@@ -10,15 +11,17 @@ use std::fmt::Write;
 
 pub async fn metrics(State(state): State<ApiState>) -> Response {
     let status = state.node.raft_status();
-    let runs = state
+    let (runs, steps) = state
         .node
         .read_local(|s| {
             let count = |wanted: RunStatus| s.runs.values().filter(|r| r.status == wanted).count();
-            [
+            let runs = [
                 ("running", count(RunStatus::Running)),
                 ("succeeded", count(RunStatus::Succeeded)),
                 ("failed", count(RunStatus::Failed)),
-            ]
+            ];
+            let steps: usize = s.runs.values().map(|r| r.steps.len()).sum();
+            (runs, steps)
         })
         .await;
     let members = state.node.cluster_status().members;
@@ -62,6 +65,10 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
     for (label, count) in runs {
         let _ = writeln!(out, "edgeflow_runs{{status=\"{label}\"}} {count}");
     }
+    let _ = writeln!(
+        out,
+        "# HELP edgeflow_steps Op steps of recorded runs, by status.\n# TYPE edgeflow_steps gauge\nedgeflow_steps{{status=\"completed\"}} {steps}"
+    );
     let _ = writeln!(
         out,
         "# HELP edgeflow_members Cluster members by role and state, as this node sees them.\n# TYPE edgeflow_members gauge"
