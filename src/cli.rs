@@ -129,6 +129,17 @@ pub enum Command {
         #[command(flatten)]
         target: ClusterTarget,
     },
+    /// Register workers and drive their lifecycle: list the fleet with each node's state
+    /// and metrics, put a node in maintenance or take it out, drain it.
+    #[command(
+        after_help = "Examples:\n  edgeflow worker add --config factory-1.toml --cluster http://127.0.0.1:8001 --token-file node-1.token\n  edgeflow worker list --format json\n  edgeflow worker maintenance on 10 --comment \"disk swap\"\n  edgeflow worker maintenance off 10\n  edgeflow worker drain 10\n\nStates: starting, idle, running, terminating, offline, unknown (missed heartbeats), maintenance_request, maintenance_pending (steps still running), maintenance_mode, maintenance_exit, offline_maintenance."
+    )]
+    Worker {
+        #[command(subcommand)]
+        action: WorkerAction,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
     /// Read and write the cluster's replicated key-value state (what `state.*` ops use).
     #[command(
         after_help = "Examples:\n  edgeflow state put config region '\"eu\"' --cluster http://127.0.0.1:8001\n  edgeflow state get config region --cluster http://127.0.0.1:8002\n  edgeflow state get config region --consistency local --cluster http://127.0.0.1:8003\n\nReads are linearizable from any node unless --consistency local."
@@ -232,6 +243,39 @@ pub enum ClusterAction {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkerAction {
+    /// Register the worker a configuration file describes (its id, edge, labels, token).
+    Add {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Every node of the fleet: role, state, health, CPU, memory, latency.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Forget a worker: its token is refused from then on.
+    Remove { id: u64 },
+    /// Ask a node for maintenance (it finishes running steps first) or end it.
+    Maintenance {
+        #[arg(value_enum)]
+        mode: Switch,
+        id: u64,
+        /// Why, shown in `worker list`.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Ask a node to finish its steps and stop.
+    Drain { id: u64 },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Subcommand, Debug)]

@@ -229,7 +229,17 @@ fn node_configs_are_validated_with_the_key_and_line_of_a_mistake() {
         "{}",
         stderr(&output)
     );
-    let worker = edgeflow(&["node", "--config", "examples/cluster/worker.toml"]);
+    let dir_for_worker = tempfile_dir("node-worker-token");
+    let worker_config = dir_for_worker.join("worker.toml");
+    let text = std::fs::read_to_string(root().join("examples/cluster/worker.toml"))
+        .expect("example config")
+        .replace(".edgeflow/worker-10.token", "/nonexistent/worker.token");
+    std::fs::write(&worker_config, text).expect("write config");
+    let worker = edgeflow(&["node", "--config", &worker_config.to_string_lossy()]);
     assert_eq!(worker.status.code(), Some(2));
-    assert!(stderr(&worker).contains("worker nodes are not available yet"));
+    assert!(
+        stderr(&worker).contains("cannot read the token file /nonexistent/worker.token"),
+        "{}",
+        stderr(&worker)
+    );
 }

@@ -3,18 +3,27 @@
 # bootstraps them into one cluster, and returns once it has a leader (the nodes keep
 # running). Prints one API URL per line. For node ID, DIR holds ID.toml (its config),
 # ID.token (its token), ID.pid and ID.log. Stop them with down.sh DIR.
+# With --workers K it also starts K workers (edges w1 … wK, region "lab", node ids
+# 101 …), files wI.toml, wI.token, wI.pid, wI.log, and returns once they are idle.
 #
 #   examples/cluster/up.sh 3 /tmp/edgeflow-cluster
+#   examples/cluster/up.sh 3 /tmp/edgeflow-cluster --workers 2
 #   edgeflow cluster status --cluster http://127.0.0.1:PORT --token-file /tmp/edgeflow-cluster/1.token
 #
 # The binary is $EDGEFLOW_BIN, else `edgeflow` on the PATH, else target/release/edgeflow.
 set -euo pipefail
 
-usage() { echo "usage: $0 N DIR   (N voters, 1 to 9)" >&2; exit 2; }
-[[ $# -eq 2 ]] || usage
+usage() { echo "usage: $0 N DIR [--workers K]   (N voters, 1 to 9; K workers, 0 to 99)" >&2; exit 2; }
+[[ $# -eq 2 || $# -eq 4 ]] || usage
 count=$1
 dir=$2
+workers=0
+if [[ $# -eq 4 ]]; then
+  [[ $3 == --workers ]] || usage
+  workers=$4
+fi
 [[ $count =~ ^[1-9]$ ]] || usage
+[[ $workers =~ ^[0-9]{1,2}$ ]] || usage
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${EDGEFLOW_BIN:-$(command -v edgeflow || echo "$here/../../target/release/edgeflow")}
@@ -106,6 +115,47 @@ for id in $(seq 2 "$count"); do
 done
 if [[ $count -gt 1 ]]; then
   step promote $(seq 2 "$count")
+fi
+
+# Workers: registered by node 1's operator token, then started; wait until idle.
+for w in $(seq 1 "$workers"); do
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/w$w.token"
+  chmod 600 "$dir/w$w.token"
+  {
+    echo "id = $((100 + w))"
+    echo "edge = \"w$w\""
+    echo "role = \"worker\""
+    echo "data_dir = \"$dir/data-w$w\""
+    echo "api_listen = \"127.0.0.1:$(free_port)\""
+    echo "token_file = \"$dir/w$w.token\""
+    for peer in $(seq 1 "$count"); do
+      echo
+      echo "[[peers]]"
+      echo "id = $peer"
+      echo "raft = \"127.0.0.1:${raft[$peer]}\""
+      echo "api = \"127.0.0.1:${api[$peer]}\""
+      echo "token_sha256 = \"${hash[$peer]}\""
+    done
+    echo
+    echo "[labels]"
+    echo "region = \"lab\""
+    echo
+    echo "[timeouts]"
+    echo "fleet_heartbeat = \"${EDGEFLOW_FLEET_HEARTBEAT:-500ms}\""
+  } > "$dir/w$w.toml"
+  said=$("$bin" worker add --config "$dir/w$w.toml" --cluster "$first" --token-file "$dir/1.token" 2>&1) \
+    || { echo "$said" >&2; echo "error: cannot register worker w$w" >&2; exit 1; }
+  nohup "$bin" node --config "$dir/w$w.toml" > "$dir/w$w.log" 2>&1 &
+  echo $! > "$dir/w$w.pid"
+done
+if [[ $workers -gt 0 ]]; then
+  for _ in $(seq 1 400); do
+    idle=$("$bin" worker list --format json --cluster "$first" --token-file "$dir/1.token" 2>/dev/null \
+      | grep -o '"state":"idle","[^}]*"role":"worker"\|"role":"worker"[^}]*"state":"idle"' | wc -l || true)
+    [[ $idle -ge $workers ]] && break
+    sleep 0.05
+  done
+  [[ $idle -ge $workers ]] || { echo "error: the workers did not become idle; see $dir/w*.log" >&2; exit 1; }
 fi
 
 for id in $(seq 1 "$count"); do

@@ -2,6 +2,7 @@
 //! Raft log, stamped with the proposer's clock so that applying it never reads a local
 //! clock (replicas stay identical). Each command has exactly one `Response`.
 
+use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -99,6 +100,39 @@ pub enum Command {
         epoch: u64,
         ttl_ms: u64,
     },
+    /// Register a worker node (an operator's `edgeflow worker add`).
+    AddWorker {
+        node: u64,
+        edge: String,
+        api: String,
+        token_sha256: String,
+        labels: EdgeLabels,
+        heartbeat_interval_ms: u64,
+    },
+    /// Forget a worker: its token is no longer accepted.
+    RemoveWorker {
+        node: u64,
+    },
+    /// A node's heartbeat: who it is, and its state and metrics.
+    Heartbeat {
+        node: u64,
+        edge: String,
+        role: EdgeRole,
+        api: String,
+        labels: EdgeLabels,
+        heartbeat_interval_ms: u64,
+        beat: Beat,
+    },
+    /// The operator asks a node for maintenance (`on`) or ends it.
+    SetMaintenance {
+        node: u64,
+        on: bool,
+        comment: Option<String>,
+    },
+    /// The operator asks a node to finish its steps and stop.
+    Drain {
+        node: u64,
+    },
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -144,6 +178,17 @@ pub enum Response {
     Submitted {
         accepted: bool,
     },
+    /// Whether a fleet change was made, and if not why.
+    Fleet {
+        accepted: bool,
+        reason: Option<String>,
+    },
+    /// The cluster's answer to a heartbeat: the node's state, and whether to drain.
+    Heartbeat {
+        accepted: bool,
+        state: Option<WorkerState>,
+        drain: bool,
+    },
     /// Whether the driver lease was granted, and its epoch.
     Claim {
         granted: bool,
@@ -171,6 +216,11 @@ impl fmt::Display for Request {
             Command::CompleteStep { run_id, step, .. } => write!(f, "complete {run_id}/{step}"),
             Command::FinishRun { run_id, .. } => write!(f, "finish run {run_id}"),
             Command::StoreBundle { hash, .. } => write!(f, "store bundle {hash}"),
+            Command::AddWorker { node, edge, .. } => write!(f, "add worker {node} ({edge})"),
+            Command::RemoveWorker { node } => write!(f, "remove worker {node}"),
+            Command::Heartbeat { node, .. } => write!(f, "heartbeat of {node}"),
+            Command::SetMaintenance { node, on, .. } => write!(f, "maintenance {on} for {node}"),
+            Command::Drain { node } => write!(f, "drain {node}"),
             Command::SubmitRun { run_id, .. } => write!(f, "submit run {run_id}"),
             Command::ClaimRun { run_id, node, .. } => write!(f, "node {node} claims {run_id}"),
             Command::RenewRun { run_id, node, .. } => write!(f, "node {node} renews {run_id}"),

@@ -92,6 +92,9 @@ pub struct Timeouts {
     pub election_max: u64,
     #[serde(deserialize_with = "millis")]
     pub request: u64,
+    /// How often the node reports its state and metrics to the fleet registry.
+    #[serde(deserialize_with = "millis")]
+    pub fleet_heartbeat: u64,
 }
 
 impl Default for Timeouts {
@@ -101,6 +104,7 @@ impl Default for Timeouts {
             election_min: 150,
             election_max: 300,
             request: 2_000,
+            fleet_heartbeat: 1_000,
         }
     }
 }

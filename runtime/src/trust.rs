@@ -1,35 +1,62 @@
 //! Who may talk to a node. Every node has its own token; the cluster knows each member's
-//! token by its SHA-256 (replicated in Raft's membership), and a node's configuration
-//! names the hashes of the peers it first joins. A request is accepted when it carries
-//! the token of a node the cluster knows — a Raft call must carry the token of the node
-//! it claims to come from.
+//! token by its SHA-256 (replicated in Raft's membership), each registered worker's in
+//! the fleet registry, and a node's configuration names the hashes of the peers it
+//! first joins. An API request is accepted with the token of a member or a worker; a
+//! Raft call only with the token of the member it claims to come from.
 
 use crate::member::token_sha256;
-use crate::raft_types::TypeConfig;
+use crate::node::Node;
+use crate::state::fleet::EdgeRole;
 use openraft::type_config::async_runtime::WatchReceiver;
-use openraft::RaftMetrics;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-type MetricsWatch = openraft::alias::WatchReceiverOf<TypeConfig, RaftMetrics<TypeConfig>>;
+/// Who presented a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A Raft member (or a configured peer).
+    Member(u64),
+    /// A registered worker node.
+    Worker(u64),
+}
 
 pub struct Trust {
     /// Token hashes known without the cluster's help: this node's own and its
     /// configured peers', by node id.
     configured: BTreeMap<u64, String>,
-    /// The current membership (with every member's token hash) as Raft applies it.
-    metrics: Option<MetricsWatch>,
+    /// The node whose membership and fleet registry say who else is known.
+    node: Option<Arc<Node>>,
 }
 
 impl Trust {
-    pub fn new(configured: BTreeMap<u64, String>, metrics: Option<MetricsWatch>) -> Trust {
-        Trust {
-            configured,
-            metrics,
-        }
+    pub fn new(configured: BTreeMap<u64, String>, node: Option<Arc<Node>>) -> Trust {
+        Trust { configured, node }
     }
 
-    /// The id of the node whose token this is, if the cluster knows it.
-    pub fn node_of(&self, token: &str) -> Option<u64> {
+    /// Who this token belongs to: a member, or else a registered worker.
+    pub async fn caller_of(&self, token: &str) -> Option<Caller> {
+        if let Some(id) = self.member_of(token) {
+            return Some(Caller::Member(id));
+        }
+        let hash = token_sha256(token);
+        let node = self.node.as_ref()?;
+        node.read_local(|state| {
+            state
+                .fleet
+                .values()
+                .filter(|record| record.role == EdgeRole::Worker)
+                .find(|record| {
+                    record.token_sha256.as_ref().is_some_and(|known| {
+                        equal_in_constant_time(known.as_bytes(), hash.as_bytes())
+                    })
+                })
+                .map(|record| Caller::Worker(record.node))
+        })
+        .await
+    }
+
+    /// The id of the member whose token this is, if the cluster knows it.
+    pub fn member_of(&self, token: &str) -> Option<u64> {
         let hash = token_sha256(token);
         let configured = self
             .configured
@@ -38,8 +65,10 @@ impl Trust {
             .map(|(id, _)| *id);
         configured.or_else(|| {
             let membership = self
-                .metrics
+                .node
                 .as_ref()?
+                .raft()
+                .metrics()
                 .borrow_watched()
                 .membership_config
                 .clone();
@@ -55,9 +84,9 @@ impl Trust {
         })
     }
 
-    /// Whether `token` is node `from`'s own token.
-    pub fn is_node(&self, from: u64, token: &str) -> bool {
-        self.node_of(token) == Some(from)
+    /// Whether `token` is member `from`'s own token.
+    pub fn is_member(&self, from: u64, token: &str) -> bool {
+        self.member_of(token) == Some(from)
     }
 }
 
@@ -77,10 +106,10 @@ mod tests {
             BTreeMap::from([(1, token_sha256("one")), (2, token_sha256("two"))]),
             None,
         );
-        assert_eq!(trust.node_of("two"), Some(2));
-        assert!(trust.is_node(1, "one"));
-        assert!(!trust.is_node(1, "two"));
-        assert_eq!(trust.node_of("three"), None);
-        assert_eq!(trust.node_of(""), None);
+        assert_eq!(trust.member_of("two"), Some(2));
+        assert!(trust.is_member(1, "one"));
+        assert!(!trust.is_member(1, "two"));
+        assert_eq!(trust.member_of("three"), None);
+        assert_eq!(trust.member_of(""), None);
     }
 }

@@ -11,6 +11,7 @@ mod run;
 mod runs;
 mod state;
 mod submit;
+mod worker;
 
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Node { config, check } => node::run(&config, check),
         Command::Cluster { action, target } => cluster::run(action, target),
         Command::State { action, target } => state::run(action, target),
+        Command::Worker { action, target } => worker::run(action, target),
         Command::Submit {
             file,
             options,

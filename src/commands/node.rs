@@ -3,18 +3,21 @@
 //! transport on `raft_listen` and the HTTP API on `api_listen`, and drives submitted
 //! runs nobody else drives, until SIGINT or SIGTERM.
 //! A new cluster is bootstrapped with `edgeflow cluster init`; a new member joins with
-//! `edgeflow cluster add`. With a `[tls]` table every connection uses TLS. Workers are
-//! not available yet and say so.
+//! `edgeflow cluster add`. With a `[tls]` table every connection uses TLS. A worker
+//! (registered with `edgeflow worker add`) heartbeats to the voters until stopped or
+//! drained; it does not run placed steps yet.
 
 use crate::commands::EXIT_USAGE;
 use edgeflow_runtime::api::{self, router, ApiState};
 use edgeflow_runtime::config::{NodeConfig, Role};
 use edgeflow_runtime::driver::Driver;
+use edgeflow_runtime::heartbeat::{voter_heartbeats, Identity};
 use edgeflow_runtime::member::{token_sha256, NodeInfo};
 use edgeflow_runtime::network::server;
 use edgeflow_runtime::network::tls::NodeTls;
 use edgeflow_runtime::node::{MemberSetup, Node, Timing};
 use edgeflow_runtime::trust::Trust;
+use edgeflow_runtime::worker::{labels, Worker};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -45,10 +48,6 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
     if check_only {
         return ExitCode::SUCCESS;
     }
-    if config.role == Role::Worker {
-        eprintln!("error: worker nodes are not available yet; run this node as a voter");
-        return ExitCode::from(EXIT_USAGE);
-    }
     let tls = match config.tls.as_ref().map(NodeTls::load).transpose() {
         Ok(tls) => tls,
         Err(error) => {
@@ -67,7 +66,11 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    match runtime.block_on(serve(config, token, tls)) {
+    let served = match config.role {
+        Role::Voter => runtime.block_on(serve(config, token, tls)),
+        Role::Worker => runtime.block_on(serve_worker(config, token)),
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -119,7 +122,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     for peer in &config.peers {
         known.insert(peer.id, peer.token_sha256.clone());
     }
-    let trust = Arc::new(Trust::new(known, Some(node.raft().metrics())));
+    let trust = Arc::new(Trust::new(known, Some(node.clone())));
     let me = NodeInfo {
         edge: config.edge.clone(),
         raft: config.raft_address().unwrap_or_default(),
@@ -127,6 +130,16 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         token_sha256: token_sha256(&token),
     };
     let driver = tokio::spawn(Driver::new(node.clone(), edgeflow_stdlib::registry()).serve());
+    let identity = Identity {
+        edge: config.edge.clone(),
+        api: me.api.clone(),
+        labels: labels(&config),
+    };
+    let heartbeats = {
+        let (node, data_dir) = (node.clone(), config.data_dir.clone());
+        let every = std::time::Duration::from_millis(config.timeouts.fleet_heartbeat);
+        tokio::spawn(async move { voter_heartbeats(node, identity, every, &data_dir).await })
+    };
     let transport = tokio::spawn(server::serve(
         raft_listener,
         node.raft().clone(),
@@ -151,12 +164,37 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         .map_err(|e| e.to_string())?;
     transport.abort();
     driver.abort();
+    heartbeats.abort();
     let _ = transport.await;
     let _ = driver.await;
     match Arc::try_unwrap(node) {
         Ok(node) => node.shutdown().await.map_err(|e| e.to_string()),
         Err(node) => node.raft().shutdown().await.map_err(|e| e.to_string()),
     }
+}
+
+/// A worker: heartbeats to the cluster until stopped or drained; answers `/healthz`.
+async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
+    let ca = match &config.tls {
+        Some(tls) => Some(
+            std::fs::read(&tls.ca).map_err(|e| format!("cannot read {}: {e}", tls.ca.display()))?,
+        ),
+        None => None,
+    };
+    let listener = bind(config.api_listen, "the API").await?;
+    let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    let probe = tokio::spawn(async move { axum::serve(listener, health).await });
+    eprintln!(
+        "worker {} for edge `{}` heartbeating every {} ms to {} voter(s)",
+        config.id,
+        config.edge,
+        config.timeouts.fleet_heartbeat,
+        config.peers.len()
+    );
+    let worker = Worker::new(config, token, ca.as_deref()).map_err(|e| e.to_string())?;
+    let result = worker.serve(stop_signal()).await.map_err(|e| e.to_string());
+    probe.abort();
+    result
 }
 
 fn scheme(tls: &Option<NodeTls>) -> &'static str {

@@ -5,6 +5,7 @@
 //! success.
 
 mod coord;
+mod edge;
 mod log;
 mod op_fn;
 mod result;
@@ -19,6 +20,7 @@ pub fn registry() -> Registry {
     let mut registry = Registry::default();
     coord::register(&mut registry);
     state::register(&mut registry);
+    edge::register(&mut registry);
     log::register(&mut registry);
     time::register(&mut registry);
     unavailable::register(&mut registry);

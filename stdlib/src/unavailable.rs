@@ -6,18 +6,6 @@ use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
 
 const NOT_YET: &[(&str, &str)] = &[
     (
-        "edge.discover",
-        "edge discovery needs the worker and health subsystem",
-    ),
-    (
-        "edge.select",
-        "edge selection needs the worker and health subsystem",
-    ),
-    (
-        "edge.health",
-        "edge health needs the worker and health subsystem",
-    ),
-    (
         "ratelimit.acquire",
         "the global rate limiter is not built yet",
     ),
@@ -31,7 +19,10 @@ const NOT_YET: &[(&str, &str)] = &[
     ("migrate.resume", "workload migration is not built yet"),
     ("migrate.rollback", "workload migration is not built yet"),
     ("migrate.active", "workload migration is not built yet"),
-    ("monitor.metrics", "fleet metrics need the worker subsystem"),
+    (
+        "monitor.metrics",
+        "fleet metrics need steps placed on edges, which are not built yet",
+    ),
 ];
 
 pub fn register(registry: &mut Registry) {

@@ -34,14 +34,23 @@ fn scripts() -> PathBuf {
 impl Cluster {
     /// Starts `count` voters with data under a fresh directory named after the test.
     pub fn up(name: &str, count: usize) -> Cluster {
+        Cluster::up_with_workers(name, count, 0)
+    }
+
+    /// Starts `count` voters and `workers` workers (edges `w1`…, node ids 101…) and
+    /// returns once the workers are idle.
+    pub fn up_with_workers(name: &str, count: usize, workers: usize) -> Cluster {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         if dir.exists() {
             let _ = Command::new(scripts().join("down.sh")).arg(&dir).status();
             std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
         }
-        let output = Command::new(scripts().join("up.sh"))
-            .arg(count.to_string())
-            .arg(&dir)
+        let mut up = Command::new(scripts().join("up.sh"));
+        up.arg(count.to_string()).arg(&dir);
+        if workers > 0 {
+            up.args(["--workers", &workers.to_string()]);
+        }
+        let output = up
             .env("EDGEFLOW_BIN", env!("CARGO_BIN_EXE_edgeflow"))
             .output()
             .expect("up.sh runs");
@@ -171,6 +180,26 @@ impl Cluster {
         }
         std::fs::write(self.config(id), config).expect("config");
         self.urls.push(format!("http://127.0.0.1:{api}"));
+    }
+
+    /// Signals the process whose pid is in `DIR/NAME.pid` (a worker: `w1`) and waits
+    /// until it is gone.
+    pub fn signal(&self, name: &str, signal: &str) {
+        let pid: u32 = std::fs::read_to_string(self.dir.join(format!("{name}.pid")))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid} failed");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while is_running(pid) {
+            assert!(Instant::now() < deadline, "{name} did not stop");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// `kill -9` node `id` and wait until the process is gone.

@@ -12,6 +12,10 @@ pub enum ApiError {
     Node(NodeError),
     BadRequest(String),
     NotFound(String),
+    /// The caller is known but may not do this.
+    Forbidden(String),
+    /// The request conflicts with the state (an edge name taken, an unknown node).
+    Conflict(String),
 }
 
 impl From<NodeError> for ApiError {
@@ -24,7 +28,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = match &self {
             ApiError::Node(error) => error.to_string(),
-            ApiError::BadRequest(message) | ApiError::NotFound(message) => message.clone(),
+            ApiError::BadRequest(message)
+            | ApiError::NotFound(message)
+            | ApiError::Forbidden(message)
+            | ApiError::Conflict(message) => message.clone(),
         };
         let (status, body) = match self {
             ApiError::Node(NodeError::NotLeader { leader }) => (
@@ -47,6 +54,8 @@ impl IntoResponse for ApiError {
             ),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, json!({ "error": message })),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({ "error": message })),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, json!({ "error": message })),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, json!({ "error": message })),
         };
         (status, Json(body)).into_response()
     }

@@ -1,19 +1,22 @@
 //! A node's HTTP/JSON API (DESIGN.md §4), served with axum: the probes `/healthz` (the
 //! process is up) and `/readyz` (the node knows a Raft leader), Prometheus `/metrics`,
-//! cluster administration under `/v1/cluster`, workflow runs under `/v1/runs`, and
-//! replicated state under `/v1/state`.
+//! cluster administration under `/v1/cluster`, workflow runs under `/v1/runs`, workers
+//! and the fleet registry under `/v1/workers` and `/v1/fleet`, and replicated state
+//! under `/v1/state`. Worker tokens are accepted by the routes for workers only.
 //! Everything but the probes needs the token of a node the cluster knows
 //! (`Authorization: Bearer …`); without it the answer is 401 and nothing changes.
 
 mod auth;
 mod cluster;
 mod error;
+mod fleet;
 mod metrics;
 mod runs;
 mod serve;
 mod state;
 
 pub use error::ApiError;
+pub use fleet::HeartbeatBody;
 pub use serve::serve;
 
 use crate::member::NodeInfo;
@@ -38,7 +41,7 @@ pub struct ApiState {
 }
 
 pub fn router(state: ApiState) -> Router {
-    let protected = Router::new()
+    let for_members = Router::new()
         .route("/metrics", get(metrics::metrics))
         .route("/v1/cluster/init", post(cluster::init))
         .route("/v1/cluster/members", post(cluster::add))
@@ -52,10 +55,23 @@ pub fn router(state: ApiState) -> Router {
                 .layer(DefaultBodyLimit::max(runs::MAX_SUBMISSION_BYTES)),
         )
         .route("/v1/runs/{run_id}", get(runs::show))
+        .route("/v1/workers", post(fleet::add_worker))
+        .route(
+            "/v1/workers/{id}",
+            axum::routing::delete(fleet::remove_worker),
+        )
+        .route("/v1/fleet/{id}/maintenance", post(fleet::maintenance))
+        .route("/v1/fleet/{id}/drain", post(fleet::drain))
         .route(
             "/v1/state/{namespace}/{key}",
             get(state::get).put(state::put).delete(state::delete),
         )
+        .route_layer(middleware::from_fn(auth::members_only));
+    let for_workers_too = Router::new()
+        .route("/v1/fleet", get(fleet::list))
+        .route("/v1/fleet/{id}/heartbeat", post(fleet::heartbeat));
+    let protected = for_members
+        .merge(for_workers_too)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -90,7 +90,7 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
             hello.version,
             wire::PROTOCOL_VERSION
         )),
-        Ok(hello) if !trust.is_node(hello.from, &hello.token) => {
+        Ok(hello) if !trust.is_member(hello.from, &hello.token) => {
             Some(format!("the token is not node {}'s token", hello.from))
         }
         Ok(_) => None,

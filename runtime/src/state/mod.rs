@@ -2,6 +2,7 @@
 //! Deterministic: the outcome depends only on the state, the command and the time
 //! carried in the log entry — never on a local clock — so every replica agrees.
 
+pub mod fleet;
 mod groups;
 mod kv;
 mod runs;
@@ -11,6 +12,7 @@ pub use kv::Versioned;
 pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
+use fleet::EdgeRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -24,6 +26,9 @@ pub struct State {
     /// Workflow runs by id.
     #[serde(default)]
     pub runs: BTreeMap<String, RunRecord>,
+    /// The fleet registry: every node that heartbeats, and every registered worker.
+    #[serde(default)]
+    pub fleet: BTreeMap<u64, EdgeRecord>,
     /// Compiled programs of submitted runs: bundle JSON by content hash.
     #[serde(default)]
     pub bundles: BTreeMap<String, String>,
@@ -166,6 +171,123 @@ impl State {
                     .runs
                     .get_mut(run_id)
                     .is_some_and(|run| run.renew(*node, *epoch, now, *ttl_ms)),
+            },
+            Command::AddWorker {
+                node,
+                edge,
+                api,
+                token_sha256,
+                labels,
+                heartbeat_interval_ms,
+            } => {
+                let taken = self
+                    .fleet
+                    .values()
+                    .find(|r| r.edge == *edge && r.node != *node)
+                    .map(|r| format!("edge `{edge}` is node {}", r.node));
+                let voter = self
+                    .fleet
+                    .get(node)
+                    .filter(|r| r.role == fleet::EdgeRole::Voter)
+                    .map(|_| format!("node {node} is a voter"));
+                match taken.or(voter) {
+                    Some(reason) => Response::Fleet {
+                        accepted: false,
+                        reason: Some(reason),
+                    },
+                    None => {
+                        let record = self.fleet.entry(*node).or_insert_with(|| {
+                            EdgeRecord::new(
+                                *node,
+                                edge,
+                                fleet::EdgeRole::Worker,
+                                api,
+                                labels.clone(),
+                            )
+                        });
+                        record.edge = edge.clone();
+                        record.api = api.clone();
+                        record.labels = labels.clone();
+                        record.token_sha256 = Some(token_sha256.clone());
+                        record.heartbeat_interval_ms = *heartbeat_interval_ms;
+                        Response::Fleet {
+                            accepted: true,
+                            reason: None,
+                        }
+                    }
+                }
+            }
+            Command::RemoveWorker { node } => {
+                let removed = self
+                    .fleet
+                    .get(node)
+                    .is_some_and(|r| r.role == fleet::EdgeRole::Worker)
+                    && self.fleet.remove(node).is_some();
+                Response::Fleet {
+                    accepted: removed,
+                    reason: (!removed).then(|| format!("node {node} is not a registered worker")),
+                }
+            }
+            Command::Heartbeat {
+                node,
+                edge,
+                role,
+                api,
+                labels,
+                heartbeat_interval_ms,
+                beat,
+            } => {
+                // Voters are known by the membership and register with their first
+                // heartbeat; workers must have been added.
+                if *role == fleet::EdgeRole::Voter {
+                    self.fleet.entry(*node).or_insert_with(|| {
+                        EdgeRecord::new(*node, edge, *role, api, labels.clone())
+                    });
+                }
+                match self.fleet.get_mut(node).filter(|r| r.role == *role) {
+                    Some(record) => {
+                        record.api = api.clone();
+                        record.labels = labels.clone();
+                        record.heartbeat_interval_ms = *heartbeat_interval_ms;
+                        record.beat(beat, now);
+                        Response::Heartbeat {
+                            accepted: true,
+                            state: Some(record.state),
+                            drain: record.draining,
+                        }
+                    }
+                    None => Response::Heartbeat {
+                        accepted: false,
+                        state: None,
+                        drain: false,
+                    },
+                }
+            }
+            Command::SetMaintenance { node, on, comment } => match self.fleet.get_mut(node) {
+                Some(record) => {
+                    record.set_maintenance(*on, comment.clone());
+                    Response::Fleet {
+                        accepted: true,
+                        reason: None,
+                    }
+                }
+                None => Response::Fleet {
+                    accepted: false,
+                    reason: Some(format!("no node {node} in the fleet")),
+                },
+            },
+            Command::Drain { node } => match self.fleet.get_mut(node) {
+                Some(record) => {
+                    record.draining = true;
+                    Response::Fleet {
+                        accepted: true,
+                        reason: None,
+                    }
+                }
+                None => Response::Fleet {
+                    accepted: false,
+                    reason: Some(format!("no node {node} in the fleet")),
+                },
             },
             Command::CompleteStep {
                 run_id,

@@ -1,0 +1,282 @@
+//! Worker nodes on a real cluster (`up.sh 3 DIR --workers 2`): registration, heartbeats
+//! with metrics, the edge-worker lifecycle (maintenance while steps run, unknown after
+//! missed heartbeats, drain, clean shutdown), discovery and selection from live data,
+//! and the tokens a worker may and may not use.
+
+mod common;
+
+use common::cluster::Cluster;
+use common::http;
+use common::{stderr, stdout};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// The fleet as the registry reports it.
+fn fleet(cluster: &Cluster) -> Vec<Value> {
+    let listed = cluster.cli(1, &["worker", "list", "--format", "json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed: Value = serde_json::from_str(&stdout(&listed)).expect("JSON");
+    listed["nodes"].as_array().cloned().unwrap_or_default()
+}
+
+fn state_of(cluster: &Cluster, id: u64) -> String {
+    fleet(cluster)
+        .iter()
+        .find(|n| n["id"] == id)
+        .and_then(|n| n["state"].as_str())
+        .unwrap_or("absent")
+        .to_string()
+}
+
+/// Waits until node `id` reads as `wanted` (heartbeats move it there).
+fn await_state(cluster: &Cluster, id: u64, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = state_of(cluster, id);
+        if state == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {id} stayed {state}, not {wanted}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A worker the test plays itself over HTTP: registered like any other, heartbeating
+/// what the test wants it to report.
+struct SimulatedWorker {
+    id: u64,
+    token: String,
+}
+
+impl SimulatedWorker {
+    fn register(cluster: &Cluster, id: u64, edge: &str) -> SimulatedWorker {
+        let token = format!("simulated-{id}");
+        let token_file = cluster.dir.join(format!("sim-{id}.token"));
+        std::fs::write(&token_file, &token).expect("token");
+        let config = cluster.dir.join(format!("sim-{id}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "id = {id}\nedge = \"{edge}\"\nrole = \"worker\"\ndata_dir = \"{}\"\n\
+                 api_listen = \"127.0.0.1:9\"\ntoken_file = \"{}\"\n\n[labels]\nregion = \"sim\"\n\n\
+                 [timeouts]\nfleet_heartbeat = \"10s\"\n",
+                cluster.dir.join("sim-data").display(),
+                token_file.display()
+            ),
+        )
+        .expect("config");
+        let added = cluster.cli(1, &["worker", "add", "--config", &config.to_string_lossy()]);
+        assert!(added.status.success(), "{}", stderr(&added));
+        SimulatedWorker { id, token }
+    }
+
+    /// Sends one heartbeat through node `via`; the status and the cluster's answer.
+    fn beat(
+        &self,
+        cluster: &Cluster,
+        via: u64,
+        running: u64,
+        stopping: bool,
+        stopped: bool,
+    ) -> http::Reply {
+        self.beat_as(
+            cluster,
+            via,
+            self.id,
+            &self.token,
+            running,
+            stopping,
+            stopped,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn beat_as(
+        &self,
+        cluster: &Cluster,
+        via: u64,
+        id: u64,
+        token: &str,
+        running: u64,
+        stopping: bool,
+        stopped: bool,
+    ) -> http::Reply {
+        let body = json!({
+            "edge": "sim", "api": "http://127.0.0.1:9", "heartbeat_interval_ms": 10_000,
+            "labels": {"region": "sim"},
+            "beat": {"running": running, "metrics": {"cpu": 0.5, "memory": 0.25, "disk": 0.1, "load": 1.0},
+                     "latency_ms": 2.0, "stopping": stopping, "stopped": stopped}
+        });
+        http::request(
+            cluster.url(via),
+            "POST",
+            &format!("/v1/fleet/{id}/heartbeat"),
+            Some(token),
+            Some(body.to_string().as_bytes()),
+        )
+        .expect("heartbeat answered")
+    }
+}
+
+#[test]
+fn workers_heartbeat_are_discovered_and_follow_the_lifecycle() {
+    let cluster = Cluster::up_with_workers("workers-lifecycle", 3, 2);
+    // Both workers are idle and report metrics and a measured latency.
+    let nodes = fleet(&cluster);
+    for id in [101, 102] {
+        let node = nodes.iter().find(|n| n["id"] == id).expect("registered");
+        assert_eq!(node["state"], "idle", "{node}");
+        assert!(
+            node["metrics"]["memory"].as_f64().is_some_and(|m| m > 0.0),
+            "{node}"
+        );
+        assert_eq!(node["labels"]["region"], "lab");
+    }
+    // Voters report too.
+    assert!(nodes.iter().any(|n| n["role"] == "voter"));
+
+    // Discovery, selection and health from live heartbeats.
+    let fixture = common::root().join("tests/fixtures/cluster/discover_lab.edgeflow");
+    let found = cluster.cli(
+        2,
+        &[
+            "submit",
+            &fixture.to_string_lossy(),
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(found.status.success(), "{}", stderr(&found));
+    let found: Value = serde_json::from_str(&stdout(&found)).expect("JSON");
+    assert_eq!(
+        found,
+        json!({"count": 2, "picked_lab": true, "w1_status": "idle"})
+    );
+    // A CPU limit nobody meets fails the step, naming why.
+    let strict = cluster.cli(
+        2,
+        &[
+            "submit",
+            &fixture.to_string_lossy(),
+            "-i",
+            "max_cpu=-1.0",
+            "--wait",
+        ],
+    );
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(
+        stderr(&strict).contains("no candidate edge qualifies"),
+        "{}",
+        stderr(&strict)
+    );
+
+    // Maintenance on a real worker with nothing running: request, then mode; off: back.
+    let on = cluster.cli(
+        1,
+        &[
+            "worker",
+            "maintenance",
+            "on",
+            "101",
+            "--comment",
+            "disk swap",
+        ],
+    );
+    assert!(on.status.success(), "{}", stderr(&on));
+    await_state(&cluster, 101, "maintenance_mode");
+    let off = cluster.cli(1, &["worker", "maintenance", "off", "101"]);
+    assert!(off.status.success(), "{}", stderr(&off));
+    await_state(&cluster, 101, "idle");
+
+    // Maintenance requested while a step runs waits for it (a simulated worker).
+    let sim = SimulatedWorker::register(&cluster, 150, "sim");
+    assert_eq!(state_of(&cluster, 150), "offline");
+    let transitions = [
+        ((1, false, false), None, "starting"),
+        ((1, false, false), None, "running"),
+        ((1, false, false), Some(true), "maintenance_pending"),
+        ((0, false, false), None, "maintenance_mode"),
+        ((0, false, false), Some(false), "idle"),
+        ((1, true, false), None, "terminating"),
+        ((0, false, true), None, "offline"),
+    ];
+    for ((running, stopping, stopped), maintenance, expected) in transitions {
+        if let Some(on) = maintenance {
+            let mode = if on { "on" } else { "off" };
+            let switched = cluster.cli(1, &["worker", "maintenance", mode, "150"]);
+            assert!(switched.status.success(), "{}", stderr(&switched));
+            let requested = if on {
+                "maintenance_request"
+            } else {
+                "maintenance_exit"
+            };
+            assert_eq!(state_of(&cluster, 150), requested);
+        }
+        let reply = sim.beat(&cluster, 3, running, stopping, stopped);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            reply.json()["state"],
+            expected,
+            "after ({running}, {stopping}, {stopped})"
+        );
+    }
+
+    // A worker killed outright reads as unknown once its heartbeats are overdue.
+    cluster.signal("w2", "-9");
+    await_state(&cluster, 102, "unknown");
+    // Drain: the worker finishes and stops by itself, reported offline.
+    let drained = cluster.cli(1, &["worker", "drain", "101"]);
+    assert!(drained.status.success(), "{}", stderr(&drained));
+    await_state(&cluster, 101, "offline");
+}
+
+#[test]
+fn worker_tokens_are_checked_and_a_removed_worker_is_refused() {
+    let cluster = Cluster::up_with_workers("workers-tokens", 3, 1);
+    let sim = SimulatedWorker::register(&cluster, 160, "sim");
+    assert_eq!(sim.beat(&cluster, 1, 0, false, false).status, 200);
+    // A wrong token, or a worker's token used for another worker: refused.
+    assert_eq!(
+        sim.beat_as(&cluster, 1, 160, "wrong", 0, false, false)
+            .status,
+        401
+    );
+    assert_eq!(
+        sim.beat_as(&cluster, 1, 101, &sim.token, 0, false, false)
+            .status,
+        403
+    );
+    // A worker's token does not administer the cluster.
+    let status = http::get(cluster.url(1), "/v1/cluster/status", Some(&sim.token)).expect("answer");
+    assert_eq!(status.status, 403, "{}", status.body);
+    // An edge name another node has is refused.
+    let clash = cluster.dir.join("clash.toml");
+    std::fs::write(
+        &clash,
+        format!(
+            "id = 170\nedge = \"w1\"\nrole = \"worker\"\ndata_dir = \"d\"\napi_listen = \"127.0.0.1:9\"\n\
+             token_file = \"{}\"\n",
+            cluster.token_file(1).display()
+        ),
+    )
+    .expect("config");
+    let clashing = cluster.cli(1, &["worker", "add", "--config", &clash.to_string_lossy()]);
+    assert_eq!(clashing.status.code(), Some(1));
+    assert!(
+        stderr(&clashing).contains("edge `w1` is node 101"),
+        "{}",
+        stderr(&clashing)
+    );
+    // Removed: its token is refused and its record is gone.
+    let removed = cluster.cli(1, &["worker", "remove", "160"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(sim.beat(&cluster, 2, 0, false, false).status, 401);
+    assert_eq!(state_of(&cluster, 160), "absent");
+    // A clean shutdown reads as offline.
+    cluster.signal("w1", "-TERM");
+    await_state(&cluster, 101, "offline");
+}
