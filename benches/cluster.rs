@@ -4,7 +4,9 @@
 //! linearizable read throughput, leader failover (SIGKILL → first acknowledged write
 //! through a survivor, 20 trials) and idle resident memory. Run with
 //! `cargo bench --bench cluster [-- SECTION…]` (sections: writes, latency, reads,
-//! memory, failover; all by default); figures go to BENCHMARKS.md.
+//! memory, failover, workers; all by default); figures go to BENCHMARKS.md. `workers`
+//! registers 200 simulated workers that heartbeat every second through the API for 20 s
+//! and reports the leader's CPU use.
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -264,9 +266,97 @@ async fn main() {
     if wanted("memory") {
         memory(&cluster).await;
     }
+    if wanted("workers") {
+        workers(&http, &cluster).await;
+    }
     if wanted("failover") {
         failover(&http, &mut cluster).await;
     }
+}
+
+/// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line: 12 and 13 after the name.
+    let ticks: f64 =
+        fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+    ticks / 100.0
+}
+
+async fn workers(http: &reqwest::Client, cluster: &Cluster) {
+    const WORKERS: u64 = 200;
+    const SECONDS: u64 = 20;
+    let (leader, _) = settled_leader(http, cluster).await;
+    let operator = &cluster.tokens[0];
+    for id in 0..WORKERS {
+        let token = format!("simulated-worker-{id}");
+        let body = serde_json::json!({
+            "id": 1_000 + id, "edge": format!("sim{id}"), "api": "http://127.0.0.1:9",
+            "token_sha256": sha256_hex(&token), "labels": {"region": "sim"},
+            "heartbeat_interval_ms": 1_000,
+        });
+        let reply = http
+            .post(format!("{}/v1/workers", cluster.urls[0]))
+            .bearer_auth(operator)
+            .json(&body)
+            .send()
+            .await
+            .expect("register");
+        assert!(
+            reply.status().is_success(),
+            "{}",
+            reply.text().await.unwrap_or_default()
+        );
+    }
+    let pid = cluster.pid(leader);
+    let (cpu_before, started) = (cpu_seconds(pid), Instant::now());
+    let tasks: Vec<_> = (0..WORKERS)
+        .map(|id| {
+            let http = http.clone();
+            let url = cluster.urls[(id % 3) as usize].clone();
+            tokio::spawn(async move {
+                let token = format!("simulated-worker-{id}");
+                let mut ticks = tokio::time::interval(Duration::from_secs(1));
+                let mut failures = 0;
+                for _ in 0..SECONDS {
+                    ticks.tick().await;
+                    let beat = serde_json::json!({
+                        "edge": format!("sim{id}"), "api": "http://127.0.0.1:9",
+                        "heartbeat_interval_ms": 1_000, "labels": {"region": "sim"},
+                        "beat": {"running": 0, "metrics": {"cpu": 0.2, "memory": 0.3, "disk": 0.4, "load": 0.5},
+                                 "latency_ms": 1.0, "stopping": false, "stopped": false}
+                    });
+                    let ok = http
+                        .post(format!("{url}/v1/fleet/{}/heartbeat", 1_000 + id))
+                        .bearer_auth(&token)
+                        .json(&beat)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if !ok {
+                        failures += 1;
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let mut failures = 0;
+    for task in tasks {
+        failures += task.await.expect("worker task");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = (cpu_seconds(pid) - cpu_before) / elapsed;
+    println!(
+        "{WORKERS} workers heartbeating every second for {SECONDS} s: leader CPU {:.1}% of one core, {failures} failed heartbeats",
+        cpu * 100.0
+    );
+}
+
+fn sha256_hex(text: &str) -> String {
+    edgeflow_runtime::member::token_sha256(text)
 }
 
 async fn paced_latency(http: &reqwest::Client, cluster: &Cluster, leader: usize) {

@@ -275,6 +275,9 @@ impl Executor {
         run_id: &str,
         started: Instant,
     ) -> Result<(), RunError> {
+        if let Some(placement) = &step.modifiers.placement {
+            self.check_placement(step, evaluate(placement, env, step)?)?;
+        }
         let mut values = Vec::with_capacity(args.len());
         for (name, expr) in args {
             values.push((name.clone(), evaluate(expr, env, step)?));
@@ -321,6 +324,47 @@ impl Executor {
             }
         });
         Ok(())
+    }
+
+    /// Where a placed step may run. On the embedded node every edge is this machine;
+    /// on a cluster a step runs only on the driving node's own edge until dispatch to
+    /// other nodes exists — never silently somewhere else.
+    fn check_placement(&self, step: &Step, placement: Value) -> Result<(), RunError> {
+        if self.node.is_embedded() {
+            return Ok(());
+        }
+        let edges = edge_names(placement);
+        if edges.contains(&self.node.name) {
+            return Ok(());
+        }
+        Err(step_error(
+            step,
+            format!(
+                "the step is placed on {}, and running steps on other nodes is not available yet \
+                 (this run is driven by `{}`)",
+                if edges.is_empty() {
+                    "no edge".to_string()
+                } else {
+                    edges.join(", ")
+                },
+                self.node.name
+            ),
+        ))
+    }
+}
+
+/// The edges a placement names: an edge, a list of them, or an `edge.select` /
+/// `edge.discover` result (its `edge` or `edges` field).
+fn edge_names(placement: Value) -> Vec<String> {
+    match placement {
+        Value::Edge(edge) | Value::String(edge) => vec![edge],
+        Value::List(items) => items.into_iter().flat_map(edge_names).collect(),
+        Value::Record(fields) => fields
+            .into_iter()
+            .filter(|(name, _)| name == "edge" || name == "edges")
+            .flat_map(|(_, value)| edge_names(value))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

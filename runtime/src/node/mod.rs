@@ -225,6 +225,12 @@ impl Node {
         &self.raft
     }
 
+    /// Whether this is the embedded single node of `edgeflow run`, where every edge a
+    /// program names is this machine.
+    pub fn is_embedded(&self) -> bool {
+        self.peers.is_none()
+    }
+
     /// This node's id.
     pub fn id(&self) -> u64 {
         *self.raft.node_id()
