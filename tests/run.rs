@@ -123,6 +123,22 @@ fn an_op_without_its_subsystem_fails_the_run_at_its_step() {
         "{message}"
     );
     assert!(stdout(&output).is_empty());
+
+    // A user-defined (WebAssembly) op says so too, at its step.
+    let data = data_dir("unavailable-wasm");
+    let output = edgeflow(&[
+        "run",
+        "tests/fixtures/valid/wasm_and_placement.edgeflow",
+        "--data",
+        &data,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("step `unique` failed"), "{message}");
+    assert!(
+        message.contains("op `text.dedupe` is not available in this runtime yet"),
+        "{message}"
+    );
 }
 
 #[test]

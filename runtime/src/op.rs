@@ -116,7 +116,10 @@ impl fmt::Display for OpError {
             OpError::NotAvailable { op, reason } => {
                 write!(f, "`{op}` is not available in this runtime yet: {reason}")
             }
-            OpError::Unknown { op } => write!(f, "no implementation of op `{op}`"),
+            OpError::Unknown { op } => write!(
+                f,
+                "op `{op}` is not available in this runtime yet: user-defined (WebAssembly) ops are not executed yet"
+            ),
             OpError::BadArgument { name, expected } => {
                 write!(f, "argument `{name}` must be {expected}")
             }
