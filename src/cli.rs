@@ -168,9 +168,9 @@ pub enum Format {
     Json,
 }
 
-/// How `edgeflow run` runs a workflow.
+/// Which workflow of a file to run, and its parameter values (`run` and `submit`).
 #[derive(Args, Debug)]
-pub struct RunOptions {
+pub struct WorkflowInputs {
     /// The workflow to run; may be left out when the file has exactly one.
     #[arg(long, short)]
     pub workflow: Option<String>,
@@ -181,6 +181,13 @@ pub struct RunOptions {
     /// A JSON object of parameter values (`--input` wins over it).
     #[arg(long = "inputs", value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
+}
+
+/// How `edgeflow run` runs a workflow.
+#[derive(Args, Debug)]
+pub struct RunOptions {
+    #[command(flatten)]
+    pub chosen: WorkflowInputs,
     /// Where the embedded cluster keeps its state.
     #[arg(long, value_name = "DIR", default_value = ".edgeflow")]
     pub data: PathBuf,
@@ -306,15 +313,8 @@ pub enum Consistency {
 /// What `edgeflow submit` runs and how it reports.
 #[derive(Args, Debug)]
 pub struct SubmitOptions {
-    /// The workflow to run; may be left out when the file has exactly one.
-    #[arg(long, short)]
-    pub workflow: Option<String>,
-    /// A parameter value, `name=value` (repeatable), as for `edgeflow run`.
-    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
-    pub inputs: Vec<String>,
-    /// A JSON object of parameter values (`--input` wins over it).
-    #[arg(long = "inputs", value_name = "FILE")]
-    pub inputs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub chosen: WorkflowInputs,
     /// Follow the run to its end and print its output (as `edgeflow run` does).
     #[arg(long)]
     pub wait: bool,

@@ -2,19 +2,19 @@
 //! NAME=VALUE`), checked against the parameters' types, with defaults for the rest:
 //! what `edgeflow run` and `edgeflow submit` pass to a run.
 
+use crate::cli::WorkflowInputs;
 use edgeflow_compiler::conform::{conform, conform_text};
 use edgeflow_compiler::ir::Workflow;
 use edgeflow_compiler::value::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Parameter values from `--inputs FILE` and `--input name=value`, checked against the
 /// workflow's parameter types, with defaults for the rest.
 pub fn parameter_values(
     workflow: &Workflow,
-    pairs: &[String],
-    file: Option<&Path>,
+    chosen: &WorkflowInputs,
 ) -> Result<BTreeMap<String, Value>, String> {
+    let (pairs, file) = (&chosen.inputs, chosen.inputs_file.as_deref());
     let mut given: BTreeMap<String, Value> = BTreeMap::new();
     let param = |name: &str| {
         workflow

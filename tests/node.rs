@@ -5,8 +5,7 @@
 mod common;
 
 use common::http;
-use common::{stderr, stdout};
-use std::net::TcpListener;
+use common::{free_port, stderr, stdout};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,13 +17,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn edgeflow(args: &[&str]) -> std::process::Output {

@@ -53,6 +53,18 @@ free_port() {
 }
 
 declare -a raft api hash
+# The [[peers]] tables of a node's config: every voter but `$1`.
+peers_toml() {
+  for peer in $(seq 1 "$count"); do
+    [[ $peer == "$1" ]] && continue
+    echo
+    echo "[[peers]]"
+    echo "id = $peer"
+    echo "raft = \"127.0.0.1:${raft[$peer]}\""
+    echo "api = \"127.0.0.1:${api[$peer]}\""
+    echo "token_sha256 = \"${hash[$peer]}\""
+  done
+}
 for id in $(seq 1 "$count"); do
   raft[$id]=$(free_port)
   api[$id]=$(free_port)
@@ -77,15 +89,7 @@ for id in $(seq 1 "$count"); do
     echo "heartbeat = \"${EDGEFLOW_HEARTBEAT:-40ms}\""
     echo "election_min = \"${EDGEFLOW_ELECTION_MIN:-120ms}\""
     echo "election_max = \"${EDGEFLOW_ELECTION_MAX:-240ms}\""
-    for peer in $(seq 1 "$count"); do
-      [[ $peer == "$id" ]] && continue
-      echo
-      echo "[[peers]]"
-      echo "id = $peer"
-      echo "raft = \"127.0.0.1:${raft[$peer]}\""
-      echo "api = \"127.0.0.1:${api[$peer]}\""
-      echo "token_sha256 = \"${hash[$peer]}\""
-    done
+    peers_toml "$id"
   } > "$dir/$id.toml"
   nohup "$bin" node --config "$dir/$id.toml" > "$dir/$id.log" 2>&1 &
   echo $! > "$dir/$id.pid"
@@ -128,14 +132,7 @@ for w in $(seq 1 "$workers"); do
     echo "data_dir = \"$dir/data-w$w\""
     echo "api_listen = \"127.0.0.1:$(free_port)\""
     echo "token_file = \"$dir/w$w.token\""
-    for peer in $(seq 1 "$count"); do
-      echo
-      echo "[[peers]]"
-      echo "id = $peer"
-      echo "raft = \"127.0.0.1:${raft[$peer]}\""
-      echo "api = \"127.0.0.1:${api[$peer]}\""
-      echo "token_sha256 = \"${hash[$peer]}\""
-    done
+    peers_toml 0
     echo
     echo "[labels]"
     echo "region = \"lab\""

@@ -26,13 +26,7 @@ pub async fn voter_heartbeats(node: Arc<Node>, me: Identity, every: Duration, da
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let beat = Beat {
-            running: 0,
-            metrics: sampler.sample(),
-            latency_ms,
-            stopping: false,
-            stopped: false,
-        };
+        let beat = Beat::idle(sampler.sample(), latency_ms);
         let started = Instant::now();
         let written = node
             .write(Command::Heartbeat {

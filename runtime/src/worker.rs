@@ -101,13 +101,7 @@ impl Worker {
                 _ = ticks.tick() => {}
                 () = &mut stop => break,
             }
-            let beat = Beat {
-                running: 0,
-                metrics: sampler.sample(),
-                latency_ms,
-                stopping: false,
-                stopped: false,
-            };
+            let beat = Beat::idle(sampler.sample(), latency_ms);
             let started = Instant::now();
             match self.send(beat).await {
                 Ok(answer) => {
@@ -122,11 +116,8 @@ impl Worker {
             }
         }
         let last = Beat {
-            running: 0,
-            metrics: sampler.sample(),
-            latency_ms,
-            stopping: false,
             stopped: true,
+            ..Beat::idle(sampler.sample(), latency_ms)
         };
         self.send(last).await.map(|_| ())
     }

@@ -121,11 +121,9 @@ async fn run_on(
             (run_id.clone(), workflow, inputs)
         }
         None => {
-            let workflow = choose_workflow(program, options.workflow.as_deref(), file)
+            let workflow = choose_workflow(program, options.chosen.workflow.as_deref(), file)
                 .map_err(|_| Failure::Usage(String::new()))?; // choose_workflow said why
-            let inputs =
-                parameter_values(workflow, &options.inputs, options.inputs_file.as_deref())
-                    .map_err(Failure::Usage)?;
+            let inputs = parameter_values(workflow, &options.chosen).map_err(Failure::Usage)?;
             (
                 format!("run-{}-{:04x}", now_ms(), fastrand::u16(..)),
                 workflow,

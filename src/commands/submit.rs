@@ -20,11 +20,11 @@ pub fn run(file: &Path, options: SubmitOptions, target: &ClusterTarget) -> ExitC
         Ok(program) => program,
         Err(code) => return code,
     };
-    let workflow = match choose_workflow(&program, options.workflow.as_deref(), file) {
+    let workflow = match choose_workflow(&program, options.chosen.workflow.as_deref(), file) {
         Ok(workflow) => workflow,
         Err(code) => return code,
     };
-    let inputs = match parameter_values(workflow, &options.inputs, options.inputs_file.as_deref()) {
+    let inputs = match parameter_values(workflow, &options.chosen) {
         Ok(inputs) => inputs,
         Err(message) => {
             eprintln!("error: {message}");

@@ -27,6 +27,15 @@ fn is_running(pid: u32) -> bool {
         .is_some_and(|rest| !rest.starts_with('Z'))
 }
 
+/// Waits (bounded) until process `pid` has exited.
+fn await_exit(pid: u32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while is_running(pid) {
+        assert!(Instant::now() < deadline, "{what} did not stop");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn scripts() -> PathBuf {
     super::root().join("examples/cluster")
 }
@@ -144,13 +153,7 @@ impl Cluster {
     /// current nodes as peers (start it with `start`, then `edgeflow cluster add`); with
     /// a proxy, peers reach it through the proxy.
     pub fn configure_new_member(&mut self, id: u64, proxy: Option<&Proxy>) {
-        let free_port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port()
-        };
-        let (raft, api) = (free_port(), free_port());
+        let (raft, api) = (super::free_port(), super::free_port());
         std::fs::write(self.token_file(id), format!("token-of-node-{id}")).expect("token");
         let mut config = format!(
             "id = {id}\nedge = \"node_{id}\"\nrole = \"voter\"\ndata_dir = \"{}\"\n\
@@ -195,11 +198,7 @@ impl Cluster {
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill {signal} {pid} failed");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while is_running(pid) {
-            assert!(Instant::now() < deadline, "{name} did not stop");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        await_exit(pid, name);
     }
 
     /// `kill -9` node `id` and wait until the process is gone.
@@ -217,11 +216,7 @@ impl Cluster {
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -9 {pid} failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while is_running(pid) {
-            assert!(Instant::now() < deadline, "node {id} did not die");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        await_exit(pid, &format!("node {id}"));
     }
 
     /// Starts node `id` from its configuration file (a restart, or a new member).

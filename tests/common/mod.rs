@@ -10,6 +10,14 @@ pub mod proxy;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A 127.0.0.1 port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

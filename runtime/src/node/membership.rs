@@ -81,19 +81,8 @@ impl Node {
 
     /// Makes learners voters (leader only).
     pub async fn promote(&self, ids: BTreeSet<u64>) -> Result<(), NodeError> {
-        let membership = self
-            .raft
-            .metrics()
-            .borrow_watched()
-            .membership_config
-            .clone();
-        let voters: BTreeSet<u64> = membership.membership().voter_ids().collect();
+        let voters = self.voters_if_members(&ids)?;
         for id in &ids {
-            if membership.membership().get_node(id).is_none() {
-                return Err(NodeError::Refused(format!(
-                    "node {id} is not a member; add it first with `edgeflow cluster add`"
-                )));
-            }
             if voters.contains(id) {
                 return Err(NodeError::Refused(format!("node {id} is already a voter")));
             }
@@ -107,18 +96,7 @@ impl Node {
 
     /// Removes members (voters through joint consensus; learners directly).
     pub async fn remove(&self, ids: BTreeSet<u64>) -> Result<(), NodeError> {
-        let membership = self
-            .raft
-            .metrics()
-            .borrow_watched()
-            .membership_config
-            .clone();
-        let voters: BTreeSet<u64> = membership.membership().voter_ids().collect();
-        for id in &ids {
-            if membership.membership().get_node(id).is_none() {
-                return Err(NodeError::Refused(format!("node {id} is not a member")));
-            }
-        }
+        let voters = self.voters_if_members(&ids)?;
         if voters.is_subset(&ids) {
             return Err(NodeError::Refused(
                 "removing every voter would leave no cluster".into(),
@@ -139,6 +117,25 @@ impl Node {
                 .map_err(|e| self.write_refused(e))?;
         }
         Ok(())
+    }
+
+    /// The current voters, once every id in `ids` is known to be a member.
+    fn voters_if_members(&self, ids: &BTreeSet<u64>) -> Result<BTreeSet<u64>, NodeError> {
+        let membership = self
+            .raft
+            .metrics()
+            .borrow_watched()
+            .membership_config
+            .clone();
+        if let Some(stranger) = ids
+            .iter()
+            .find(|id| membership.membership().get_node(id).is_none())
+        {
+            return Err(NodeError::Refused(format!(
+                "node {stranger} is not a member (add it with `edgeflow cluster add`)"
+            )));
+        }
+        Ok(membership.membership().voter_ids().collect())
     }
 
     /// The member's recorded addresses, if it is in the membership.

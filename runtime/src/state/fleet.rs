@@ -127,6 +127,19 @@ pub struct Beat {
     pub stopped: bool,
 }
 
+impl Beat {
+    /// An ordinary heartbeat of a node running nothing.
+    pub fn idle(metrics: SystemMetrics, latency_ms: Option<f64>) -> Beat {
+        Beat {
+            running: 0,
+            metrics,
+            latency_ms,
+            stopping: false,
+            stopped: false,
+        }
+    }
+}
+
 impl EdgeRecord {
     /// The state as a reader at `now` sees it: overdue heartbeats read as `unknown`.
     pub fn state_at(&self, now: u64) -> WorkerState {

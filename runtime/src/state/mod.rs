@@ -263,32 +263,12 @@ impl State {
                     },
                 }
             }
-            Command::SetMaintenance { node, on, comment } => match self.fleet.get_mut(node) {
-                Some(record) => {
-                    record.set_maintenance(*on, comment.clone());
-                    Response::Fleet {
-                        accepted: true,
-                        reason: None,
-                    }
-                }
-                None => Response::Fleet {
-                    accepted: false,
-                    reason: Some(format!("no node {node} in the fleet")),
-                },
-            },
-            Command::Drain { node } => match self.fleet.get_mut(node) {
-                Some(record) => {
-                    record.draining = true;
-                    Response::Fleet {
-                        accepted: true,
-                        reason: None,
-                    }
-                }
-                None => Response::Fleet {
-                    accepted: false,
-                    reason: Some(format!("no node {node} in the fleet")),
-                },
-            },
+            Command::SetMaintenance { node, on, comment } => {
+                self.change_fleet_node(*node, |record| record.set_maintenance(*on, comment.clone()))
+            }
+            Command::Drain { node } => {
+                self.change_fleet_node(*node, |record| record.draining = true)
+            }
             Command::CompleteStep {
                 run_id,
                 step,
@@ -330,6 +310,23 @@ impl State {
                 self.applied_keys.retain(|key, _| !key.starts_with(&prefix));
                 Response::Recorded
             }
+        }
+    }
+
+    /// An operator's change to a node of the fleet, refused for an unknown node.
+    fn change_fleet_node(&mut self, node: u64, change: impl FnOnce(&mut EdgeRecord)) -> Response {
+        match self.fleet.get_mut(&node) {
+            Some(record) => {
+                change(record);
+                Response::Fleet {
+                    accepted: true,
+                    reason: None,
+                }
+            }
+            None => Response::Fleet {
+                accepted: false,
+                reason: Some(format!("no node {node} in the fleet")),
+            },
         }
     }
 
