@@ -15,6 +15,7 @@ pub mod member;
 pub mod network;
 pub mod node;
 pub mod op;
+pub mod op_host;
 pub mod raft_types;
 pub mod state;
 pub mod storage;

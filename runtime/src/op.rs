@@ -1,9 +1,10 @@
 //! The contract between the executor and the standard library (DESIGN.md §2): an op is
-//! called with its evaluated arguments and a context (the node, and which run, step and
-//! attempt is calling), and answers a value or an error. The binary hands the stdlib's
-//! registry to the executor.
+//! called with its evaluated arguments and a context (the host it may ask of the
+//! cluster, and which run, step and attempt is calling), and answers a value or an
+//! error. The binary hands the stdlib's registry to the executor.
 
-use crate::node::{Node, NodeError};
+use crate::node::NodeError;
+use crate::op_host::OpHost;
 use edgeflow_compiler::value::Value;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 /// Who is calling: enough to make every state change idempotent per
 /// (run, step, attempt).
 pub struct OpContext {
-    pub node: Arc<Node>,
+    pub host: Arc<dyn OpHost>,
     /// The op being called (its prelude path).
     pub op: String,
     pub run_id: String,

@@ -6,8 +6,9 @@ use crate::op_fn::{OpFn, OpFuture};
 use crate::result::{int, record, success};
 use edgeflow_compiler::value::Value;
 use edgeflow_runtime::command::{Command, Response};
-use edgeflow_runtime::node::{now_ms, Node};
+use edgeflow_runtime::node::now_ms;
 use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
+use edgeflow_runtime::op_host::{Freshness, OpHost, Query, QueryAnswer};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -29,21 +30,21 @@ fn elect_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
         let group = args.string("group")?.to_string();
         let ttl_ms = (args.duration("ttl")? / 1_000_000).max(1) as u64;
-        let candidate = context.node.name.clone();
+        let candidate = context.host.name().to_string();
         let command = Command::Campaign {
             group: group.clone(),
             candidate,
             ttl_ms,
         };
         let key = Some(context.idempotency_key());
-        match context.node.write_once(command, key).await? {
+        match context.host.write_once(command, key).await? {
             Response::Leadership {
                 success,
                 leader,
                 term,
             } => {
                 if success {
-                    keep_renewing(Arc::downgrade(&context.node), group, ttl_ms);
+                    keep_renewing(Arc::downgrade(&context.host), group, ttl_ms);
                 }
                 Ok(record([
                     ("success", Value::Bool(success)),
@@ -58,18 +59,18 @@ fn elect_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
 
 /// Renews a lease this node won, every third of its time to live, for as long as the
 /// node runs and still holds it (a resignation or a lost lease ends the renewals).
-fn keep_renewing(node: Weak<Node>, group: String, ttl_ms: u64) {
+fn keep_renewing(host: Weak<dyn OpHost>, group: String, ttl_ms: u64) {
     tokio::spawn(async move {
         let period = Duration::from_millis((ttl_ms / 3).max(1));
         loop {
             tokio::time::sleep(period).await;
-            let Some(node) = node.upgrade() else { break };
+            let Some(host) = host.upgrade() else { break };
             let renew = Command::Renew {
                 group: group.clone(),
-                holder: node.name.clone(),
+                holder: host.name().to_string(),
                 ttl_ms,
             };
-            match node.write(renew).await {
+            match host.write_once(renew, None).await {
                 Ok(Response::Renew { success: true }) => {}
                 _ => break,
             }
@@ -81,7 +82,14 @@ fn get_leader<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
         let group = args.string("group")?;
         let now = now_ms();
-        let (leader, term) = context.node.read(|state| state.leader(group, now)).await?;
+        let query = Query::Leader {
+            group: group.to_string(),
+            at_ms: now,
+        };
+        let (leader, term) = match context.host.query(query, Freshness::Linearizable).await? {
+            QueryAnswer::Leader { holder, term } => (holder, term),
+            other => return Err(OpError::Failed(format!("unexpected answer {other:?}"))),
+        };
         Ok(record([
             ("success", Value::Bool(true)),
             ("leader", leader.map_or(Value::None, Value::String)),
@@ -94,10 +102,10 @@ fn resign<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
         let command = Command::Resign {
             group: args.string("group")?.to_string(),
-            holder: context.node.name.clone(),
+            holder: context.host.name().to_string(),
         };
         match context
-            .node
+            .host
             .write_once(command, Some(context.idempotency_key()))
             .await?
         {
@@ -114,7 +122,7 @@ fn propose<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             value: args.json("value")?,
         };
         match context
-            .node
+            .host
             .write_once(command, Some(context.idempotency_key()))
             .await?
         {
@@ -140,7 +148,7 @@ fn global_order<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             events,
         };
         match context
-            .node
+            .host
             .write_once(command, Some(context.idempotency_key()))
             .await?
         {

@@ -7,6 +7,7 @@ use crate::result::record;
 use edgeflow_compiler::value::Value;
 use edgeflow_runtime::node::now_ms;
 use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
+use edgeflow_runtime::op_host::{Freshness, Query, QueryAnswer};
 use edgeflow_runtime::state::fleet::EdgeRecord;
 
 pub fn register(registry: &mut Registry) {
@@ -16,10 +17,14 @@ pub fn register(registry: &mut Registry) {
 }
 
 async fn fleet(context: &OpContext) -> Result<Vec<EdgeRecord>, OpError> {
-    Ok(context
-        .node
-        .read(|state| state.fleet.values().cloned().collect())
-        .await?)
+    match context
+        .host
+        .query(Query::Fleet, Freshness::Linearizable)
+        .await?
+    {
+        QueryAnswer::Fleet(records) => Ok(records),
+        other => Err(OpError::Failed(format!("unexpected answer {other:?}"))),
+    }
 }
 
 fn bad(name: &str, expected: &'static str) -> OpError {

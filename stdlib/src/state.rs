@@ -6,6 +6,7 @@ use crate::result::{int, record, success};
 use edgeflow_compiler::value::Value;
 use edgeflow_runtime::command::{Command, Response};
 use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
+use edgeflow_runtime::op_host::{Freshness, Query, QueryAnswer};
 use edgeflow_runtime::state::Versioned;
 
 pub fn register(registry: &mut Registry) {
@@ -13,6 +14,10 @@ pub fn register(registry: &mut Registry) {
     registry.register("state.put", OpFn(put));
     registry.register("state.delete", OpFn(delete));
     registry.register("state.scan", OpFn(scan));
+}
+
+fn unexpected_answer(answer: QueryAnswer) -> OpError {
+    OpError::Failed(format!("unexpected answer from the state: {answer:?}"))
 }
 
 fn versioned_fields(versioned: Option<Versioned>) -> (bool, Value, Value) {
@@ -24,17 +29,23 @@ fn versioned_fields(versioned: Option<Versioned>) -> (bool, Value, Value) {
 
 fn get<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
-        let (ns, key) = (args.string("ns")?, args.string("key")?);
-        let read = |state: &edgeflow_runtime::state::State| state.get(ns, key).cloned();
-        let versioned = match args.string("consistency")? {
-            "linearizable" => context.node.read(read).await?,
-            "local" => context.node.read_local(read).await,
+        let query = Query::Get {
+            ns: args.string("ns")?.to_string(),
+            key: args.string("key")?.to_string(),
+        };
+        let freshness = match args.string("consistency")? {
+            "linearizable" => Freshness::Linearizable,
+            "local" => Freshness::Local,
             _ => {
                 return Err(OpError::BadArgument {
                     name: "consistency".into(),
                     expected: "\"linearizable\" or \"local\"",
                 })
             }
+        };
+        let versioned = match context.host.query(query, freshness).await? {
+            QueryAnswer::Entry(entry) => entry,
+            other => return Err(unexpected_answer(other)),
         };
         let (found, value, version) = versioned_fields(versioned);
         Ok(record([
@@ -63,7 +74,7 @@ fn put<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             if_version,
         };
         match context
-            .node
+            .host
             .write_once(command, Some(context.idempotency_key()))
             .await?
         {
@@ -83,7 +94,7 @@ fn delete<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             key: args.string("key")?.to_string(),
         };
         match context
-            .node
+            .host
             .write_once(command, Some(context.idempotency_key()))
             .await?
         {
@@ -100,10 +111,15 @@ fn scan<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             name: "limit".into(),
             expected: "0 or more",
         })?;
-        let items = context
-            .node
-            .read(|state| state.scan(ns, prefix, limit))
-            .await?;
+        let query = Query::Scan {
+            ns: ns.to_string(),
+            prefix: prefix.to_string(),
+            limit,
+        };
+        let items = match context.host.query(query, Freshness::Linearizable).await? {
+            QueryAnswer::Entries(items) => items,
+            other => return Err(unexpected_answer(other)),
+        };
         let items = items
             .into_iter()
             .map(|(key, v)| {

@@ -308,7 +308,7 @@ impl Executor {
             ));
         };
         let context = OpContext {
-            node: self.node.clone(),
+            host: self.node.clone(),
             op: op_path.to_string(),
             run_id: run_id.to_string(),
             step: step.name.clone(),

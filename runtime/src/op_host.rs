@@ -1,0 +1,108 @@
+//! What an op may ask of the cluster, as data: a write (a `Command`, optionally keyed so
+//! it applies once) or a `Query` of the replicated state. Ops see only this trait, not a
+//! Raft node, so the same op can run where a node drives the run and — once steps are
+//! dispatched — on a worker that reaches the cluster through the API. A `Node` is the
+//! host of the ops it runs itself.
+
+use crate::command::{Command, Response};
+use crate::node::{Node, NodeError};
+use crate::state::fleet::EdgeRecord;
+use crate::state::{State, Versioned};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+/// A read of the replicated state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Query {
+    /// One key and its version.
+    Get { ns: String, key: String },
+    /// Keys of a namespace starting with `prefix`, in key order.
+    Scan {
+        ns: String,
+        prefix: String,
+        limit: usize,
+    },
+    /// A group's live lease holder at `at_ms`, and its term.
+    Leader { group: String, at_ms: u64 },
+    /// Every node of the fleet registry.
+    Fleet,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum QueryAnswer {
+    Entry(Option<Versioned>),
+    Entries(Vec<(String, Versioned)>),
+    Leader { holder: Option<String>, term: u64 },
+    Fleet(Vec<EdgeRecord>),
+}
+
+/// How fresh a read must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Freshness {
+    /// Every write committed before the read started is visible.
+    Linearizable,
+    /// This host's copy, possibly behind.
+    Local,
+}
+
+impl Query {
+    /// The answer from a state.
+    pub fn answer(&self, state: &State) -> QueryAnswer {
+        match self {
+            Query::Get { ns, key } => QueryAnswer::Entry(state.get(ns, key).cloned()),
+            Query::Scan { ns, prefix, limit } => {
+                QueryAnswer::Entries(state.scan(ns, prefix, *limit))
+            }
+            Query::Leader { group, at_ms } => {
+                let (holder, term) = state.leader(group, *at_ms);
+                QueryAnswer::Leader { holder, term }
+            }
+            Query::Fleet => QueryAnswer::Fleet(state.fleet.values().cloned().collect()),
+        }
+    }
+}
+
+pub trait OpHost: Send + Sync {
+    /// The identity this host campaigns for leases under (its edge name).
+    fn name(&self) -> &str;
+
+    /// Commits a command; with a key, a request already applied is not applied again.
+    fn write_once(
+        &self,
+        command: Command,
+        idempotency_key: Option<String>,
+    ) -> BoxFuture<'_, Result<Response, NodeError>>;
+
+    fn query(
+        &self,
+        query: Query,
+        freshness: Freshness,
+    ) -> BoxFuture<'_, Result<QueryAnswer, NodeError>>;
+}
+
+impl OpHost for Node {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write_once(
+        &self,
+        command: Command,
+        idempotency_key: Option<String>,
+    ) -> BoxFuture<'_, Result<Response, NodeError>> {
+        Box::pin(Node::write_once(self, command, idempotency_key))
+    }
+
+    fn query(
+        &self,
+        query: Query,
+        freshness: Freshness,
+    ) -> BoxFuture<'_, Result<QueryAnswer, NodeError>> {
+        Box::pin(async move {
+            match freshness {
+                Freshness::Linearizable => self.read(|state| query.answer(state)).await,
+                Freshness::Local => Ok(self.read_local(|state| query.answer(state)).await),
+            }
+        })
+    }
+}
