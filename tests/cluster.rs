@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cluster::Cluster;
+use common::cluster::{Cluster, SNAPSHOT_EVERY};
 use common::http;
 use common::stderr;
 use edgeflow_runtime::network::wire::{self, Answer, Envelope, Hello, HelloReply, RemoteError};
@@ -67,7 +67,7 @@ fn three_voters_lose_nothing_when_the_leader_is_killed() {
             let url = cluster.url(survivors[(w % 2) as usize]).to_string();
             let token = cluster.token(survivors[(w % 2) as usize]);
             std::thread::spawn(move || {
-                for i in 0..1_400u64 {
+                for i in 0..(SNAPSHOT_EVERY / 2) {
                     let body = format!("{}", w * 10_000 + i);
                     let reply = http::request(
                         &url,
@@ -105,7 +105,11 @@ fn three_voters_lose_nothing_when_the_leader_is_killed() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    for (key, value) in [("w3-1399", 31_399), ("w0-0", 0)] {
+    let last_of_w3 = format!("w3-{}", SNAPSHOT_EVERY / 2 - 1);
+    for (key, value) in [
+        (last_of_w3.as_str(), 30_000 + SNAPSHOT_EVERY / 2 - 1),
+        ("w0-0", 0),
+    ] {
         let reply = cluster.get(old_leader, "bulk", key, true);
         assert_eq!(reply.json()["value"], value, "{key} on the restarted node");
     }

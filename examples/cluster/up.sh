@@ -83,6 +83,7 @@ for id in $(seq 1 "$count"); do
     echo "raft_listen = \"127.0.0.1:${raft[$id]}\""
     echo "api_listen = \"127.0.0.1:${api[$id]}\""
     echo "token_file = \"$dir/$id.token\""
+    echo "snapshot_every = ${EDGEFLOW_SNAPSHOT_EVERY:-20000}"
     echo
     echo "# Loopback is fast: a shorter election timeout than the default fails over sooner."
     echo "[timeouts]"

@@ -32,6 +32,14 @@ pub struct NodeConfig {
     pub tls: Option<Tls>,
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Log entries between snapshots of the state (older entries are then purged).
+    /// Fewer snapshots cost less CPU; more keep the log and restarts shorter.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u64,
+}
+
+fn default_snapshot_every() -> u64 {
+    20_000
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -169,6 +177,9 @@ impl NodeConfig {
     fn validate(&self) -> Result<(), String> {
         if self.id == 0 {
             return Err("`id` must be 1 or more".into());
+        }
+        if self.snapshot_every < 100 {
+            return Err("`snapshot_every` must be 100 or more".into());
         }
         if self.role == Role::Voter && self.raft_listen.is_none() {
             return Err(

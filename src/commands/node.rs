@@ -111,6 +111,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
             election_min: timeouts.election_min,
             election_max: timeouts.election_max,
             request: timeouts.request,
+            snapshot_every: config.snapshot_every,
         },
         token: &token,
         tls: tls.as_ref().map(|tls| tls.connector.clone()),

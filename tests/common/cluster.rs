@@ -36,6 +36,9 @@ fn await_exit(pid: u32, what: &str) {
     }
 }
 
+/// Log entries between snapshots in test clusters.
+pub const SNAPSHOT_EVERY: u64 = 1_000;
+
 fn scripts() -> PathBuf {
     super::root().join("examples/cluster")
 }
@@ -55,7 +58,10 @@ impl Cluster {
             std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
         }
         let mut up = Command::new(scripts().join("up.sh"));
-        up.arg(count.to_string()).arg(&dir);
+        // Small snapshots: a node down for a while must catch up from one.
+        up.arg(count.to_string())
+            .arg(&dir)
+            .env("EDGEFLOW_SNAPSHOT_EVERY", SNAPSHOT_EVERY.to_string());
         if workers > 0 {
             up.args(["--workers", &workers.to_string()]);
         }

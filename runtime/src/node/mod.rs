@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::RwLock;
 
-/// Log entries between snapshots (after which older entries are purged).
+/// Log entries between snapshots of the embedded node (after which older entries are
+/// purged); cluster members take theirs from the configuration.
 const SNAPSHOT_EVERY: u64 = 5_000;
 /// How long to wait for a single-node cluster to elect itself.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,6 +102,8 @@ pub struct Timing {
     pub election_max: u64,
     /// How long a request (a forwarded write, a read index) may wait for a leader.
     pub request: u64,
+    /// Log entries between snapshots.
+    pub snapshot_every: u64,
 }
 
 impl Default for Timing {
@@ -110,6 +113,7 @@ impl Default for Timing {
             election_min: 100,
             election_max: 200,
             request: 2_000,
+            snapshot_every: SNAPSHOT_EVERY,
         }
     }
 }
@@ -193,7 +197,7 @@ impl Node {
             heartbeat_interval: timing.heartbeat,
             election_timeout_min: timing.election_min,
             election_timeout_max: timing.election_max,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(SNAPSHOT_EVERY),
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(timing.snapshot_every),
             max_in_snapshot_log_to_keep: 100,
             enable_pre_vote: Some(peers.is_some()),
             ..Config::default()
