@@ -37,12 +37,14 @@ for id in $(seq 1 "$count"); do
   fi
 done
 
-# A port nothing listens on (bash's /dev/tcp connect fails) and not yet handed out.
+# A port nothing listens on (bash's /dev/tcp connect fails) and not yet handed out, below
+# the kernel's ephemeral range (outgoing connections take ports from there).
 taken=" "
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
   local port
   while true; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (ephemeral_low - 10000)))
     [[ $taken == *" $port "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       taken="$taken$port "
@@ -155,6 +157,13 @@ if [[ $workers -gt 0 ]]; then
   done
   [[ $idle -ge $workers ]] || { echo "error: the workers did not become idle; see $dir/w*.log" >&2; exit 1; }
 fi
+
+# Every node must still be running (one that could not bind its ports has exited).
+for name in $(seq 1 "$count") $(seq -f 'w%g' 1 "$workers"); do
+  [[ -f $dir/$name.pid ]] || continue
+  kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null \
+    || { echo "error: node $name exited; see $dir/$name.log" >&2; exit 1; }
+done
 
 for id in $(seq 1 "$count"); do
   echo "http://127.0.0.1:${api[$id]}"
