@@ -115,6 +115,26 @@ fn three_voters_lose_nothing_when_the_leader_is_killed() {
     }
     let status = cluster.status(old_leader).expect("status");
     assert_eq!(status["members"].as_array().map(Vec::len), Some(3));
+
+    // `cluster status --format json`: the shape tools rely on.
+    let shown = cluster.cli(old_leader, &["cluster", "status", "--format", "json"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown: serde_json::Value = serde_json::from_str(&common::stdout(&shown)).expect("JSON");
+    assert!(
+        shown["leader"].is_u64() && shown["term"].is_u64(),
+        "{shown}"
+    );
+    for member in shown["members"].as_array().expect("members") {
+        assert!(member["id"].is_u64(), "{member}");
+        assert!(member["api"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("http://")));
+        assert!(["voter", "learner", "worker"].contains(&member["role"].as_str().unwrap_or("")));
+        assert!(
+            member["state"].is_string() && member["lag"].is_u64(),
+            "{member}"
+        );
+    }
 }
 
 #[test]
