@@ -372,6 +372,26 @@ fn hostile_input_is_refused_with_a_clear_error_and_changes_nothing() {
 
     assert_eq!(cluster.get(1, "t", "k", false).json()["value"], "original");
     assert_eq!(log_index(), before, "nothing reached the log");
+
+    // Adding a node that is not running is not reported as done.
+    let ghost = cluster.dir.join("ghost.toml");
+    std::fs::write(
+        &ghost,
+        format!(
+            "id = 7\nedge = \"ghost\"\nrole = \"voter\"\ndata_dir = \"{}\"\n\
+             raft_listen = \"127.0.0.1:1\"\napi_listen = \"127.0.0.1:2\"\ntoken_file = \"{}\"\n",
+            cluster.dir.join("ghost").display(),
+            cluster.token_file(1).display()
+        ),
+    )
+    .expect("config");
+    let added = cluster.cli(1, &["cluster", "add", "--config", &ghost.to_string_lossy()]);
+    assert_eq!(added.status.code(), Some(1));
+    assert!(
+        stderr(&added).contains("did not catch up"),
+        "{}",
+        stderr(&added)
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// How long `add_learner` waits for the new member to catch up with the log.
-const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `edgeflow cluster status --format json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,14 +69,33 @@ impl Node {
         if self.member_info(id).is_some() {
             return Err(NodeError::Refused(format!("node {id} is already a member")));
         }
-        let adding = self.raft.add_learner(id, info, true);
-        match tokio::time::timeout(CATCH_UP_TIMEOUT, adding).await {
-            Ok(result) => result.map(|_| ()).map_err(|e| self.write_refused(e)),
-            Err(_) => Err(NodeError::Refused(format!(
-                "node {id} was added as a learner but did not catch up within {} s; is it running and reachable?",
-                CATCH_UP_TIMEOUT.as_secs()
-            ))),
-        }
+        let added = self
+            .raft
+            .add_learner(id, info, false)
+            .await
+            .map_err(|e| self.write_refused(e))?;
+        // openraft counts a learner within its lag threshold as caught up, even one it
+        // never reached: wait until the learner holds the entry that added it.
+        let target = added.log_id.index;
+        self.raft
+            .wait(Some(CATCH_UP_TIMEOUT))
+            .metrics(
+                |m| {
+                    m.replication
+                        .as_ref()
+                        .and_then(|r| r.get(&id).cloned().flatten())
+                        .is_some_and(|matched| matched.index >= target)
+                },
+                "the learner catches up",
+            )
+            .await
+            .map(|_| ())
+            .map_err(|_| {
+                NodeError::Refused(format!(
+                    "node {id} was added as a learner but did not catch up within {} s; is it running and reachable?",
+                    CATCH_UP_TIMEOUT.as_secs()
+                ))
+            })
     }
 
     /// Makes learners voters (leader only).
