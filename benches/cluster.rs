@@ -233,26 +233,14 @@ async fn main() {
         }
         for clients in [16usize, 64, 256, 1024] {
             let per_client = 20_000 / clients;
-            let url = Arc::new(cluster.urls[target - 1].clone());
-            let token = Arc::new(cluster.tokens[target - 1].clone());
-            let started = Instant::now();
-            let tasks: Vec<_> = (0..clients)
-                .map(|c| {
-                    let (http, url, token) = (http.clone(), url.clone(), token.clone());
-                    tokio::spawn(async move {
-                        for i in 0..per_client {
-                            assert!(put(&http, &url, &token, &format!("{c}-{i}")).await);
-                        }
-                    })
-                })
-                .collect();
-            for task in tasks {
-                task.await.expect("client");
-            }
+            let (url, token) = (&cluster.urls[target - 1], &cluster.tokens[target - 1]);
+            let per_second = rate(&http, url, token, clients, per_client, |c, i| {
+                Request::Put(format!("{c}-{i}"))
+            })
+            .await;
             let total = clients * per_client;
             println!(
-                "writes via {name}: {clients:>3} clients, {total} writes: {:>7.0} committed/s",
-                total as f64 / started.elapsed().as_secs_f64()
+                "writes via {name}: {clients:>3} clients, {total} writes: {per_second:>7.0} committed/s"
             );
         }
     }
@@ -397,34 +385,62 @@ async fn reads(http: &reqwest::Client, cluster: &Cluster, leader: usize, followe
     }
     for (target, name) in [(leader, "leader"), (follower, "a follower")] {
         let per_client = 20_000 / clients;
-        let url = Arc::new(cluster.urls[target - 1].clone());
-        let token = Arc::new(cluster.tokens[target - 1].clone());
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..clients)
-            .map(|c| {
-                let (http, url, token) = (http.clone(), url.clone(), token.clone());
-                tokio::spawn(async move {
-                    for _ in 0..per_client {
-                        let reply = http
-                            .get(format!("{url}/v1/state/bench/read-{c}"))
-                            .bearer_auth(token.as_str())
-                            .send()
-                            .await
-                            .expect("read");
-                        assert!(reply.status().is_success());
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("client");
-        }
+        let (url, token) = (&cluster.urls[target - 1], &cluster.tokens[target - 1]);
+        let per_second = rate(http, url, token, clients, per_client, |c, _| {
+            Request::Get(format!("read-{c}"))
+        })
+        .await;
         let total = clients * per_client;
         println!(
-            "linearizable reads via {name}: {clients} clients, {total} reads: {:>7.0} reads/s",
-            total as f64 / started.elapsed().as_secs_f64()
+            "linearizable reads via {name}: {clients} clients, {total} reads: {per_second:>7.0} reads/s"
         );
     }
+}
+
+/// One request of a throughput section: write or read a key of the `bench` namespace.
+enum Request {
+    Put(String),
+    Get(String),
+}
+
+/// Runs `per_client` requests on each of `clients` concurrent clients against the node
+/// at `url`; every one must succeed. Returns requests per second.
+async fn rate(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    clients: usize,
+    per_client: usize,
+    request: impl Fn(usize, usize) -> Request,
+) -> f64 {
+    let (url, token) = (Arc::new(url.to_string()), Arc::new(token.to_string()));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let requests: Vec<Request> = (0..per_client).map(|i| request(c, i)).collect();
+            let (http, url, token) = (http.clone(), url.clone(), token.clone());
+            tokio::spawn(async move {
+                for request in requests {
+                    match request {
+                        Request::Put(key) => assert!(put(&http, &url, &token, &key).await),
+                        Request::Get(key) => {
+                            let reply = http
+                                .get(format!("{url}/v1/state/bench/{key}"))
+                                .bearer_auth(token.as_str())
+                                .send()
+                                .await
+                                .expect("read");
+                            assert!(reply.status().is_success());
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("client");
+    }
+    (clients * per_client) as f64 / started.elapsed().as_secs_f64()
 }
 
 async fn memory(cluster: &Cluster) {

@@ -5,19 +5,9 @@
 mod common;
 
 use common::http;
-use common::{free_port, stderr, stdout};
-use std::process::{Child, Command, Stdio};
+use common::{free_port, stderr, stdout, KillOnDrop};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills the node when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn edgeflow(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_edgeflow"))
@@ -51,7 +41,7 @@ fn a_new_voter_waits_for_init_then_serves_probes_and_token_protected_metrics() {
         .stderr(Stdio::null())
         .spawn()
         .expect("node starts");
-    let _running = Running(child);
+    let _running = KillOnDrop(vec![child]);
     let url = format!("http://127.0.0.1:{api_port}");
 
     // The health probe is the synchronisation: poll until the API answers.

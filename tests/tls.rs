@@ -4,25 +4,13 @@
 
 mod common;
 
-use common::{free_port, stderr, stdout};
+use common::{free_port, stderr, stdout, KillOnDrop};
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The node processes, killed when the test ends however it ends.
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// A CA, and one certificate it signed for 127.0.0.1 (every node uses it here).
 fn certificates(dir: &Path) {
@@ -63,7 +51,7 @@ fn a_cluster_with_tls_serves_https_and_refuses_plain_connections() {
     let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
     let token = |id: usize| format!("tls-token-{id}");
     let hash = |id: usize| edgeflow_runtime::member::token_sha256(&token(id));
-    let mut nodes = Nodes(Vec::new());
+    let mut nodes = KillOnDrop::default();
     for id in 1..=3usize {
         let (raft, api) = ports[id - 1];
         std::fs::write(dir.join(format!("{id}.token")), token(id)).expect("token");

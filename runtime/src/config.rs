@@ -151,6 +151,20 @@ impl NodeConfig {
             .or_else(|| self.raft_listen.map(|a| a.to_string()))
     }
 
+    /// `https` when the node has a `[tls]` table (its API and its peers' are HTTPS).
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The base URL of this node's API.
+    pub fn api_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.api_listen)
+    }
+
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),

@@ -8,6 +8,7 @@
 use crate::command::{Command, Response};
 use crate::executor::{Executor, RunIdentity};
 use crate::node::{now_ms, Node};
+use crate::node_log;
 use crate::op::Registry;
 use crate::state::RunRecord;
 use edgeflow_compiler::program::from_bundle;
@@ -110,7 +111,7 @@ impl Driver {
             lost = self.keep_lease(run_id, epoch) => Err(lost),
         };
         if let Err(reason) = result {
-            log_line(run_id, &reason);
+            node_log::warn(&reason, &[("run", run_id)]);
         }
     }
 
@@ -167,11 +168,4 @@ impl Driver {
             }
         }
     }
-}
-
-fn log_line(run_id: &str, message: &str) {
-    eprintln!(
-        "{}",
-        serde_json::json!({"level": "warn", "run": run_id, "message": message})
-    );
 }

@@ -35,10 +35,10 @@ impl Trust {
 
     /// Who this token belongs to: a member, or else a registered worker.
     pub async fn caller_of(&self, token: &str) -> Option<Caller> {
-        if let Some(id) = self.member_of(token) {
+        let hash = token_sha256(token);
+        if let Some(id) = self.member_with(&hash) {
             return Some(Caller::Member(id));
         }
-        let hash = token_sha256(token);
         let node = self.node.as_ref()?;
         node.read_local(|state| {
             state
@@ -57,7 +57,11 @@ impl Trust {
 
     /// The id of the member whose token this is, if the cluster knows it.
     pub fn member_of(&self, token: &str) -> Option<u64> {
-        let hash = token_sha256(token);
+        self.member_with(&token_sha256(token))
+    }
+
+    /// The member whose token has this hash.
+    fn member_with(&self, hash: &str) -> Option<u64> {
         let configured = self
             .configured
             .iter()

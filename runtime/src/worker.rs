@@ -62,7 +62,7 @@ impl Worker {
         token: String,
         ca: Option<&[u8]>,
     ) -> Result<Worker, WorkerError> {
-        let scheme = if ca.is_some() { "https" } else { "http" };
+        let scheme = config.scheme();
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
         if let Some(pem) = ca {
             let certificate = reqwest::Certificate::from_pem(pem)
@@ -77,7 +77,7 @@ impl Worker {
             .iter()
             .map(|p| format!("{scheme}://{}", p.api))
             .collect();
-        let api = format!("{scheme}://{}", config.api_listen);
+        let api = config.api_url();
         Ok(Worker {
             config,
             token,

@@ -32,11 +32,7 @@ pub fn run(action: ClusterAction, target: ClusterTarget) -> ExitCode {
                     "id": config.id,
                     "edge": config.edge,
                     "raft": raft,
-                    "api": format!(
-                        "{}://{}",
-                        if config.tls.is_some() { "https" } else { "http" },
-                        config.api_listen
-                    ),
+                    "api": config.api_url(),
                     "token_sha256": token_sha256(&token),
                 });
                 let status = client.post("/v1/cluster/members", member).await?;

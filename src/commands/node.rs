@@ -127,7 +127,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     let me = NodeInfo {
         edge: config.edge.clone(),
         raft: config.raft_address().unwrap_or_default(),
-        api: format!("{}://{}", scheme(&tls), config.api_listen),
+        api: config.api_url(),
         token_sha256: token_sha256(&token),
     };
     let driver = tokio::spawn(Driver::new(node.clone(), edgeflow_stdlib::registry()).serve());
@@ -148,10 +148,9 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         tls.as_ref().map(|tls| tls.raft_acceptor.clone()),
     ));
     eprintln!(
-        "node {} serving the API on {}://{} and Raft on {raft_listen}{}",
+        "node {} serving the API on {} and Raft on {raft_listen}{}",
         config.id,
-        scheme(&tls),
-        config.api_listen,
+        config.api_url(),
         if tls.is_some() { " (TLS)" } else { "" }
     );
     let app = router(ApiState {
@@ -196,14 +195,6 @@ async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
     let result = worker.serve(stop_signal()).await.map_err(|e| e.to_string());
     probe.abort();
     result
-}
-
-fn scheme(tls: &Option<NodeTls>) -> &'static str {
-    if tls.is_some() {
-        "https"
-    } else {
-        "http"
-    }
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM (`down.sh`, service managers).

@@ -18,15 +18,10 @@ pub fn run(action: WorkerAction, target: ClusterTarget) -> ExitCode {
                 let config =
                     NodeConfig::load(&config).map_err(|error| Failure::Usage(error.to_string()))?;
                 let token = read_token(&config.token_file).map_err(Failure::Usage)?;
-                let scheme = if config.tls.is_some() {
-                    "https"
-                } else {
-                    "http"
-                };
                 let worker = json!({
                     "id": config.id,
                     "edge": config.edge,
-                    "api": format!("{scheme}://{}", config.api_listen),
+                    "api": config.api_url(),
                     "token_sha256": token_sha256(&token),
                     "labels": edgeflow_runtime::worker::labels(&config),
                     "heartbeat_interval_ms": config.timeouts.fleet_heartbeat,

@@ -10,6 +10,19 @@ pub mod proxy;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Processes a test started, killed and reaped when the test ends, however it ends.
+#[derive(Default)]
+pub struct KillOnDrop(pub Vec<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A 127.0.0.1 port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

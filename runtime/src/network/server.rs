@@ -5,6 +5,7 @@
 
 use super::tls::BoxedIo;
 use super::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
+use crate::node_log;
 use crate::raft_types::TypeConfig;
 use crate::storage::StateStore;
 use crate::trust::Trust;
@@ -42,7 +43,11 @@ pub async fn serve(
         let (raft, trust, tls) = (raft.clone(), trust.clone(), tls.clone());
         tokio::spawn(async move {
             if let Err(reason) = accept(tcp, tls, raft, trust).await {
-                warn(&format!("raft connection from {peer} closed: {reason}"));
+                let peer = peer.to_string();
+                node_log::warn(
+                    &format!("raft connection closed: {reason}"),
+                    &[("peer", &peer)],
+                );
             }
         });
     }
@@ -67,13 +72,6 @@ async fn accept(
         }
     };
     connection(stream, raft, trust).await
-}
-
-fn warn(message: &str) {
-    eprintln!(
-        "{{\"level\":\"warn\",\"message\":{}}}",
-        serde_json::json!(message)
-    );
 }
 
 async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Result<(), String> {
