@@ -2,6 +2,7 @@
 //! Raft log, stamped with the proposer's clock so that applying it never reads a local
 //! clock (replicas stay identical). Each command has exactly one `Response`.
 
+use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -74,6 +75,9 @@ pub enum Command {
         value: serde_json::Value,
         attempts: u32,
         elapsed_ms: u64,
+        /// The edge of the node that ran a placed step (none: the driver).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ran_on: Option<String>,
     },
     /// Keep a compiled program (bundle JSON) under its content hash.
     StoreBundle {
@@ -133,6 +137,28 @@ pub enum Command {
     Drain {
         node: u64,
     },
+    /// Place a step on another node: record it and pick the node.
+    Assign {
+        work: StepWork,
+    },
+    /// Pick a node again for a placed step whose node is gone (or that waits for one).
+    Reassign {
+        run_id: String,
+        step: String,
+    },
+    /// A node reports how a placed step ended (the first report stands).
+    FinishAssignment {
+        run_id: String,
+        step: String,
+        node: u64,
+        outcome: Outcome,
+        attempts: u32,
+    },
+    /// The driver stops waiting for a placed step.
+    CancelAssignment {
+        run_id: String,
+        step: String,
+    },
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -189,6 +215,11 @@ pub enum Response {
         state: Option<WorkerState>,
         drain: bool,
     },
+    /// A placed step's status after the change (`None`: no such step is placed, its
+    /// run has finished).
+    Assignment {
+        status: Option<AssignmentStatus>,
+    },
     /// Whether the driver lease was granted, and its epoch.
     Claim {
         granted: bool,
@@ -215,6 +246,12 @@ impl fmt::Display for Request {
             } => write!(f, "start run {run_id} of {workflow}"),
             Command::CompleteStep { run_id, step, .. } => write!(f, "complete {run_id}/{step}"),
             Command::FinishRun { run_id, .. } => write!(f, "finish run {run_id}"),
+            Command::Assign { work } => write!(f, "assign {}/{}", work.run_id, work.step),
+            Command::Reassign { run_id, step } => write!(f, "reassign {run_id}/{step}"),
+            Command::FinishAssignment {
+                run_id, step, node, ..
+            } => write!(f, "node {node} finished {run_id}/{step}"),
+            Command::CancelAssignment { run_id, step } => write!(f, "cancel {run_id}/{step}"),
             Command::StoreBundle { hash, .. } => write!(f, "store bundle {hash}"),
             Command::AddWorker { node, edge, .. } => write!(f, "add worker {node} ({edge})"),
             Command::RemoveWorker { node } => write!(f, "remove worker {node}"),

@@ -4,8 +4,10 @@
 //! driver that runs submitted workflows on a cluster.
 
 pub mod api;
+pub mod cluster_link;
 pub mod command;
 pub mod config;
+pub mod dispatch;
 pub mod driver;
 pub mod encoding;
 pub mod executor;

@@ -5,11 +5,14 @@
 //! A new cluster is bootstrapped with `edgeflow cluster init`; a new member joins with
 //! `edgeflow cluster add`. With a `[tls]` table every connection uses TLS. A worker
 //! (registered with `edgeflow worker add`) heartbeats to the voters until stopped or
-//! drained; it does not run placed steps yet.
+//! drained, taking the steps placed on its edge. A voter runs the steps placed on its
+//! own edge too.
 
 use crate::commands::EXIT_USAGE;
 use edgeflow_runtime::api::{self, router, ApiState};
 use edgeflow_runtime::config::{NodeConfig, Role};
+use edgeflow_runtime::dispatch::in_hand::StepsInHand;
+use edgeflow_runtime::dispatch::voter;
 use edgeflow_runtime::driver::Driver;
 use edgeflow_runtime::heartbeat::{voter_heartbeats, Identity};
 use edgeflow_runtime::member::{token_sha256, NodeInfo};
@@ -23,6 +26,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 pub fn run(path: &Path, check_only: bool) -> ExitCode {
     let config = match NodeConfig::load(path) {
@@ -130,7 +134,10 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         api: config.api_url(),
         token_sha256: token_sha256(&token),
     };
-    let driver = tokio::spawn(Driver::new(node.clone(), edgeflow_stdlib::registry()).serve());
+    let registry = edgeflow_stdlib::registry();
+    let driver = tokio::spawn(Driver::new(node.clone(), registry.clone()).serve());
+    let in_hand = StepsInHand::default();
+    let placed = tokio::spawn(voter::serve(node.clone(), registry, in_hand.clone()));
     let identity = Identity {
         edge: config.edge.clone(),
         api: me.api.clone(),
@@ -139,7 +146,9 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     let heartbeats = {
         let (node, data_dir) = (node.clone(), config.data_dir.clone());
         let every = std::time::Duration::from_millis(config.timeouts.fleet_heartbeat);
-        tokio::spawn(async move { voter_heartbeats(node, identity, every, &data_dir).await })
+        tokio::spawn(
+            async move { voter_heartbeats(node, identity, every, &data_dir, in_hand).await },
+        )
     };
     let transport = tokio::spawn(server::serve(
         raft_listener,
@@ -153,17 +162,24 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         config.api_url(),
         if tls.is_some() { " (TLS)" } else { "" }
     );
+    let stopping = CancellationToken::new();
     let app = router(ApiState {
         node: node.clone(),
         trust,
         me,
+        stopping: stopping.clone(),
     });
     let api_tls = tls.as_ref().map(|tls| tls.api_acceptor.clone());
-    api::serve(api_listener, app, api_tls, stop_signal())
+    let shutdown = async move {
+        stop_signal().await;
+        stopping.cancel();
+    };
+    api::serve(api_listener, app, api_tls, shutdown)
         .await
         .map_err(|e| e.to_string())?;
     transport.abort();
     driver.abort();
+    placed.abort();
     heartbeats.abort();
     let _ = transport.await;
     let _ = driver.await;
@@ -173,7 +189,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     }
 }
 
-/// A worker: heartbeats to the cluster until stopped or drained; answers `/healthz`.
+/// A worker: heartbeats and takes its steps until stopped or drained; answers `/healthz`.
 async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
     let ca = match &config.tls {
         Some(tls) => Some(
@@ -191,7 +207,8 @@ async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
         config.timeouts.fleet_heartbeat,
         config.peers.len()
     );
-    let worker = Worker::new(config, token, ca.as_deref()).map_err(|e| e.to_string())?;
+    let worker = Worker::new(config, token, ca.as_deref(), edgeflow_stdlib::registry())
+        .map_err(|e| e.to_string())?;
     let result = worker.serve(stop_signal()).await.map_err(|e| e.to_string());
     probe.abort();
     result

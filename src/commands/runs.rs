@@ -5,9 +5,12 @@
 use crate::cli::{ClusterTarget, Format, RunsAction};
 use crate::commands::remote::{block_on, connect, segment, Failure};
 use crate::commands::EXIT_USAGE;
+use edgeflow_runtime::api::RunView;
 use edgeflow_runtime::node::Node;
+use edgeflow_runtime::state::assignments::AssignmentStatus;
 use edgeflow_runtime::state::{RunRecord, RunStatus};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -44,7 +47,7 @@ pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode 
     match action {
         None => list(&runs, format),
         Some(RunsAction::Show { run_id }) => match runs.iter().find(|r| r.run_id == run_id) {
-            Some(record) => show(record, format),
+            Some(record) => show(record, &BTreeMap::new(), format),
             None => {
                 eprintln!("error: no run `{run_id}` in {}", data.display());
                 return ExitCode::from(EXIT_USAGE);
@@ -73,10 +76,10 @@ pub fn from_cluster(
                 let answer = client
                     .get(&format!("/v1/runs/{}", segment(&run_id)))
                     .await?;
-                let record: RunRecord = serde_json::from_value(answer).map_err(|e| {
+                let view: RunView = serde_json::from_value(answer).map_err(|e| {
                     Failure::Failed(format!("the cluster's record of {run_id}: {e}"))
                 })?;
-                show(&record, format);
+                show(&view.record, &view.placed, format);
             }
         }
         Ok(())
@@ -129,7 +132,22 @@ fn list(runs: &[RunRecord], format: Format) {
     }
 }
 
-fn show(record: &RunRecord, format: Format) {
+/// Where a placed step that has not finished is.
+fn placement(status: &AssignmentStatus) -> String {
+    match status {
+        AssignmentStatus::Waiting { since_ms } => {
+            format!(
+                "waiting for a node of its placement since {}",
+                time(*since_ms)
+            )
+        }
+        AssignmentStatus::Assigned { node, edge, .. } => format!("running on {edge} (node {node})"),
+        AssignmentStatus::Finished { node, .. } => format!("finished on node {node}"),
+        AssignmentStatus::Cancelled => "cancelled: no node took it".into(),
+    }
+}
+
+fn show(record: &RunRecord, placed: &BTreeMap<String, AssignmentStatus>, format: Format) {
     if format == Format::Json {
         let steps: serde_json::Map<String, serde_json::Value> = record
             .steps
@@ -137,7 +155,7 @@ fn show(record: &RunRecord, format: Format) {
             .map(|(name, s)| {
                 (
                     name.clone(),
-                    json!({ "attempts": s.attempts, "elapsed_ms": s.elapsed_ms }),
+                    json!({ "attempts": s.attempts, "elapsed_ms": s.elapsed_ms, "ran_on": s.ran_on }),
                 )
             })
             .collect();
@@ -147,6 +165,7 @@ fn show(record: &RunRecord, format: Format) {
             "duration_ms": duration_ms(record), "steps": steps, "error": record.error,
             "output": record.output.as_ref().and_then(output_json),
             "driver": record.driver.as_ref().map(|d| json!({"node": d.node, "epoch": d.epoch})),
+            "placed": placed,
         });
         println!("{value}");
         return;
@@ -166,10 +185,20 @@ fn show(record: &RunRecord, format: Format) {
     }
     println!("op steps completed:");
     for (name, step) in &record.steps {
+        let ran_on = step
+            .ran_on
+            .as_ref()
+            .map_or(String::new(), |edge| format!("  on {edge}"));
         println!(
-            "  {name:<24} {:>6} ms  {} attempt(s)",
+            "  {name:<24} {:>6} ms  {} attempt(s){ran_on}",
             step.elapsed_ms, step.attempts
         );
+    }
+    if !placed.is_empty() {
+        println!("placed steps not finished:");
+        for (name, status) in placed {
+            println!("  {name:<24} {}", placement(status));
+        }
     }
     if let Some(error) = &record.error {
         println!("error     {error}");

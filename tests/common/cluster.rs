@@ -2,6 +2,7 @@
 //! processes on free 127.0.0.1 ports; the test kills, restarts and queries them; the
 //! cluster is stopped (`down.sh`) when the test ends, however it ends.
 
+use super::gate::Gate;
 use super::http::{self, Reply};
 use super::proxy::Proxy;
 use std::path::PathBuf;
@@ -293,6 +294,46 @@ impl Cluster {
             }
         }
         None
+    }
+
+    /// Registers and starts one more worker, node `id` of edge `edge` with `labels`
+    /// (TOML lines of its `[labels]` table); with a `gate`, the worker reaches the
+    /// voters' APIs only through it. Needs a cluster started with workers (it copies
+    /// `w1.toml`'s list of voters). Its files are `ID.toml`, `ID.token`, `ID.log`.
+    pub fn add_worker(&self, id: u64, edge: &str, labels: &str, gate: Option<&Gate>) {
+        let template = std::fs::read_to_string(self.dir.join("w1.toml")).expect("w1.toml");
+        let peers: Vec<String> = template
+            .lines()
+            .skip_while(|line| *line != "[[peers]]")
+            .take_while(|line| *line != "[labels]")
+            .map(|line| match (line.strip_prefix("api = \""), gate) {
+                (Some(address), Some(gate)) => {
+                    let target = address.trim_end_matches('"').parse().expect("api address");
+                    format!("api = \"{}\"", gate.front(target))
+                }
+                _ => line.to_string(),
+            })
+            .collect();
+        let token_file = self.token_file(id);
+        std::fs::write(&token_file, format!("worker-{id}-token")).expect("token file");
+        let config = format!(
+            "id = {id}\nedge = \"{edge}\"\nrole = \"worker\"\ndata_dir = \"{}\"\n\
+             api_listen = \"127.0.0.1:{}\"\ntoken_file = \"{}\"\n\n{}\n[labels]\n{labels}\n\n\
+             [timeouts]\nfleet_heartbeat = \"200ms\"\n",
+            self.dir.join(format!("data-{id}")).display(),
+            super::free_port(),
+            token_file.display(),
+            peers.join("\n"),
+        );
+        std::fs::write(self.config(id), config).expect("worker config");
+        let config = self.config(id);
+        let added = self.cli(1, &["worker", "add", "--config", &config.to_string_lossy()]);
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+        self.start(id);
     }
 
     /// Waits until `survivors` agree on a leader among them; returns it.

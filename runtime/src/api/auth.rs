@@ -46,7 +46,7 @@ pub async fn members_only(request: Request, next: Next) -> Response {
         _ => (
             StatusCode::FORBIDDEN,
             axum::Json(serde_json::json!({
-                "error": "a worker's token may only send its heartbeat and read the fleet"
+                "error": "a worker's token may only send its own heartbeat, take and report its own steps, read the fleet, and make the reads and writes of ops"
             })),
         )
             .into_response(),

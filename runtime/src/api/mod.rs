@@ -1,8 +1,9 @@
 //! A node's HTTP/JSON API (DESIGN.md §4), served with axum: the probes `/healthz` (the
 //! process is up) and `/readyz` (the node knows a Raft leader), Prometheus `/metrics`,
 //! cluster administration under `/v1/cluster`, workflow runs under `/v1/runs`, workers
-//! and the fleet registry under `/v1/workers` and `/v1/fleet`, and replicated state
-//! under `/v1/state`. Worker tokens are accepted by the routes for workers only.
+//! and the fleet registry under `/v1/workers` and `/v1/fleet` (with the long poll by which
+//! workers take placed steps), what ops on a worker ask of the cluster under `/v1/ops`,
+//! and replicated state under `/v1/state`. Worker tokens are accepted by the routes for workers only.
 //! Everything but the probes needs the token of a node the cluster knows
 //! (`Authorization: Bearer …`); without it the answer is 401 and nothing changes.
 
@@ -11,13 +12,18 @@ mod cluster;
 mod error;
 mod fleet;
 mod metrics;
+mod ops;
 mod runs;
 mod serve;
 mod state;
+mod work;
 
 pub use error::ApiError;
 pub use fleet::HeartbeatBody;
+pub use ops::{OpQuery, OpWrite};
+pub use runs::RunView;
 pub use serve::serve;
+pub use work::{FinishedStep, WorkItem};
 
 use crate::member::NodeInfo;
 use crate::node::Node;
@@ -28,6 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// The largest request body the API accepts (larger ones get 413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,6 +45,9 @@ pub struct ApiState {
     pub trust: Arc<Trust>,
     /// How the cluster should know this node (recorded when it bootstraps a cluster).
     pub me: NodeInfo,
+    /// Cancelled when the node begins to stop: long polls answer at once, so a
+    /// graceful shutdown does not wait for them.
+    pub stopping: CancellationToken,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -69,7 +79,11 @@ pub fn router(state: ApiState) -> Router {
         .route_layer(middleware::from_fn(auth::members_only));
     let for_workers_too = Router::new()
         .route("/v1/fleet", get(fleet::list))
-        .route("/v1/fleet/{id}/heartbeat", post(fleet::heartbeat));
+        .route("/v1/fleet/{id}/heartbeat", post(fleet::heartbeat))
+        .route("/v1/fleet/{id}/work", get(work::take))
+        .route("/v1/fleet/{id}/finished", post(work::finished))
+        .route("/v1/ops/write", post(ops::write))
+        .route("/v1/ops/query", post(ops::query));
     let protected = for_members
         .merge(for_workers_too)
         .route_layer(middleware::from_fn_with_state(

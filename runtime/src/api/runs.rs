@@ -1,19 +1,21 @@
 //! `/v1/runs`: workflow runs on the cluster. `POST` submits one (the compiled bundle,
 //! the workflow and its inputs): the bundle is verified and stored by its hash, the run
 //! recorded, and a node claims and drives it. `GET /v1/runs/{id}?wait_ms=N` answers
-//! once the run has finished or after N ms, whichever comes first.
+//! once the run has finished or after N ms, whichever comes first, with where its
+//! placed steps are (waiting for a node, or assigned to one).
 
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::node::now_ms;
-use crate::state::{RunRecord, RunStatus};
+use crate::state::assignments::AssignmentStatus;
+use crate::state::{RunRecord, RunStatus, State as ReplicatedState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use edgeflow_compiler::program::from_bundle;
 use edgeflow_compiler::value::Value as IrValue;
 use openraft::type_config::async_runtime::WatchReceiver;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -113,29 +115,53 @@ pub struct ShowOptions {
     wait_ms: u64,
 }
 
+/// A run as `GET /v1/runs/{id}` shows it: its record, and its placed steps that have
+/// not finished yet.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunView {
+    #[serde(flatten)]
+    pub record: RunRecord,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub placed: BTreeMap<String, AssignmentStatus>,
+}
+
+fn view(state: &ReplicatedState, run_id: &str) -> Option<RunView> {
+    let record = state.runs.get(run_id)?.clone();
+    let placed = state
+        .assignments
+        .iter()
+        .filter(|a| a.work.run_id == run_id)
+        .filter(|a| !matches!(a.status, AssignmentStatus::Finished { .. }))
+        .map(|a| (a.work.step.clone(), a.status.clone()))
+        .collect();
+    Some(RunView { record, placed })
+}
+
 pub async fn show(
     State(state): State<ApiState>,
     Path(run_id): Path<String>,
     Query(options): Query<ShowOptions>,
-) -> Result<Json<RunRecord>, ApiError> {
+) -> Result<Json<RunView>, ApiError> {
     let deadline = Instant::now() + Duration::from_millis(options.wait_ms).min(MAX_WAIT);
     let mut changes = state.node.raft().metrics();
-    let mut record = state.node.read(|s| s.runs.get(&run_id).cloned()).await?;
+    let mut record = state.node.read(|s| view(s, &run_id)).await?;
     loop {
         match &record {
             None => return Err(ApiError::NotFound(format!("no run `{run_id}`"))),
-            Some(run) if run.status != RunStatus::Running => break,
+            Some(run) if run.record.status != RunStatus::Running => break,
             Some(_) if Instant::now() >= deadline => break,
             Some(_) => {
                 // Look again when this node applies something (or at the deadline).
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                if let Ok(Err(_)) = tokio::time::timeout(remaining, changes.changed()).await {
-                    break; // Raft has stopped.
+                tokio::select! {
+                    changed = tokio::time::timeout(remaining, changes.changed()) => {
+                        if let Ok(Err(_)) = changed {
+                            break; // Raft has stopped.
+                        }
+                    }
+                    () = state.stopping.cancelled() => break,
                 }
-                record = state
-                    .node
-                    .read_local(|s| s.runs.get(&run_id).cloned())
-                    .await;
+                record = state.node.read_local(|s| view(s, &run_id)).await;
             }
         }
     }

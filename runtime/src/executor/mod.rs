@@ -4,8 +4,9 @@
 //! `none`) and steps that only follow it still run. The first failing step stops the
 //! run with an error that points at its source.
 
-mod attempt;
+pub(crate) mod attempt;
 mod env;
+mod placed;
 mod report;
 
 pub use report::{RunError, RunReport, StepReport, StepStatus};
@@ -13,6 +14,7 @@ pub use report::{RunError, RunReport, StepReport, StepStatus};
 use crate::command::Command;
 use crate::node::Node;
 use crate::op::{Args, OpContext, OpError, Registry};
+use crate::state::assignments::{StepPolicy, StepWork};
 use attempt::{call_with_retries, AttemptPolicy, DEFAULT_BACKOFF};
 use edgeflow_compiler::eval::{eval, EvalError};
 use edgeflow_compiler::ir::{Expr, Step, StepKind, Workflow};
@@ -47,6 +49,8 @@ struct Finished {
     result: Result<Value, OpError>,
     attempts: u32,
     started: Instant,
+    /// The edge of the node that ran a placed step.
+    ran_on: Option<String>,
 }
 
 impl Executor {
@@ -225,6 +229,7 @@ impl Executor {
                 value: serialized,
                 attempts: finished.attempts,
                 elapsed_ms: finished.started.elapsed().as_millis() as u64,
+                ran_on: finished.ran_on,
             };
             let key = format!("{run_id}/record/step/{}", step.name);
             self.record(completion, key).await?;
@@ -275,9 +280,10 @@ impl Executor {
         run_id: &str,
         started: Instant,
     ) -> Result<(), RunError> {
-        if let Some(placement) = &step.modifiers.placement {
-            self.check_placement(step, evaluate(placement, env, step)?)?;
-        }
+        let elsewhere = match &step.modifiers.placement {
+            Some(placement) => self.placed_elsewhere(evaluate(placement, env, step)?),
+            None => None,
+        };
         let mut values = Vec::with_capacity(args.len());
         for (name, expr) in args {
             values.push((name.clone(), evaluate(expr, env, step)?));
@@ -298,6 +304,37 @@ impl Executor {
                 None => None,
             },
         };
+        if let Some(placement) = elsewhere {
+            let work = StepWork {
+                run_id: run_id.to_string(),
+                step: step.name.clone(),
+                op: op_path.to_string(),
+                args: values
+                    .iter()
+                    .map(|(name, value)| Ok((name.clone(), serde_json::to_value(value)?)))
+                    .collect::<Result<_, serde_json::Error>>()
+                    .map_err(|e| step_error(step, e.to_string()))?,
+                policy: StepPolicy {
+                    retries: policy.retries,
+                    backoff_ms: policy.backoff.as_millis() as u64,
+                    timeout_ms: policy.timeout.map(|t| t.as_millis() as u64),
+                },
+                placement,
+            };
+            let wait_for_node = policy.timeout.unwrap_or(placed::DEFAULT_WAIT_FOR_NODE);
+            let node = self.node.clone();
+            tasks.spawn(async move {
+                let placed = placed::run_elsewhere(&node, work, wait_for_node).await;
+                Finished {
+                    step: index,
+                    result: placed.result,
+                    attempts: placed.attempts,
+                    started,
+                    ran_on: placed.ran_on,
+                }
+            });
+            return Ok(());
+        }
         let Some(op) = self.registry.get(op_path) else {
             return Err(step_error(
                 step,
@@ -321,35 +358,21 @@ impl Executor {
                 result,
                 attempts,
                 started,
+                ran_on: None,
             }
         });
         Ok(())
     }
 
-    /// Where a placed step may run. On the embedded node every edge is this machine;
-    /// on a cluster a step runs only on the driving node's own edge until dispatch to
-    /// other nodes exists — never silently somewhere else.
-    fn check_placement(&self, step: &Step, placement: Value) -> Result<(), RunError> {
+    /// The edges a placed step must run on, when that is not here: on the embedded node
+    /// every edge is this machine; on a cluster a step placed on the driving node's own
+    /// edge runs here, any other goes to a node of its placement.
+    fn placed_elsewhere(&self, placement: Value) -> Option<Vec<String>> {
         if self.node.is_embedded() {
-            return Ok(());
+            return None;
         }
         let edges = edge_names(placement);
-        if edges.contains(&self.node.name) {
-            return Ok(());
-        }
-        Err(step_error(
-            step,
-            format!(
-                "the step is placed on {}, and running steps on other nodes is not available yet \
-                 (this run is driven by `{}`)",
-                if edges.is_empty() {
-                    "no edge".to_string()
-                } else {
-                    edges.join(", ")
-                },
-                self.node.name
-            ),
-        ))
+        (!edges.contains(&self.node.name)).then_some(edges)
     }
 }
 

@@ -50,6 +50,8 @@ pub enum NodeError {
     },
     /// A membership change that cannot be made (unknown node, already initialized, …).
     Refused(String),
+    /// A worker could not reach any voter of the cluster.
+    Unreachable(String),
 }
 
 impl fmt::Display for NodeError {
@@ -74,6 +76,7 @@ impl fmt::Display for NodeError {
                 waited.as_millis()
             ),
             NodeError::Refused(reason) => write!(f, "{reason}"),
+            NodeError::Unreachable(reason) => write!(f, "the cluster cannot be reached: {reason}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Deterministic: the outcome depends only on the state, the command and the time
 //! carried in the log entry — never on a local clock — so every replica agrees.
 
+pub mod assignments;
 pub mod fleet;
 mod groups;
 mod kv;
@@ -12,6 +13,7 @@ pub use kv::Versioned;
 pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
+use assignments::Assignments;
 use fleet::EdgeRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,6 +38,9 @@ pub struct State {
     /// their run id and are dropped when the run finishes.
     #[serde(default)]
     pub applied_keys: BTreeMap<String, Response>,
+    /// Steps placed on other nodes, until their run finishes.
+    #[serde(default)]
+    pub assignments: Assignments,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -275,6 +280,7 @@ impl State {
                 value,
                 attempts,
                 elapsed_ms,
+                ran_on,
             } => {
                 if let Some(run) = self.runs.get_mut(run_id) {
                     run.steps.entry(step.clone()).or_insert_with(|| StepRecord {
@@ -282,6 +288,7 @@ impl State {
                         attempts: *attempts,
                         elapsed_ms: *elapsed_ms,
                         completed_at_ms: now,
+                        ran_on: ran_on.clone(),
                     });
                 }
                 Response::Recorded
@@ -308,8 +315,34 @@ impl State {
                 }
                 let prefix = format!("{run_id}/");
                 self.applied_keys.retain(|key, _| !key.starts_with(&prefix));
+                self.assignments.drop_run(run_id);
                 Response::Recorded
             }
+            Command::Assign { work } => Response::Assignment {
+                status: Some(
+                    self.assignments
+                        .assign(work, &self.fleet, now, position.index),
+                ),
+            },
+            Command::Reassign { run_id, step } => Response::Assignment {
+                status: self
+                    .assignments
+                    .reassign(run_id, step, &self.fleet, now, position.index),
+            },
+            Command::FinishAssignment {
+                run_id,
+                step,
+                node,
+                outcome,
+                attempts,
+            } => Response::Assignment {
+                status: self
+                    .assignments
+                    .finish(run_id, step, *node, outcome, *attempts),
+            },
+            Command::CancelAssignment { run_id, step } => Response::Assignment {
+                status: self.assignments.cancel(run_id, step),
+            },
         }
     }
 

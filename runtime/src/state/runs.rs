@@ -96,6 +96,9 @@ pub struct StepRecord {
     pub elapsed_ms: u64,
     /// When the completion was committed (log time).
     pub completed_at_ms: u64,
+    /// The edge of the node that ran a placed step (none: the driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_on: Option<String>,
 }
 
 #[cfg(test)]

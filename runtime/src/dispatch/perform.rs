@@ -1,0 +1,53 @@
+//! Running a placed step on the node it was assigned to: the same op, arguments and
+//! retry policy the driver would have used, with this node as the op's host (its own
+//! Raft node on a voter; the cluster's API on a worker). Effects carry the same
+//! idempotency keys (run, step, attempt) wherever the step runs, so a step run again
+//! after a reassignment does not apply them twice.
+
+use crate::executor::attempt::{call_with_retries, AttemptPolicy};
+use crate::op::{Args, OpContext, OpError, Registry};
+use crate::op_host::OpHost;
+use crate::state::assignments::{Outcome, StepWork};
+use edgeflow_compiler::value::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs the step; its outcome and the attempts it took.
+pub async fn perform(
+    registry: &Registry,
+    host: Arc<dyn OpHost>,
+    work: &StepWork,
+) -> (Outcome, u32) {
+    let Some(op) = registry.get(&work.op) else {
+        let error = OpError::Unknown {
+            op: work.op.clone(),
+        };
+        return (Outcome::Error(error.to_string()), 1);
+    };
+    let mut values = Vec::with_capacity(work.args.len());
+    for (name, encoded) in &work.args {
+        match serde_json::from_value::<Value>(encoded.clone()) {
+            Ok(value) => values.push((name.clone(), value)),
+            Err(e) => return (Outcome::Error(format!("argument `{name}`: {e}")), 1),
+        }
+    }
+    let policy = AttemptPolicy {
+        retries: work.policy.retries,
+        backoff: Duration::from_millis(work.policy.backoff_ms),
+        timeout: work.policy.timeout_ms.map(Duration::from_millis),
+    };
+    let context = OpContext {
+        host,
+        op: work.op.clone(),
+        run_id: work.run_id.clone(),
+        step: work.step.clone(),
+        attempt: 0,
+    };
+    let (result, attempts) = call_with_retries(op, context, Args(values), policy).await;
+    let outcome = match result.map(|value| serde_json::to_value(&value)) {
+        Ok(Ok(encoded)) => Outcome::Value(encoded),
+        Ok(Err(e)) => Outcome::Error(format!("the step's value cannot be encoded: {e}")),
+        Err(error) => Outcome::Error(error.to_string()),
+    };
+    (outcome, attempts)
+}

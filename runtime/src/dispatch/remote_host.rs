@@ -1,0 +1,69 @@
+//! The host of ops that run on a worker: the cluster's API (`/v1/ops/*`) instead of a
+//! Raft node of its own. Ops campaign and write under the worker's edge name.
+
+use crate::api::{OpQuery, OpWrite};
+use crate::cluster_link::{ClusterLink, LinkError};
+use crate::command::{Command, Response};
+use crate::node::NodeError;
+use crate::op_host::{Freshness, OpHost, Query, QueryAnswer};
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+pub struct RemoteHost {
+    pub link: Arc<ClusterLink>,
+    pub edge: String,
+}
+
+fn node_error(error: LinkError) -> NodeError {
+    match error {
+        LinkError::Unreachable(reason) => NodeError::Unreachable(reason),
+        refused => NodeError::Refused(refused.to_string()),
+    }
+}
+
+fn decode<T: DeserializeOwned>(answer: serde_json::Value) -> Result<T, NodeError> {
+    serde_json::from_value(answer)
+        .map_err(|e| NodeError::Refused(format!("an answer this worker cannot read: {e}")))
+}
+
+impl OpHost for RemoteHost {
+    fn name(&self) -> &str {
+        &self.edge
+    }
+
+    fn write_once(
+        &self,
+        command: Command,
+        idempotency_key: Option<String>,
+    ) -> BoxFuture<'_, Result<Response, NodeError>> {
+        Box::pin(async move {
+            let body = OpWrite {
+                command,
+                idempotency_key,
+            };
+            let answer = self
+                .link
+                .post("/v1/ops/write", &body)
+                .await
+                .map_err(node_error)?;
+            decode(answer)
+        })
+    }
+
+    fn query(
+        &self,
+        query: Query,
+        freshness: Freshness,
+    ) -> BoxFuture<'_, Result<QueryAnswer, NodeError>> {
+        Box::pin(async move {
+            let body = OpQuery { query, freshness };
+            let answer = self
+                .link
+                .post("/v1/ops/query", &body)
+                .await
+                .map_err(node_error)?;
+            decode(answer)
+        })
+    }
+}

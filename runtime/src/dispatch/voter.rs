@@ -1,0 +1,64 @@
+//! A voter runs the steps assigned to it: it watches its own copy of the state for
+//! assignments newer than the last it took, runs each with its own node as the op's
+//! host, and commits the outcome (trying again until the cluster has it).
+
+use super::in_hand::StepsInHand;
+use super::perform::perform;
+use crate::command::Command;
+use crate::node::Node;
+use crate::node_log;
+use crate::op::Registry;
+use crate::state::assignments::StepWork;
+use openraft::type_config::async_runtime::WatchReceiver;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Looks for new assignments on every applied change, and at least this often.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+/// The wait before reporting an outcome again after a failed attempt.
+const REPORT_RETRY: Duration = Duration::from_millis(200);
+
+/// Takes this voter's assignments until the node stops.
+pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
+    let me = node.id();
+    let mut changes = node.raft().metrics();
+    let mut last_seen = 0;
+    loop {
+        let new: Vec<(u64, StepWork)> = node
+            .read_local(|state| {
+                state
+                    .assignments
+                    .iter()
+                    .filter(|a| a.is_for(me) && a.seq > last_seen)
+                    .map(|a| (a.seq, a.work.clone()))
+                    .collect()
+            })
+            .await;
+        for (seq, work) in new {
+            last_seen = last_seen.max(seq);
+            let (node, registry, holding) = (node.clone(), registry.clone(), in_hand.hold());
+            tokio::spawn(async move {
+                let host = node.clone();
+                let (outcome, attempts) = perform(&registry, host, &work).await;
+                let report = Command::FinishAssignment {
+                    run_id: work.run_id.clone(),
+                    step: work.step.clone(),
+                    node: node.id(),
+                    outcome,
+                    attempts,
+                };
+                drop(holding);
+                while let Err(error) = node.write(report.clone()).await {
+                    node_log::warn(
+                        &format!("cannot report a placed step yet: {error}"),
+                        &[("run", &work.run_id), ("step", &work.step)],
+                    );
+                    tokio::time::sleep(REPORT_RETRY).await;
+                }
+            });
+        }
+        if let Ok(Err(_)) = tokio::time::timeout(LOOK_EVERY, changes.changed()).await {
+            return; // Raft has stopped.
+        }
+    }
+}
