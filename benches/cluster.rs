@@ -4,9 +4,14 @@
 //! linearizable read throughput, leader failover (SIGKILL → first acknowledged write
 //! through a survivor, 20 trials) and idle resident memory. Run with
 //! `cargo bench --bench cluster [-- SECTION…]` (sections: writes, latency, reads,
-//! memory, failover, workers; all by default); figures go to BENCHMARKS.md. `workers`
-//! registers 200 simulated workers that heartbeat every second through the API for 20 s
-//! and reports the leader's CPU use.
+//! memory, failover, workers, chain, fleet; all by default); figures go to
+//! BENCHMARKS.md. `workers` registers 200 simulated workers that heartbeat every second
+//! through the API for 20 s and reports the leader's CPU use; `chain` and `fleet`
+//! measure the dispatch of placed steps (`cluster/dispatch.rs`) on a cluster of their
+//! own with one worker process.
+
+#[path = "cluster/dispatch.rs"]
+mod dispatch;
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -22,12 +27,15 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn up(count: usize) -> Cluster {
+    /// `count` voters and `workers` worker processes (`up.sh --workers`).
+    fn up(count: usize, workers: usize) -> Cluster {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let dir = std::env::temp_dir().join(format!("edgeflow-bench-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("edgeflow-bench-{}-{workers}", std::process::id()));
         let output = Command::new(root.join("examples/cluster/up.sh"))
             .arg(count.to_string())
             .arg(&dir)
+            .args(["--workers", &workers.to_string()])
             .env("EDGEFLOW_BIN", env!("CARGO_BIN_EXE_edgeflow"))
             .output()
             .expect("up.sh runs");
@@ -217,12 +225,28 @@ async fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let wanted = |section: &str| chosen.is_empty() || chosen.iter().any(|c| c == section);
-    let mut cluster = Cluster::up(3);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
+    if wanted("chain") || wanted("fleet") {
+        let cluster = Cluster::up(3, 1);
+        settled_leader(&http, &cluster).await;
+        if wanted("chain") {
+            dispatch::chain(&cluster);
+        }
+        if wanted("fleet") {
+            dispatch::fleet(&http, &cluster).await;
+        }
+    }
+    let sections = [
+        "writes", "latency", "reads", "memory", "workers", "failover",
+    ];
+    if !sections.iter().any(|s| wanted(s)) {
+        return;
+    }
+    let mut cluster = Cluster::up(3, 0);
     let (leader, _) = settled_leader(&http, &cluster).await;
     let follower = if leader == 1 { 2 } else { 1 };
     println!("3 voters, leader node {leader}");

@@ -1,17 +1,18 @@
 //! `/v1/fleet/{id}/work` and `/v1/fleet/{id}/finished`: how a worker takes the steps
 //! assigned to it and reports how they ended. Taking work is a long poll: the answer
 //! comes as soon as this node applies an assignment for the worker newer than the last
-//! it saw (`after`), or empty after `wait_ms`.
+//! it saw (`after`), or empty after `wait_ms`; only the worker's own assignments wake
+//! its poll (`dispatch::signals`).
 
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
+use crate::dispatch::signals::Topic;
 use crate::node::NodeError;
-use crate::state::assignments::{Outcome, StepWork};
+use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::trust::Caller;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
-use openraft::type_config::async_runtime::WatchReceiver;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ pub struct WorkOptions {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkItem {
     pub seq: u64,
+    /// When it was assigned (the proposer's clock, Unix milliseconds).
+    pub assigned_at_ms: u64,
     pub work: StepWork,
 }
 
@@ -64,17 +67,26 @@ pub async fn take(
 ) -> Result<Json<Value>, ApiError> {
     only_itself(&caller, id)?;
     let deadline = Instant::now() + Duration::from_millis(options.wait_ms).min(MAX_WAIT);
-    let mut changes = state.node.raft().metrics();
+    let mut assigned = state
+        .node
+        .assignment_signals()
+        .subscribe(Topic::AssignedTo(id));
     loop {
         let work: Vec<WorkItem> = state
             .node
             .read_local(|s| {
                 s.assignments
                     .iter()
-                    .filter(|a| a.is_for(id) && a.seq > options.after)
-                    .map(|a| WorkItem {
-                        seq: a.seq,
-                        work: a.work.clone(),
+                    .filter(|a| a.seq > options.after)
+                    .filter_map(|a| match a.status {
+                        AssignmentStatus::Assigned { node, at_ms, .. } if node == id => {
+                            Some(WorkItem {
+                                seq: a.seq,
+                                assigned_at_ms: at_ms,
+                                work: a.work.clone(),
+                            })
+                        }
+                        _ => None,
                     })
                     .collect()
             })
@@ -84,7 +96,7 @@ pub async fn take(
             return Ok(Json(json!({ "work": work })));
         }
         tokio::select! {
-            changed = tokio::time::timeout(remaining, changes.changed()) => {
+            changed = tokio::time::timeout(remaining, assigned.changed()) => {
                 if let Ok(Err(_)) = changed {
                     return Err(ApiError::Node(NodeError::Raft("the node is shutting down".into())));
                 }

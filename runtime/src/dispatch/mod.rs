@@ -9,4 +9,5 @@ pub mod in_hand;
 pub mod outbox;
 pub mod perform;
 pub mod remote_host;
+pub mod signals;
 pub mod voter;

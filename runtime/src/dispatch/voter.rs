@@ -4,16 +4,16 @@
 
 use super::in_hand::StepsInHand;
 use super::perform::perform;
+use super::signals::Topic;
 use crate::command::Command;
 use crate::node::Node;
 use crate::node_log;
 use crate::op::Registry;
 use crate::state::assignments::StepWork;
-use openraft::type_config::async_runtime::WatchReceiver;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Looks for new assignments on every applied change, and at least this often.
+/// Looks for new assignments whenever one is assigned here, and at least this often.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 /// The wait before reporting an outcome again after a failed attempt.
 const REPORT_RETRY: Duration = Duration::from_millis(200);
@@ -21,7 +21,7 @@ const REPORT_RETRY: Duration = Duration::from_millis(200);
 /// Takes this voter's assignments until the node stops.
 pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
     let me = node.id();
-    let mut changes = node.raft().metrics();
+    let mut assigned = node.assignment_signals().subscribe(Topic::AssignedTo(me));
     let mut last_seen = 0;
     loop {
         let new: Vec<(u64, StepWork)> = node
@@ -57,8 +57,8 @@ pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
                 }
             });
         }
-        if let Ok(Err(_)) = tokio::time::timeout(LOOK_EVERY, changes.changed()).await {
-            return; // Raft has stopped.
+        if let Ok(Err(_)) = tokio::time::timeout(LOOK_EVERY, assigned.changed()).await {
+            return; // The node has stopped.
         }
     }
 }

@@ -221,18 +221,6 @@ impl Executor {
             let value = finished
                 .result
                 .map_err(|error| step_error(step, error.to_string()))?;
-            let serialized =
-                serde_json::to_value(&value).map_err(|e| step_error(step, e.to_string()))?;
-            let completion = Command::CompleteStep {
-                run_id: run_id.to_string(),
-                step: step.name.clone(),
-                value: serialized,
-                attempts: finished.attempts,
-                elapsed_ms: finished.started.elapsed().as_millis() as u64,
-                ran_on: finished.ran_on,
-            };
-            let key = format!("{run_id}/record/step/{}", step.name);
-            self.record(completion, key).await?;
             env.steps[finished.step] = Some(value);
             let report = StepReport {
                 name: step.name.clone(),
@@ -322,16 +310,17 @@ impl Executor {
                 placement,
             };
             let wait_for_node = policy.timeout.unwrap_or(placed::DEFAULT_WAIT_FOR_NODE);
-            let node = self.node.clone();
+            let (node, run_id, name) = (self.node.clone(), run_id.to_string(), step.name.clone());
             tasks.spawn(async move {
                 let placed = placed::run_elsewhere(&node, work, wait_for_node).await;
-                Finished {
+                let finished = Finished {
                     step: index,
                     result: placed.result,
                     attempts: placed.attempts,
                     started,
                     ran_on: placed.ran_on,
-                }
+                };
+                record_completion(&node, &run_id, &name, finished).await
             });
             return Ok(());
         }
@@ -351,15 +340,18 @@ impl Executor {
             step: step.name.clone(),
             attempt: 0,
         };
+        let node = self.node.clone();
         tasks.spawn(async move {
+            let (run_id, name) = (context.run_id.clone(), context.step.clone());
             let (result, attempts) = call_with_retries(op, context, Args(values), policy).await;
-            Finished {
+            let finished = Finished {
                 step: index,
                 result,
                 attempts,
                 started,
                 ran_on: None,
-            }
+            };
+            record_completion(&node, &run_id, &name, finished).await
         });
         Ok(())
     }
@@ -373,6 +365,40 @@ impl Executor {
         }
         let edges = edge_names(placement);
         (!edges.contains(&self.node.name)).then_some(edges)
+    }
+}
+
+/// Commits a successful op step's result, keyed so it applies once. Each step's task
+/// records its own, so steps finishing together are recorded concurrently (Raft batches
+/// them) rather than one after another; a result that cannot be recorded fails the step.
+async fn record_completion(node: &Node, run_id: &str, step: &str, finished: Finished) -> Finished {
+    let Ok(value) = &finished.result else {
+        return finished;
+    };
+    let recorded = match serde_json::to_value(value) {
+        Ok(serialized) => {
+            let completion = Command::CompleteStep {
+                run_id: run_id.to_string(),
+                step: step.to_string(),
+                value: serialized,
+                attempts: finished.attempts,
+                elapsed_ms: finished.started.elapsed().as_millis() as u64,
+                ran_on: finished.ran_on.clone(),
+            };
+            let key = format!("{run_id}/record/step/{step}");
+            node.write_once(completion, Some(key))
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("cannot record the run: {e}"))
+        }
+        Err(e) => Err(format!("the step's value cannot be recorded: {e}")),
+    };
+    match recorded {
+        Ok(()) => finished,
+        Err(reason) => Finished {
+            result: Err(OpError::Failed(reason)),
+            ..finished
+        },
     }
 }
 

@@ -5,18 +5,18 @@
 //! cancelled and fails with a message naming its placement.
 
 use crate::command::{Command, Response};
+use crate::dispatch::signals::Topic;
 use crate::node::{now_ms, Node};
 use crate::op::OpError;
-use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
+use crate::state::assignments::{self, AssignmentStatus, Outcome, StepWork};
 use crate::state::RunStatus;
 use edgeflow_compiler::value::Value;
-use openraft::type_config::async_runtime::WatchReceiver;
 use std::time::{Duration, Instant};
 
 /// How long a placed step without a `timeout` waits for a node of its placement.
 pub const DEFAULT_WAIT_FOR_NODE: Duration = Duration::from_secs(300);
-/// Looks at the assignment on every applied change, and at least this often (a node
-/// going quiet is a matter of time, not of log entries).
+/// Looks at the assignment when its outcome is applied here, and at least this often
+/// (a node going quiet, or an assignment reaching this node's copy, needs a look).
 const LOOK_EVERY: Duration = Duration::from_millis(200);
 /// Asks for a reassignment at most this often.
 const REASSIGN_GAP: Duration = Duration::from_millis(200);
@@ -46,7 +46,8 @@ pub async fn run_elsewhere(node: &Node, work: StepWork, wait_for_node: Duration)
     if let Err(error) = node.write(Command::Assign { work }).await {
         return PlacedOutcome::failed(OpError::Node(error));
     }
-    let mut changes = node.raft().metrics();
+    let topic = Topic::Step(assignments::key(&run_id, &step));
+    let mut finished = node.assignment_signals().subscribe(topic);
     let mut waiting_since: Option<Instant> = None;
     let mut last_reassign: Option<Instant> = None;
     loop {
@@ -108,7 +109,7 @@ pub async fn run_elsewhere(node: &Node, work: StepWork, wait_for_node: Duration)
             // A failed write is tried again at the next look.
             let _ = node.write(reassign).await;
         }
-        if let Ok(Err(_)) = tokio::time::timeout(LOOK_EVERY, changes.changed()).await {
+        if let Ok(Err(_)) = tokio::time::timeout(LOOK_EVERY, finished.changed()).await {
             return PlacedOutcome::failed(OpError::Failed("the node is shutting down".into()));
         }
     }

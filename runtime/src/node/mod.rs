@@ -10,6 +10,7 @@ mod requests;
 
 pub use membership::{ClusterStatus, MemberRole, MemberStatus};
 
+use crate::dispatch::signals::AssignmentSignals;
 use crate::latency::LatencyHistogram;
 use crate::member::NodeInfo;
 use crate::network::{NoPeers, Peers, TcpNetwork};
@@ -142,6 +143,7 @@ pub struct Node {
     peers: Option<Arc<Peers>>,
     request_timeout: Duration,
     proposal_latency: LatencyHistogram,
+    assignment_signals: AssignmentSignals,
 }
 
 impl Node {
@@ -195,6 +197,7 @@ impl Node {
                 reason: e.to_string(),
             })?;
         let applied = state.applied();
+        let assignment_signals = state.signals();
         let config = Config {
             cluster_name: "edgeflow".to_string(),
             heartbeat_interval: timing.heartbeat,
@@ -224,7 +227,13 @@ impl Node {
             peers,
             request_timeout: Duration::from_millis(timing.request),
             proposal_latency: LatencyHistogram::default(),
+            assignment_signals,
         })
+    }
+
+    /// Wakes whoever waits for the steps assigned to a node, as assignments apply here.
+    pub fn assignment_signals(&self) -> &AssignmentSignals {
+        &self.assignment_signals
     }
 
     /// The Raft instance, for the transport's server side.

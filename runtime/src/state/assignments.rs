@@ -10,7 +10,7 @@
 
 use super::fleet::{EdgeRecord, WorkerState};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// How a placed step is retried and bounded (the step's `retry`, `backoff`, `timeout`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -232,11 +232,16 @@ impl Assignments {
         now: u64,
     ) -> AssignmentStatus {
         let held = self.held();
+        // Placements may name every edge of a large fleet: rank them once.
+        let mut ranks: HashMap<&str, usize> = HashMap::with_capacity(placement.len());
+        for (rank, edge) in placement.iter().enumerate() {
+            ranks.entry(edge.as_str()).or_insert(rank);
+        }
         let chosen = fleet
             .values()
             .filter(|record| !record.draining && record.state_at(now).accepts_work())
             .filter_map(|record| {
-                let rank = placement.iter().position(|edge| *edge == record.edge)?;
+                let rank = *ranks.get(record.edge.as_str())?;
                 Some((held.get(&record.node).copied().unwrap_or(0), rank, record))
             })
             .min_by_key(|(held, rank, record)| (*held, *rank, record.node));

@@ -7,9 +7,12 @@
 use super::database::{
     io_error, off_the_runtime, read_meta, read_raw, write_records, SNAPSHOT_DATA, SNAPSHOT_META,
 };
+use crate::command::Command;
 use crate::command::Response;
+use crate::dispatch::signals::{AssignmentSignals, Topic};
 use crate::encoding;
 use crate::raft_types::{LogId, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::state::assignments::{self, AssignmentStatus};
 use crate::state::{LogPosition, State};
 use futures::{Stream, TryStreamExt};
 use openraft::entry::RaftEntry;
@@ -42,6 +45,8 @@ pub struct Applied {
 pub struct StateStore {
     db: Arc<Database>,
     applied: Arc<RwLock<Applied>>,
+    /// Told about every step assigned as entries are applied.
+    signals: AssignmentSignals,
 }
 
 impl StateStore {
@@ -50,11 +55,17 @@ impl StateStore {
         let mut store = StateStore {
             db,
             applied: Arc::default(),
+            signals: AssignmentSignals::default(),
         };
         if let Some((meta, data)) = read_snapshot(&store.db)? {
             store.restore(&meta, &data).await?;
         }
         Ok(store)
+    }
+
+    /// Wake-ups for the nodes steps are assigned to.
+    pub fn signals(&self) -> AssignmentSignals {
+        self.signals.clone()
     }
 
     /// The applied state, for reads.
@@ -99,6 +110,17 @@ impl RaftSnapshotBuilder<TypeConfig> for StateStore {
     }
 }
 
+/// The step whose driver an applied command may wake.
+fn signalled(command: &Command) -> Option<Topic> {
+    match command {
+        Command::FinishAssignment { run_id, step, .. }
+        | Command::CancelAssignment { run_id, step } => {
+            Some(Topic::Step(assignments::key(run_id, step)))
+        }
+        _ => None,
+    }
+}
+
 /// The latest snapshot: metadata and encoded state, in one durable transaction.
 fn write_snapshot(db: &Database, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
     let meta = encoding::encode(meta);
@@ -129,6 +151,7 @@ impl RaftStateMachine<TypeConfig> for StateStore {
     {
         while let Some((entry, responder)) = entries.try_next().await? {
             let log_id = entry.log_id();
+            let mut topic = None;
             let response = {
                 let mut applied = self.applied.write().await;
                 applied.last_applied = Some(log_id);
@@ -139,6 +162,7 @@ impl RaftStateMachine<TypeConfig> for StateStore {
                             index: log_id.index(),
                             term: log_id.committed_leader_id().term,
                         };
+                        topic = signalled(&request.command);
                         applied.state.apply(&request, position)
                     }
                     EntryPayload::Membership(membership) => {
@@ -147,6 +171,15 @@ impl RaftStateMachine<TypeConfig> for StateStore {
                     }
                 }
             };
+            if let Response::Assignment {
+                status: Some(AssignmentStatus::Assigned { node, .. }),
+            } = &response
+            {
+                self.signals.signal(&Topic::AssignedTo(*node));
+            }
+            if let Some(topic) = topic {
+                self.signals.signal(&topic);
+            }
             if let Some(responder) = responder {
                 responder.send(response);
             }
@@ -165,6 +198,7 @@ impl RaftStateMachine<TypeConfig> for StateStore {
     ) -> Result<(), io::Error> {
         let data = snapshot.into_inner();
         self.restore(meta, &data).await?;
+        self.signals.everyone();
         let (db, meta) = (self.db.clone(), meta.clone());
         off_the_runtime(move || write_snapshot(&db, &meta, &data)).await
     }
