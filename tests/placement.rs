@@ -152,6 +152,26 @@ fn placed_steps_run_where_their_placement_says() {
     let done = await_run(&cluster, &run, "the run finishes", finished);
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["steps"]["noted"]["ran_on"], "w1");
+
+    // A step failing on its worker fails the run with the worker's error.
+    let run = submit(&cluster, "failing_on_w1", &[]);
+    let failed = await_run(&cluster, &run, "the run fails", finished);
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("step `health`") && error.contains("edge `w9` is not in the fleet registry"),
+        "{error}"
+    );
+
+    // Fleet metrics: 5 placed steps succeeded on the workers, 1 failed, heartbeats timed.
+    let run = submit(&cluster, "worker_metrics", &[]);
+    let view = await_run(&cluster, &run, "the run finishes", finished);
+    let metrics = &view["output"];
+    let error_rate = metrics["error_rate"].as_f64().unwrap_or(-1.0);
+    let throughput = metrics["throughput"].as_f64().unwrap_or(-1.0);
+    assert!((error_rate - 1.0 / 6.0).abs() < 1e-9, "{view}");
+    assert!((throughput - 6.0 / 300.0).abs() < 1e-9, "{view}");
+    let latency = metrics["latency_p99"].as_str().unwrap_or("0s");
+    assert_ne!(latency, "0s", "measured heartbeat round trips: {view}");
 }
 
 #[test]

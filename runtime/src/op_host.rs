@@ -6,6 +6,7 @@
 
 use crate::command::{Command, Response};
 use crate::node::{Node, NodeError};
+use crate::state::activity::{Activity, Summary};
 use crate::state::fleet::EdgeRecord;
 use crate::state::{State, Versioned};
 use futures::future::BoxFuture;
@@ -24,16 +25,32 @@ pub enum Query {
     },
     /// A group's live lease holder at `at_ms`, and its term.
     Leader { group: String, at_ms: u64 },
-    /// Every node of the fleet registry.
+    /// Every node of the fleet registry (without its activity).
     Fleet,
+    /// The activity of the nodes serving `edges` over the `window_ms` before `at_ms`.
+    Activity {
+        edges: Vec<String>,
+        window_ms: u64,
+        at_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum QueryAnswer {
     Entry(Option<Versioned>),
     Entries(Vec<(String, Versioned)>),
-    Leader { holder: Option<String>, term: u64 },
+    Leader {
+        holder: Option<String>,
+        term: u64,
+    },
     Fleet(Vec<EdgeRecord>),
+    /// Edges no node serves are listed in `unknown`.
+    Activity {
+        steps_ok: u64,
+        steps_failed: u64,
+        latency_p99_ms: Option<f64>,
+        unknown: Vec<String>,
+    },
 }
 
 /// How fresh a read must be.
@@ -57,7 +74,41 @@ impl Query {
                 let (holder, term) = state.leader(group, *at_ms);
                 QueryAnswer::Leader { holder, term }
             }
-            Query::Fleet => QueryAnswer::Fleet(state.fleet.values().cloned().collect()),
+            Query::Fleet => QueryAnswer::Fleet(
+                state
+                    .fleet
+                    .values()
+                    .map(|record| EdgeRecord {
+                        activity: Activity::default(),
+                        ..record.clone()
+                    })
+                    .collect(),
+            ),
+            Query::Activity {
+                edges,
+                window_ms,
+                at_ms,
+            } => {
+                let mut summary = Summary::default();
+                let mut unknown = Vec::new();
+                for edge in edges {
+                    let serving = state.fleet.values().filter(|r| r.edge == *edge);
+                    let mut found = false;
+                    for record in serving {
+                        found = true;
+                        record.activity.add_to(&mut summary, *at_ms, *window_ms);
+                    }
+                    if !found {
+                        unknown.push(edge.clone());
+                    }
+                }
+                QueryAnswer::Activity {
+                    steps_ok: summary.steps_ok,
+                    steps_failed: summary.steps_failed,
+                    latency_p99_ms: summary.latency_p99_ms(),
+                    unknown,
+                }
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 mod coord;
 mod edge;
 mod log;
+mod monitor;
 mod op_fn;
 mod result;
 mod state;
@@ -22,6 +23,7 @@ pub fn registry() -> Registry {
     state::register(&mut registry);
     edge::register(&mut registry);
     log::register(&mut registry);
+    monitor::register(&mut registry);
     time::register(&mut registry);
     unavailable::register(&mut registry);
     registry

@@ -19,10 +19,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("migrate.resume", "workload migration is not built yet"),
     ("migrate.rollback", "workload migration is not built yet"),
     ("migrate.active", "workload migration is not built yet"),
-    (
-        "monitor.metrics",
-        "fleet metrics need steps placed on edges, which are not built yet",
-    ),
 ];
 
 pub fn register(registry: &mut Registry) {

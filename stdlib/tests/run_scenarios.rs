@@ -197,7 +197,7 @@ async fn counters_compare_and_set_through_consensus() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ops_without_a_subsystem_fail_clearly() {
+async fn metrics_of_edges_no_node_serves_fail_clearly() {
     let program = compile(&example("edge_selection.edgeflow"));
     let (_dir, executor) = executor().await;
     let workflow = program
@@ -215,10 +215,12 @@ async fn ops_without_a_subsystem_fail_clearly() {
             },
         )
         .await
-        .expect_err("monitor.metrics is not built");
+        .expect_err("no node reports as these edges");
     assert_eq!(error.step.as_deref(), Some("report"));
     assert!(
-        error.message.contains("not available in this runtime yet"),
+        error
+            .message
+            .contains("no node serves us_east_1, us_west_2, eu_west_1, ap_south_1"),
         "{error}"
     );
 }

@@ -11,6 +11,7 @@
 //!
 //! `unknown` is not stored: it is how a live state reads once heartbeats are overdue.
 
+use super::activity::Activity;
 use serde::{Deserialize, Serialize};
 
 /// Heartbeats missed before a node reads as `unknown`.
@@ -113,6 +114,9 @@ pub struct EdgeRecord {
     /// The operator asked the node to finish its steps and stop.
     #[serde(default)]
     pub draining: bool,
+    /// Heartbeat latencies and placed steps over the last hour (`monitor.metrics`).
+    #[serde(default)]
+    pub activity: Activity,
 }
 
 /// A heartbeat's content.
@@ -178,6 +182,9 @@ impl EdgeRecord {
         self.running = beat.running;
         self.metrics = Some(beat.metrics.clone());
         self.latency_ms = beat.latency_ms;
+        if let Some(latency_ms) = beat.latency_ms {
+            self.activity.latency(now, latency_ms);
+        }
         self.last_heartbeat_ms = Some(now);
     }
 
@@ -198,6 +205,7 @@ impl EdgeRecord {
             running: 0,
             maintenance_comment: None,
             draining: false,
+            activity: Activity::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! Deterministic: the outcome depends only on the state, the command and the time
 //! carried in the log entry — never on a local clock — so every replica agrees.
 
+pub mod activity;
 pub mod assignments;
 pub mod fleet;
 mod groups;
@@ -335,11 +336,24 @@ impl State {
                 node,
                 outcome,
                 attempts,
-            } => Response::Assignment {
-                status: self
-                    .assignments
-                    .finish(run_id, step, *node, outcome, *attempts),
-            },
+            } => {
+                let open = self.assignments.get(run_id, step).is_some_and(|a| {
+                    matches!(
+                        a.status,
+                        assignments::AssignmentStatus::Waiting { .. }
+                            | assignments::AssignmentStatus::Assigned { .. }
+                    )
+                });
+                if let Some(record) = self.fleet.get_mut(node).filter(|_| open) {
+                    let ok = matches!(outcome, assignments::Outcome::Value(_));
+                    record.activity.step(now, ok);
+                }
+                Response::Assignment {
+                    status: self
+                        .assignments
+                        .finish(run_id, step, *node, outcome, *attempts),
+                }
+            }
             Command::CancelAssignment { run_id, step } => Response::Assignment {
                 status: self.assignments.cancel(run_id, step),
             },
