@@ -272,6 +272,53 @@ fn worker_tokens_are_checked_and_a_removed_worker_is_refused() {
     // A worker's token does not administer the cluster.
     let status = http::get(cluster.url(1), "/v1/cluster/status", Some(&sim.token)).expect("answer");
     assert_eq!(status.status, 403, "{}", status.body);
+    // It takes and reports only its own steps, and writes only what ops write.
+    let call = |method: &str, path: &str, body: &str| {
+        http::request(
+            cluster.url(2),
+            method,
+            path,
+            Some(&sim.token),
+            Some(body.as_bytes()),
+        )
+        .expect("answer")
+    };
+    let others = call("GET", "/v1/fleet/101/work?wait_ms=0", "");
+    assert_eq!(others.status, 403, "{}", others.body);
+    let own = call("GET", "/v1/fleet/160/work?wait_ms=0", "");
+    assert_eq!((own.status, own.json()), (200, json!({"work": []})));
+    let report =
+        r#"{"run_id": "r", "step": "s", "outcome": {"value": {"kind": "none"}}, "attempts": 1}"#;
+    assert_eq!(call("POST", "/v1/fleet/101/finished", report).status, 403);
+    let unknown_step = call("POST", "/v1/fleet/160/finished", report);
+    assert_eq!(
+        (unknown_step.status, unknown_step.json()),
+        (200, json!({"status": null}))
+    );
+    let malformed = call("POST", "/v1/fleet/160/finished", r#"{"run_id": 7}"#);
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+    let bad_option = call("GET", "/v1/fleet/160/work?after=x", "");
+    assert_eq!(bad_option.status, 400, "{}", bad_option.body);
+    let op_write =
+        r#"{"command": {"op": "put", "ns": "n", "key": "k", "value": 1, "if_version": null}}"#;
+    let written = call("POST", "/v1/ops/write", op_write);
+    assert_eq!(written.status, 200, "{}", written.body);
+    assert_eq!(written.json()["success"], true);
+    let not_an_op = r#"{"command": {"op": "drain", "node": 101}}"#;
+    let refused = call("POST", "/v1/ops/write", not_an_op);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("not a command an op makes"),
+        "{}",
+        refused.body
+    );
+    let read = call(
+        "POST",
+        "/v1/ops/query",
+        r#"{"query": {"get": {"ns": "n", "key": "k"}}, "freshness": "linearizable"}"#,
+    );
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.json()["entry"]["value"], 1, "{}", read.body);
     // An edge name another node has is refused.
     let clash = cluster.dir.join("clash.toml");
     std::fs::write(

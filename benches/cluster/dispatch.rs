@@ -8,11 +8,12 @@
 
 use super::{ms, percentile, sha256_hex, Cluster};
 use edgeflow_compiler::value::Value as IrValue;
+use edgeflow_runtime::node::{now_ms, now_us};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Runs the `edgeflow` CLI against node 1; its standard output.
 fn cli(cluster: &Cluster, args: &[&str]) -> String {
@@ -32,23 +33,35 @@ fn cli(cluster: &Cluster, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Steps' `elapsed_ms` from `runs show`.
-fn step_times(cluster: &Cluster, run_id: &str) -> Vec<Duration> {
+/// Placed steps' times from `runs show`: ready → started (`dispatch_us`) and ready →
+/// outcome back at the driver (`elapsed_ms`).
+fn step_times(cluster: &Cluster, run_id: &str) -> (Vec<Duration>, Vec<Duration>) {
     let shown: Value =
         serde_json::from_str(&cli(cluster, &["runs", "show", run_id, "--format", "json"]))
             .expect("JSON");
-    let mut times: Vec<Duration> = shown["steps"]
+    let placed: Vec<Value> = shown["steps"]
         .as_object()
         .map(|steps| {
             steps
                 .values()
-                .filter_map(|s| s["elapsed_ms"].as_u64())
-                .map(Duration::from_millis)
+                .filter(|s| s["ran_on"].is_string())
+                .cloned()
                 .collect()
         })
         .unwrap_or_default();
-    times.sort();
-    times
+    let mut started: Vec<Duration> = placed
+        .iter()
+        .filter_map(|s| s["dispatch_us"].as_u64())
+        .map(Duration::from_micros)
+        .collect();
+    let mut back: Vec<Duration> = placed
+        .iter()
+        .filter_map(|s| s["elapsed_ms"].as_u64())
+        .map(Duration::from_millis)
+        .collect();
+    started.sort();
+    back.sort();
+    (started, back)
 }
 
 pub fn chain(cluster: &Cluster) {
@@ -79,20 +92,16 @@ pub fn chain(cluster: &Cluster) {
     }
     let total = started.elapsed();
     assert_eq!(shown["status"], "succeeded", "{shown}");
-    let times = step_times(cluster, run_id);
+    let (started, back) = step_times(cluster, run_id);
     println!(
-        "dispatch to one worker process, {STEPS} steps one after another: ready → outcome back p50 {:.0} ms, p99 {:.0} ms (whole run {:.2} s, {:.1} ms per step)",
-        ms(percentile(&times, 0.5)),
-        ms(percentile(&times, 0.99)),
+        "dispatch to one worker process, {STEPS} steps one after another: ready → started p50 {:.2} ms, p99 {:.2} ms; ready → outcome back p50 {:.0} ms, p99 {:.0} ms (whole run {:.2} s, {:.1} ms per step)",
+        ms(percentile(&started, 0.5)),
+        ms(percentile(&started, 0.99)),
+        ms(percentile(&back, 0.5)),
+        ms(percentile(&back, 0.99)),
         total.as_secs_f64(),
         ms(total) / STEPS as f64
     );
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// What the simulated fleet measured.
@@ -170,7 +179,7 @@ pub async fn fleet(http: &reqwest::Client, cluster: &Cluster) {
         })
         .collect();
     let mut failed_runs = 0;
-    let mut step_times = Vec::new();
+    let (mut started_times, mut back_times) = (Vec::new(), Vec::new());
     for run_id in &runs {
         let shown: Value = loop {
             let shown: Value =
@@ -185,7 +194,9 @@ pub async fn fleet(http: &reqwest::Client, cluster: &Cluster) {
             failed_runs += 1;
             eprintln!("{shown}");
         }
-        step_times.extend(self::step_times(cluster, run_id));
+        let (started, back) = step_times(cluster, run_id);
+        started_times.extend(started);
+        back_times.extend(back);
     }
     let elapsed = started.elapsed();
     stop.store(true, Ordering::SeqCst);
@@ -196,18 +207,21 @@ pub async fn fleet(http: &reqwest::Client, cluster: &Cluster) {
         .unwrap_or_default();
     latencies.sort_unstable();
     let latencies: Vec<Duration> = latencies.into_iter().map(Duration::from_millis).collect();
-    step_times.sort();
+    started_times.sort();
+    back_times.sort();
     let steps = RUNS * STEPS_PER_RUN;
     println!(
         "{WORKERS} workers, {RUNS} runs × {STEPS_PER_RUN} placed steps ({steps} steps, submitted one after another, {:.1} s): \
-         assignment latency p50 {:.0} ms, p99 {:.0} ms over {} assignments; step ready → outcome back p50 {:.0} ms, p99 {:.0} ms; \
+         assignment latency p50 {:.0} ms, p99 {:.0} ms over {} assignments; step ready → started p50 {:.0} ms, p99 {:.0} ms; ready → outcome back p50 {:.0} ms, p99 {:.0} ms; \
          {failed_runs} failed runs, {} failed reports, {} failed heartbeats",
         elapsed.as_secs_f64(),
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.99)),
         latencies.len(),
-        ms(percentile(&step_times, 0.5)),
-        ms(percentile(&step_times, 0.99)),
+        ms(percentile(&started_times, 0.5)),
+        ms(percentile(&started_times, 0.99)),
+        ms(percentile(&back_times, 0.5)),
+        ms(percentile(&back_times, 0.99)),
         tally.failed_reports.load(Ordering::Relaxed),
         tally.failed_heartbeats.load(Ordering::Relaxed),
     );
@@ -285,7 +299,7 @@ async fn take_work(
             }
             let report = json!({
                 "run_id": item["work"]["run_id"], "step": item["work"]["step"],
-                "outcome": {"value": value}, "attempts": 1,
+                "outcome": {"value": value}, "attempts": 1, "started_at_us": now_us(),
             });
             let ok = http
                 .post(format!("{url}/v1/fleet/{node}/finished"))

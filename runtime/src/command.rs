@@ -78,6 +78,9 @@ pub enum Command {
         /// The edge of the node that ran a placed step (none: the driver).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ran_on: Option<String>,
+        /// A placed step's wait from ready to started, in microseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dispatch_us: Option<u64>,
     },
     /// Keep a compiled program (bundle JSON) under its content hash.
     StoreBundle {
@@ -153,6 +156,9 @@ pub enum Command {
         node: u64,
         outcome: Outcome,
         attempts: u32,
+        /// When the node started the step (its clock, Unix microseconds).
+        #[serde(default)]
+        started_at_us: u64,
     },
     /// The driver stops waiting for a placed step.
     CancelAssignment {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A read of the replicated state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Query {
     /// One key and its version.
     Get { ns: String, key: String },
@@ -36,6 +37,7 @@ pub enum Query {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum QueryAnswer {
     Entry(Option<Versioned>),
     Entries(Vec<(String, Versioned)>),
@@ -55,6 +57,7 @@ pub enum QueryAnswer {
 
 /// How fresh a read must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Freshness {
     /// Every write committed before the read started is visible.
     Linearizable,

@@ -256,12 +256,13 @@ impl Worker {
             link: self.link.clone(),
             edge: self.config.edge.clone(),
         });
-        let (outcome, attempts) = perform(&self.registry, host, &work).await;
+        let performed = perform(&self.registry, host, &work).await;
         let finished = FinishedStep {
             run_id: work.run_id,
             step: work.step,
-            outcome,
-            attempts,
+            outcome: performed.outcome,
+            attempts: performed.attempts,
+            started_at_us: performed.started_at_us,
         };
         let context = [
             ("run", finished.run_id.as_str()),

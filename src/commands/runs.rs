@@ -155,7 +155,8 @@ fn show(record: &RunRecord, placed: &BTreeMap<String, AssignmentStatus>, format:
             .map(|(name, s)| {
                 (
                     name.clone(),
-                    json!({ "attempts": s.attempts, "elapsed_ms": s.elapsed_ms, "ran_on": s.ran_on }),
+                    json!({ "attempts": s.attempts, "elapsed_ms": s.elapsed_ms, "ran_on": s.ran_on,
+                            "dispatch_us": s.dispatch_us }),
                 )
             })
             .collect();
@@ -185,10 +186,13 @@ fn show(record: &RunRecord, placed: &BTreeMap<String, AssignmentStatus>, format:
     }
     println!("op steps completed:");
     for (name, step) in &record.steps {
-        let ran_on = step
-            .ran_on
-            .as_ref()
-            .map_or(String::new(), |edge| format!("  on {edge}"));
+        let ran_on = match (&step.ran_on, step.dispatch_us) {
+            (Some(edge), Some(us)) => {
+                format!("  on {edge}, started {:.1} ms after ready", us as f64 / 1e3)
+            }
+            (Some(edge), None) => format!("  on {edge}"),
+            (None, _) => String::new(),
+        };
         println!(
             "  {name:<24} {:>6} ms  {} attempt(s){ran_on}",
             step.elapsed_ms, step.attempts

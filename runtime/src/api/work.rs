@@ -47,6 +47,9 @@ pub struct FinishedStep {
     pub step: String,
     pub outcome: Outcome,
     pub attempts: u32,
+    /// When the worker started the step (its clock, Unix microseconds).
+    #[serde(default)]
+    pub started_at_us: u64,
 }
 
 fn only_itself(caller: &Caller, id: u64) -> Result<(), ApiError> {
@@ -83,7 +86,17 @@ pub async fn take(
                             Some(WorkItem {
                                 seq: a.seq,
                                 assigned_at_ms: at_ms,
-                                work: a.work.clone(),
+                                // The worker needs the step, not the list of every
+                                // edge it could have gone to.
+                                work: StepWork {
+                                    run_id: a.work.run_id.clone(),
+                                    step: a.work.step.clone(),
+                                    op: a.work.op.clone(),
+                                    args: a.work.args.clone(),
+                                    policy: a.work.policy.clone(),
+                                    placement: Vec::new(),
+                                    ready_at_us: a.work.ready_at_us,
+                                },
                             })
                         }
                         _ => None,
@@ -122,6 +135,7 @@ pub async fn finished(
         node: id,
         outcome: report.outcome,
         attempts: report.attempts,
+        started_at_us: report.started_at_us,
     };
     match state.node.write(command).await? {
         Response::Assignment { status } => Ok(Json(json!({ "status": status }))),

@@ -5,6 +5,7 @@
 //! after a reassignment does not apply them twice.
 
 use crate::executor::attempt::{call_with_retries, AttemptPolicy};
+use crate::node::now_us;
 use crate::op::{Args, OpContext, OpError, Registry};
 use crate::op_host::OpHost;
 use crate::state::assignments::{Outcome, StepWork};
@@ -12,12 +13,27 @@ use edgeflow_compiler::value::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs the step; its outcome and the attempts it took.
-pub async fn perform(
-    registry: &Registry,
-    host: Arc<dyn OpHost>,
-    work: &StepWork,
-) -> (Outcome, u32) {
+/// How a step ran here.
+pub struct Performed {
+    pub outcome: Outcome,
+    pub attempts: u32,
+    /// When it started (Unix microseconds).
+    pub started_at_us: u64,
+}
+
+/// Runs the step.
+pub async fn perform(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork) -> Performed {
+    let started_at_us = now_us();
+    let (outcome, attempts) = run(registry, host, work).await;
+    Performed {
+        outcome,
+        attempts,
+        started_at_us,
+    }
+}
+
+/// The step's outcome and the attempts it took.
+async fn run(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork) -> (Outcome, u32) {
     let Some(op) = registry.get(&work.op) else {
         let error = OpError::Unknown {
             op: work.op.clone(),

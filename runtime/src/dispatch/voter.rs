@@ -39,13 +39,14 @@ pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
             let (node, registry, holding) = (node.clone(), registry.clone(), in_hand.hold());
             tokio::spawn(async move {
                 let host = node.clone();
-                let (outcome, attempts) = perform(&registry, host, &work).await;
+                let performed = perform(&registry, host, &work).await;
                 let report = Command::FinishAssignment {
                     run_id: work.run_id.clone(),
                     step: work.step.clone(),
                     node: node.id(),
-                    outcome,
-                    attempts,
+                    outcome: performed.outcome,
+                    attempts: performed.attempts,
+                    started_at_us: performed.started_at_us,
                 };
                 drop(holding);
                 while let Err(error) = node.write(report.clone()).await {

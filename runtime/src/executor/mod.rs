@@ -12,7 +12,7 @@ mod report;
 pub use report::{RunError, RunReport, StepReport, StepStatus};
 
 use crate::command::Command;
-use crate::node::Node;
+use crate::node::{now_us, Node};
 use crate::op::{Args, OpContext, OpError, Registry};
 use crate::state::assignments::{StepPolicy, StepWork};
 use attempt::{call_with_retries, AttemptPolicy, DEFAULT_BACKOFF};
@@ -51,6 +51,8 @@ struct Finished {
     started: Instant,
     /// The edge of the node that ran a placed step.
     ran_on: Option<String>,
+    /// A placed step's wait from ready to started, in microseconds.
+    dispatch_us: Option<u64>,
 }
 
 impl Executor {
@@ -308,6 +310,7 @@ impl Executor {
                     timeout_ms: policy.timeout.map(|t| t.as_millis() as u64),
                 },
                 placement,
+                ready_at_us: now_us(),
             };
             let wait_for_node = policy.timeout.unwrap_or(placed::DEFAULT_WAIT_FOR_NODE);
             let (node, run_id, name) = (self.node.clone(), run_id.to_string(), step.name.clone());
@@ -319,6 +322,7 @@ impl Executor {
                     attempts: placed.attempts,
                     started,
                     ran_on: placed.ran_on,
+                    dispatch_us: placed.dispatch_us,
                 };
                 record_completion(&node, &run_id, &name, finished).await
             });
@@ -350,6 +354,7 @@ impl Executor {
                 attempts,
                 started,
                 ran_on: None,
+                dispatch_us: None,
             };
             record_completion(&node, &run_id, &name, finished).await
         });
@@ -384,6 +389,7 @@ async fn record_completion(node: &Node, run_id: &str, step: &str, finished: Fini
                 attempts: finished.attempts,
                 elapsed_ms: finished.started.elapsed().as_millis() as u64,
                 ran_on: finished.ran_on.clone(),
+                dispatch_us: finished.dispatch_us,
             };
             let key = format!("{run_id}/record/step/{step}");
             node.write_once(completion, Some(key))

@@ -27,6 +27,8 @@ pub struct PlacedOutcome {
     pub attempts: u32,
     /// The edge of the node that ran it.
     pub ran_on: Option<String>,
+    /// From ready to started on that node, in microseconds.
+    pub dispatch_us: Option<u64>,
 }
 
 impl PlacedOutcome {
@@ -35,6 +37,7 @@ impl PlacedOutcome {
             result: Err(error),
             attempts: 0,
             ran_on: None,
+            dispatch_us: None,
         }
     }
 }
@@ -42,7 +45,7 @@ impl PlacedOutcome {
 /// Places the step and waits for its outcome.
 pub async fn run_elsewhere(node: &Node, work: StepWork, wait_for_node: Duration) -> PlacedOutcome {
     let placement = describe(&work.placement);
-    let (run_id, step) = (work.run_id.clone(), work.step.clone());
+    let (run_id, step, ready_at_us) = (work.run_id.clone(), work.step.clone(), work.ready_at_us);
     if let Err(error) = node.write(Command::Assign { work }).await {
         return PlacedOutcome::failed(OpError::Node(error));
     }
@@ -81,12 +84,17 @@ pub async fn run_elsewhere(node: &Node, work: StepWork, wait_for_node: Duration)
                 return PlacedOutcome::failed(OpError::Failed(gone.into()));
             }
             Some(AssignmentStatus::Finished {
-                outcome, attempts, ..
+                outcome,
+                attempts,
+                started_at_us,
+                ..
             }) => {
                 return PlacedOutcome {
                     result: decode(outcome),
                     attempts,
                     ran_on: edges,
+                    dispatch_us: (started_at_us > 0)
+                        .then(|| started_at_us.saturating_sub(ready_at_us)),
                 }
             }
             Some(AssignmentStatus::Cancelled) => {
@@ -137,6 +145,7 @@ async fn give_up(
             result: decode(outcome),
             attempts,
             ran_on: None,
+            dispatch_us: None,
         },
         Ok(_) => PlacedOutcome::failed(OpError::Failed(no_node(placement, Some(waited)))),
         Err(error) => PlacedOutcome::failed(OpError::Node(error)),

@@ -31,6 +31,9 @@ pub struct StepWork {
     pub policy: StepPolicy,
     /// The edges the step may run on, in the placement's order.
     pub placement: Vec<String>,
+    /// When the step became ready (the driver's clock, Unix microseconds).
+    #[serde(default)]
+    pub ready_at_us: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +56,9 @@ pub enum AssignmentStatus {
         node: u64,
         outcome: Outcome,
         attempts: u32,
+        /// When the node started it (its clock, Unix microseconds).
+        #[serde(default)]
+        started_at_us: u64,
     },
     /// The driver gave up waiting for a node.
     Cancelled,
@@ -182,6 +188,7 @@ impl Assignments {
         node: u64,
         outcome: &Outcome,
         attempts: u32,
+        started_at_us: u64,
     ) -> Option<AssignmentStatus> {
         let assignment = self.by_key.get_mut(&key(run_id, step))?;
         if matches!(
@@ -192,6 +199,7 @@ impl Assignments {
                 node,
                 outcome: outcome.clone(),
                 attempts,
+                started_at_us,
             };
         }
         Some(assignment.status.clone())
@@ -282,6 +290,7 @@ mod tests {
                 timeout_ms: None,
             },
             placement: placement.iter().map(|e| e.to_string()).collect(),
+            ready_at_us: 0,
         }
     }
 
@@ -335,14 +344,15 @@ mod tests {
             .map(|a| (a.seq, a.earlier.clone()));
         assert_eq!(held, Some((3, vec![1])));
         let outcome = Outcome::Value(serde_json::json!(1));
-        assignments.finish("r", "s", 1, &outcome, 1);
-        let late = assignments.finish("r", "s", 2, &Outcome::Error("x".into()), 1);
+        assignments.finish("r", "s", 1, &outcome, 1, 5);
+        let late = assignments.finish("r", "s", 2, &Outcome::Error("x".into()), 1, 6);
         assert_eq!(
             late,
             Some(AssignmentStatus::Finished {
                 node: 1,
                 outcome,
-                attempts: 1
+                attempts: 1,
+                started_at_us: 5,
             }),
             "the first outcome stands, even from the earlier holder"
         );

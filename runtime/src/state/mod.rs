@@ -282,6 +282,7 @@ impl State {
                 attempts,
                 elapsed_ms,
                 ran_on,
+                dispatch_us,
             } => {
                 if let Some(run) = self.runs.get_mut(run_id) {
                     run.steps.entry(step.clone()).or_insert_with(|| StepRecord {
@@ -290,6 +291,7 @@ impl State {
                         elapsed_ms: *elapsed_ms,
                         completed_at_ms: now,
                         ran_on: ran_on.clone(),
+                        dispatch_us: *dispatch_us,
                     });
                 }
                 Response::Recorded
@@ -336,6 +338,7 @@ impl State {
                 node,
                 outcome,
                 attempts,
+                started_at_us,
             } => {
                 let open = self.assignments.get(run_id, step).is_some_and(|a| {
                     matches!(
@@ -349,9 +352,14 @@ impl State {
                     record.activity.step(now, ok);
                 }
                 Response::Assignment {
-                    status: self
-                        .assignments
-                        .finish(run_id, step, *node, outcome, *attempts),
+                    status: self.assignments.finish(
+                        run_id,
+                        step,
+                        *node,
+                        outcome,
+                        *attempts,
+                        *started_at_us,
+                    ),
                 }
             }
             Command::CancelAssignment { run_id, step } => Response::Assignment {

@@ -99,6 +99,10 @@ pub struct StepRecord {
     /// The edge of the node that ran a placed step (none: the driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ran_on: Option<String>,
+    /// A placed step's wait from ready (at the driver) to started (on its node), in
+    /// microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_us: Option<u64>,
 }
 
 #[cfg(test)]
