@@ -172,6 +172,35 @@ fn placed_steps_run_where_their_placement_says() {
     assert!((throughput - 6.0 / 300.0).abs() < 1e-9, "{view}");
     let latency = metrics["latency_p99"].as_str().unwrap_or("0s");
     assert_ne!(latency, "0s", "measured heartbeat round trips: {view}");
+
+    // Maintenance requested while a placed step runs: pending until it finishes.
+    let run = submit(&cluster, "slow_on_w2", &["pause=2s"]);
+    await_run(&cluster, &run, "the step is assigned", |v| {
+        v["placed"]["waited"]["status"] == "assigned"
+    });
+    await_state(&cluster, 102, "running");
+    let on = cluster.cli(1, &["worker", "maintenance", "on", "102"]);
+    assert!(on.status.success(), "{}", stderr(&on));
+    await_state(&cluster, 102, "maintenance_pending");
+    let done = await_run(&cluster, &run, "the run finishes", finished);
+    assert_eq!(done["steps"]["waited"]["ran_on"], "w2", "{done}");
+    await_state(&cluster, 102, "maintenance_mode");
+    let off = cluster.cli(1, &["worker", "maintenance", "off", "102"]);
+    assert!(off.status.success(), "{}", stderr(&off));
+    await_state(&cluster, 102, "idle");
+
+    // Drained while a placed step runs: it finishes the step, then stops.
+    let run = submit(&cluster, "slow_on_w2", &["pause=2s"]);
+    await_run(&cluster, &run, "the step is assigned", |v| {
+        v["placed"]["waited"]["status"] == "assigned"
+    });
+    let drained = cluster.cli(1, &["worker", "drain", "102"]);
+    assert!(drained.status.success(), "{}", stderr(&drained));
+    await_state(&cluster, 102, "terminating");
+    let done = await_run(&cluster, &run, "the run finishes", finished);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["steps"]["waited"]["ran_on"], "w2", "{done}");
+    await_state(&cluster, 102, "offline");
 }
 
 #[test]
