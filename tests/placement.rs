@@ -121,6 +121,20 @@ fn placed_steps_run_where_their_placement_says() {
     let written = cluster.get(3, "placed", "k", false);
     assert_eq!(written.json()["value"], "from w2", "{}", written.body);
 
+    // Steps placed on voters: each runs on its voter, the driver's own one in place.
+    let run = submit(&cluster, "on_voters", &[]);
+    let view = await_run(&cluster, &run, "the run finishes", finished);
+    assert_eq!(view["output"], json!({"ok": true}), "{view}");
+    let driver = format!("node_{}", view["driver"]["node"]);
+    for (step, edge) in [("a", "node_1"), ("b", "node_2"), ("c", "node_3")] {
+        let expected = if edge == driver {
+            Value::Null
+        } else {
+            json!(edge)
+        };
+        assert_eq!(view["steps"][step]["ran_on"], expected, "{view}");
+    }
+
     // An edge no live node serves: the step waits, visibly, then fails naming it.
     let run = submit(&cluster, "nowhere", &["wait=2s"]);
     let waiting = await_run(&cluster, &run, "the step waits", |v| {
