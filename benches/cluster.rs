@@ -12,6 +12,10 @@
 
 #[path = "cluster/dispatch.rs"]
 mod dispatch;
+#[path = "cluster/simulated.rs"]
+mod simulated;
+
+use simulated::SimulatedWorker;
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -301,53 +305,28 @@ async fn workers(http: &reqwest::Client, cluster: &Cluster) {
     const WORKERS: u64 = 200;
     const SECONDS: u64 = 20;
     let (leader, _) = settled_leader(http, cluster).await;
-    let operator = &cluster.tokens[0];
-    for id in 0..WORKERS {
-        let token = format!("simulated-worker-{id}");
-        let body = serde_json::json!({
-            "id": 1_000 + id, "edge": format!("sim{id}"), "api": "http://127.0.0.1:9",
-            "token_sha256": sha256_hex(&token), "labels": {"region": "sim"},
-            "heartbeat_interval_ms": 1_000,
-        });
-        let reply = http
-            .post(format!("{}/v1/workers", cluster.urls[0]))
-            .bearer_auth(operator)
-            .json(&body)
-            .send()
-            .await
-            .expect("register");
-        assert!(
-            reply.status().is_success(),
-            "{}",
-            reply.text().await.unwrap_or_default()
-        );
+    let fleet: Vec<Arc<SimulatedWorker>> = (0..WORKERS)
+        .map(|index| Arc::new(SimulatedWorker::new(index, 1_000, "sim")))
+        .collect();
+    for worker in &fleet {
+        worker
+            .register(http, &cluster.urls[0], &cluster.tokens[0])
+            .await;
     }
     let pid = cluster.pid(leader);
     let (cpu_before, started) = (cpu_seconds(pid), Instant::now());
-    let tasks: Vec<_> = (0..WORKERS)
-        .map(|id| {
-            let http = http.clone();
-            let url = cluster.urls[(id % 3) as usize].clone();
+    let tasks: Vec<_> = fleet
+        .iter()
+        .enumerate()
+        .map(|(index, worker)| {
+            let (http, worker) = (http.clone(), worker.clone());
+            let url = cluster.urls[index % 3].clone();
             tokio::spawn(async move {
-                let token = format!("simulated-worker-{id}");
                 let mut ticks = tokio::time::interval(Duration::from_secs(1));
                 let mut failures = 0;
                 for _ in 0..SECONDS {
                     ticks.tick().await;
-                    let beat = serde_json::json!({
-                        "edge": format!("sim{id}"), "api": "http://127.0.0.1:9",
-                        "heartbeat_interval_ms": 1_000, "labels": {"region": "sim"},
-                        "beat": {"running": 0, "metrics": {"cpu": 0.2, "memory": 0.3, "disk": 0.4, "load": 0.5},
-                                 "latency_ms": 1.0, "stopping": false, "stopped": false}
-                    });
-                    let ok = http
-                        .post(format!("{url}/v1/fleet/{}/heartbeat", 1_000 + id))
-                        .bearer_auth(&token)
-                        .json(&beat)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success());
-                    if !ok {
+                    if !worker.beat(&http, &url).await {
                         failures += 1;
                     }
                 }
@@ -365,10 +344,6 @@ async fn workers(http: &reqwest::Client, cluster: &Cluster) {
         "{WORKERS} workers heartbeating every second for {SECONDS} s: leader CPU {:.1}% of one core, {failures} failed heartbeats",
         cpu * 100.0
     );
-}
-
-fn sha256_hex(text: &str) -> String {
-    edgeflow_runtime::member::token_sha256(text)
 }
 
 async fn paced_latency(http: &reqwest::Client, cluster: &Cluster, leader: usize) {

@@ -6,7 +6,7 @@
 //! steps are placed on all of them (`edge.discover`); assignment latency is from the
 //! assignment's commit (its log time) to the worker receiving it.
 
-use super::{ms, percentile, sha256_hex, Cluster};
+use super::{ms, percentile, Cluster, SimulatedWorker};
 use edgeflow_compiler::value::Value as IrValue;
 use edgeflow_runtime::node::{now_ms, now_us};
 use serde_json::{json, Value};
@@ -116,22 +116,14 @@ pub async fn fleet(http: &reqwest::Client, cluster: &Cluster) {
     const WORKERS: u64 = 1_000;
     const RUNS: usize = 50;
     const STEPS_PER_RUN: usize = 20;
-    let operator = &cluster.tokens[0];
     let registered = Instant::now();
-    for id in 0..WORKERS {
-        let body = json!({
-            "id": 2_000 + id, "edge": format!("f{id}"), "api": "http://127.0.0.1:9",
-            "token_sha256": sha256_hex(&format!("fleet-worker-{id}")), "labels": {"region": "fleet"},
-            "heartbeat_interval_ms": 1_000,
-        });
-        let reply = http
-            .post(format!("{}/v1/workers", cluster.urls[0]))
-            .bearer_auth(operator)
-            .json(&body)
-            .send()
-            .await
-            .expect("register");
-        assert!(reply.status().is_success());
+    let workers: Vec<Arc<SimulatedWorker>> = (0..WORKERS)
+        .map(|index| Arc::new(SimulatedWorker::new(index, 2_000, "fleet")))
+        .collect();
+    for worker in &workers {
+        worker
+            .register(http, &cluster.urls[0], &cluster.tokens[0])
+            .await;
     }
     println!(
         "registered {WORKERS} workers in {:.1} s",
@@ -140,19 +132,19 @@ pub async fn fleet(http: &reqwest::Client, cluster: &Cluster) {
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for id in 0..WORKERS {
-        let url = cluster.urls[(id % 3) as usize].clone();
+    for (index, worker) in workers.iter().enumerate() {
+        let url = cluster.urls[index % 3].clone();
         tasks.push(tokio::spawn(heartbeats(
             http.clone(),
             url.clone(),
-            id,
+            worker.clone(),
             tally.clone(),
             stop.clone(),
         )));
         tasks.push(tokio::spawn(take_work(
             http.clone(),
             url,
-            id,
+            worker.clone(),
             tally.clone(),
             stop.clone(),
         )));
@@ -233,30 +225,16 @@ pub async fn fleet(http: &reqwest::Client, cluster: &Cluster) {
 async fn heartbeats(
     http: reqwest::Client,
     url: String,
-    id: u64,
+    worker: Arc<SimulatedWorker>,
     tally: Arc<Tally>,
     stop: Arc<AtomicBool>,
 ) {
-    let token = format!("fleet-worker-{id}");
     // Spread the first beats over the second.
-    tokio::time::sleep(Duration::from_millis(id % 1_000)).await;
+    tokio::time::sleep(Duration::from_millis(worker.node % 1_000)).await;
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     while !stop.load(Ordering::SeqCst) {
         ticks.tick().await;
-        let beat = json!({
-            "edge": format!("f{id}"), "api": "http://127.0.0.1:9",
-            "heartbeat_interval_ms": 1_000, "labels": {"region": "fleet"},
-            "beat": {"running": 0, "metrics": {"cpu": 0.2, "memory": 0.3, "disk": 0.4, "load": 0.5},
-                     "latency_ms": 1.0, "stopping": false, "stopped": false}
-        });
-        let ok = http
-            .post(format!("{url}/v1/fleet/{}/heartbeat", 2_000 + id))
-            .bearer_auth(&token)
-            .json(&beat)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if !ok && !stop.load(Ordering::SeqCst) {
+        if !worker.beat(&http, &url).await && !stop.load(Ordering::SeqCst) {
             tally.failed_heartbeats.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -265,12 +243,11 @@ async fn heartbeats(
 async fn take_work(
     http: reqwest::Client,
     url: String,
-    id: u64,
+    worker: Arc<SimulatedWorker>,
     tally: Arc<Tally>,
     stop: Arc<AtomicBool>,
 ) {
-    let token = format!("fleet-worker-{id}");
-    let node = 2_000 + id;
+    let (token, node) = (&worker.token, worker.node);
     let value = serde_json::to_value(IrValue::Record(vec![(
         "success".to_string(),
         IrValue::Bool(true),
@@ -282,7 +259,7 @@ async fn take_work(
             .get(format!(
                 "{url}/v1/fleet/{node}/work?after={after}&wait_ms=20000"
             ))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .timeout(Duration::from_secs(25))
             .send()
             .await;
@@ -303,7 +280,7 @@ async fn take_work(
             });
             let ok = http
                 .post(format!("{url}/v1/fleet/{node}/finished"))
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .json(&report)
                 .send()
                 .await
