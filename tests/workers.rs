@@ -337,6 +337,22 @@ fn worker_tokens_are_checked_and_a_removed_worker_is_refused() {
         "{}",
         stderr(&clashing)
     );
+    // Unknown workers: refused by name, nothing changed.
+    let unknown = cluster.cli(1, &["worker", "maintenance", "on", "999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no node 999 in the fleet"),
+        "{}",
+        stderr(&unknown)
+    );
+    let unknown = cluster.cli(1, &["worker", "remove", "999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("node 999 is not a registered worker"),
+        "{}",
+        stderr(&unknown)
+    );
+    assert_eq!(state_of(&cluster, 999), "absent");
     // Removed: its token is refused and its record is gone.
     let removed = cluster.cli(1, &["worker", "remove", "160"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
