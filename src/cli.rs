@@ -105,10 +105,12 @@ pub enum Command {
         #[command(flatten)]
         target: ClusterTarget,
     },
-    /// Run an edge node (a Raft voter) from its configuration file; `--check` only
-    /// validates the file. A new cluster is bootstrapped with `edgeflow cluster init`.
+    /// Run an edge node from its configuration file: a Raft voter, or a worker
+    /// (`role = "worker"`) that heartbeats and takes the steps placed on its edge;
+    /// `--check` only validates the file. A new cluster is bootstrapped with
+    /// `edgeflow cluster init`; a worker is registered with `edgeflow worker add`.
     #[command(
-        after_help = "Examples:\n  edgeflow node --config examples/cluster/voter.toml --check\n  edgeflow node --config node-1.toml &\n  edgeflow cluster init --cluster http://127.0.0.1:8001 --token-file node-1.token\n\nStops cleanly on SIGINT or SIGTERM. Worker nodes and TLS are not available yet."
+        after_help = "Examples:\n  edgeflow node --config examples/cluster/voter.toml --check\n  edgeflow node --config node-1.toml &\n  edgeflow cluster init --cluster http://127.0.0.1:8001 --token-file node-1.token\n  edgeflow worker add --config factory-1.toml --cluster http://127.0.0.1:8001 --token-file node-1.token\n  edgeflow node --config factory-1.toml &\n\nStops cleanly on SIGINT or SIGTERM (a worker first finishes its steps and delivers their outcomes). With a [tls] table, Raft is mutual TLS and the API HTTPS."
     )]
     Node {
         /// The node's TOML configuration.
