@@ -3,7 +3,8 @@
 //! an edge no live node serves (the step waits, visibly, then fails naming its
 //! placement); no new steps in maintenance; a worker killed mid-step (the step moves to
 //! another node, the run completes); a worker cut off mid-step (its outcome arrives from
-//! its outbox when it reconnects, the step is not run again).
+//! its outbox when it reconnects, or when it restarts after dying cut off; the step is
+//! not run again).
 
 mod common;
 
@@ -241,6 +242,29 @@ fn a_worker_killed_mid_step_hands_the_step_to_another() {
     assert_eq!(done["output"], json!({"slept": true, "version": 1}));
 }
 
+/// Waits until the site's log has `count` lines saying it kept an outcome.
+fn await_kept(cluster: &Cluster, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while log_lines(cluster, "103", "kept a placed step's outcome in the outbox") < count {
+        assert!(
+            Instant::now() < deadline,
+            "the site did not finish the step"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Submits `at_site`, waits until the site holds the step, and cuts the site off.
+fn cut_off_mid_step(cluster: &Cluster, uplink: &Gate) -> String {
+    let run = submit(cluster, "at_site", &["pause=2s"]);
+    await_run(cluster, &run, "the step is assigned", |v| {
+        v["placed"]["waited"]["status"] == "assigned"
+    });
+    uplink.cut();
+    await_state(cluster, 103, "unknown");
+    run
+}
+
 #[test]
 fn a_worker_cut_off_mid_step_delivers_its_outcome_when_it_reconnects() {
     let cluster = Cluster::up_with_workers("placement-cut-off", 3, 1);
@@ -248,45 +272,41 @@ fn a_worker_cut_off_mid_step_delivers_its_outcome_when_it_reconnects() {
     cluster.add_worker(103, "site", "region = \"eu\"", Some(&uplink));
     await_state(&cluster, 103, "idle");
 
-    let run = submit(&cluster, "at_site", &["pause=2s"]);
-    await_run(&cluster, &run, "the step is assigned", |v| {
-        v["placed"]["waited"]["status"] == "assigned"
-    });
-    uplink.cut();
     // The cluster loses the site; the site finishes the step and keeps its outcome.
-    await_state(&cluster, 103, "unknown");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while log_lines(
-        &cluster,
-        "103",
-        "kept a placed step's outcome in the outbox",
-    ) == 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the site did not finish the step"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let run = cut_off_mid_step(&cluster, &uplink);
+    await_kept(&cluster, 1);
     let meanwhile = show(&cluster, &run);
     assert_eq!(meanwhile["status"], "running", "{meanwhile}");
     assert_eq!(
         meanwhile["placed"]["waited"]["status"], "waiting",
         "{meanwhile}"
     );
-
     uplink.reconnect();
     let done = await_run(&cluster, &run, "the run finishes", finished);
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["steps"]["waited"]["ran_on"], "site");
     assert_eq!(done["output"], json!({"slept": true}));
-    assert_eq!(
-        log_lines(&cluster, "103", "running a placed step"),
-        1,
-        "the step ran once"
-    );
+    let ran = log_lines(&cluster, "103", "running a placed step");
+    assert_eq!(ran, 1, "the step ran once");
     assert_eq!(
         log_lines(&cluster, "103", "delivered a placed step's outcome"),
         1
+    );
+
+    // Cut off again, and the site's process dies with the outcome undelivered: the
+    // restarted worker delivers it from its outbox, without running the step again.
+    let run = cut_off_mid_step(&cluster, &uplink);
+    await_kept(&cluster, 2);
+    cluster.kill(103);
+    uplink.reconnect();
+    cluster.start(103);
+    let done = await_run(&cluster, &run, "the run finishes", finished);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["steps"]["waited"]["ran_on"], "site");
+    let ran = log_lines(&cluster, "103", "running a placed step");
+    assert_eq!(ran, 2, "each run's step ran once");
+    assert_eq!(
+        log_lines(&cluster, "103", "delivered a placed step's outcome"),
+        2
     );
 }
