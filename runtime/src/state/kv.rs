@@ -1,5 +1,7 @@
 //! Versioned keys: every write of a key bumps its version by one, and a write can be
-//! conditional on the version (compare-and-set).
+//! conditional on the version (compare-and-set). A namespace's keys are a persistent
+//! ordered map (imbl): a snapshot copies the state in O(namespaces), sharing the keys,
+//! instead of copying every key while applying waits.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -10,7 +12,10 @@ pub struct Versioned {
     pub version: u64,
 }
 
-type Namespaces = BTreeMap<String, BTreeMap<String, Versioned>>;
+/// The keys of one namespace.
+pub type Keys = imbl::OrdMap<String, Versioned>;
+
+type Namespaces = BTreeMap<String, Keys>;
 
 /// Writes unless `if_version` is given and differs from the key's version (0: absent).
 /// Returns whether it wrote and the key's version afterwards.

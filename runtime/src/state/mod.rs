@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
     /// Versioned keys, by namespace then key.
-    pub kv: BTreeMap<String, BTreeMap<String, Versioned>>,
+    pub kv: BTreeMap<String, kv::Keys>,
     /// Coordination groups: leader lease and ordered log.
     pub groups: BTreeMap<String, Group>,
     /// Workflow runs by id.
