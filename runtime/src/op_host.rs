@@ -48,8 +48,10 @@ pub enum QueryAnswer {
     Fleet(Vec<EdgeRecord>),
     /// Edges no node serves are listed in `unknown`.
     Activity {
-        steps_ok: u64,
-        steps_failed: u64,
+        /// Placed steps finished, failed or not.
+        steps: u64,
+        /// Failed ones as a fraction of `steps` (0 when none).
+        error_rate: f64,
         latency_p99_ms: Option<f64>,
         unknown: Vec<String>,
     },
@@ -106,8 +108,8 @@ impl Query {
                     }
                 }
                 QueryAnswer::Activity {
-                    steps_ok: summary.steps_ok,
-                    steps_failed: summary.steps_failed,
+                    steps: summary.steps_ok + summary.steps_failed,
+                    error_rate: summary.error_rate(),
                     latency_p99_ms: summary.latency_p99_ms(),
                     unknown,
                 }

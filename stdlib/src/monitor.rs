@@ -48,8 +48,8 @@ fn metrics<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
         };
         let answer = context.host.query(query, Freshness::Linearizable).await?;
         let QueryAnswer::Activity {
-            steps_ok,
-            steps_failed,
+            steps,
+            error_rate,
             latency_p99_ms,
             unknown,
         } = answer
@@ -62,13 +62,7 @@ fn metrics<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
                 unknown.join(", ")
             )));
         }
-        let total = steps_ok + steps_failed;
-        let error_rate = if total == 0 {
-            0.0
-        } else {
-            steps_failed as f64 / total as f64
-        };
-        let throughput = total as f64 / (window_ms as f64 / 1e3);
+        let throughput = steps as f64 / (window_ms as f64 / 1e3);
         // No heartbeat measured yet in the window: zero, not a made-up figure.
         let latency_ns = latency_p99_ms.map_or(0, |ms| (ms * 1e6) as i64);
         Ok(record([

@@ -8,7 +8,7 @@ use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::dispatch::signals::Topic;
 use crate::node::NodeError;
-use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
+use crate::state::assignments::{Outcome, StepWork};
 use crate::trust::Caller;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -79,27 +79,21 @@ pub async fn take(
             .node
             .read_local(|s| {
                 s.assignments
-                    .iter()
-                    .filter(|a| a.seq > options.after)
-                    .filter_map(|a| match a.status {
-                        AssignmentStatus::Assigned { node, at_ms, .. } if node == id => {
-                            Some(WorkItem {
-                                seq: a.seq,
-                                assigned_at_ms: at_ms,
-                                // The worker needs the step, not the list of every
-                                // edge it could have gone to.
-                                work: StepWork {
-                                    run_id: a.work.run_id.clone(),
-                                    step: a.work.step.clone(),
-                                    op: a.work.op.clone(),
-                                    args: a.work.args.clone(),
-                                    policy: a.work.policy.clone(),
-                                    placement: Vec::new(),
-                                    ready_at_us: a.work.ready_at_us,
-                                },
-                            })
-                        }
-                        _ => None,
+                    .assigned_to(id, options.after)
+                    .map(|(a, assigned_at_ms)| WorkItem {
+                        seq: a.seq,
+                        assigned_at_ms,
+                        // The worker needs the step, not the list of every edge it
+                        // could have gone to.
+                        work: StepWork {
+                            run_id: a.work.run_id.clone(),
+                            step: a.work.step.clone(),
+                            op: a.work.op.clone(),
+                            args: a.work.args.clone(),
+                            policy: a.work.policy.clone(),
+                            placement: Vec::new(),
+                            ready_at_us: a.work.ready_at_us,
+                        },
                     })
                     .collect()
             })

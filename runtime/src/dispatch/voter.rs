@@ -28,9 +28,8 @@ pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
             .read_local(|state| {
                 state
                     .assignments
-                    .iter()
-                    .filter(|a| a.is_for(me) && a.seq > last_seen)
-                    .map(|a| (a.seq, a.work.clone()))
+                    .assigned_to(me, last_seen)
+                    .map(|(a, _)| (a.seq, a.work.clone()))
                     .collect()
             })
             .await;

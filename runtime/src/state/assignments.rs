@@ -81,12 +81,17 @@ pub fn key(run_id: &str, step: &str) -> String {
     format!("{run_id}/{step}")
 }
 
-impl Assignment {
-    /// Whether `node` should run this (it is assigned to it, and not yet finished).
-    pub fn is_for(&self, node: u64) -> bool {
-        matches!(self.status, AssignmentStatus::Assigned { node: n, .. } if n == node)
+impl AssignmentStatus {
+    /// Not finished or cancelled yet: an outcome reported now is recorded.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self,
+            AssignmentStatus::Waiting { .. } | AssignmentStatus::Assigned { .. }
+        )
     }
+}
 
+impl Assignment {
     /// Whether the step needs a node: nobody holds it, or its holder is gone at `now`.
     pub fn needs_node(&self, fleet: &BTreeMap<u64, EdgeRecord>, now: u64) -> bool {
         match &self.status {
@@ -115,6 +120,18 @@ impl Assignments {
 
     pub fn iter(&self) -> impl Iterator<Item = &Assignment> {
         self.by_key.values()
+    }
+
+    /// The steps `node` holds that were assigned after log index `after`, with when
+    /// each was assigned: what the node has not taken yet.
+    pub fn assigned_to(&self, node: u64, after: u64) -> impl Iterator<Item = (&Assignment, u64)> {
+        self.by_key
+            .values()
+            .filter(move |a| a.seq > after)
+            .filter_map(move |a| match a.status {
+                AssignmentStatus::Assigned { node: n, at_ms, .. } if n == node => Some((a, at_ms)),
+                _ => None,
+            })
     }
 
     /// Records a placed step and picks its node (a second `assign` of the same step
@@ -191,10 +208,7 @@ impl Assignments {
         started_at_us: u64,
     ) -> Option<AssignmentStatus> {
         let assignment = self.by_key.get_mut(&key(run_id, step))?;
-        if matches!(
-            assignment.status,
-            AssignmentStatus::Waiting { .. } | AssignmentStatus::Assigned { .. }
-        ) {
+        if assignment.status.is_open() {
             assignment.status = AssignmentStatus::Finished {
                 node,
                 outcome: outcome.clone(),

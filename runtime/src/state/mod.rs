@@ -340,13 +340,10 @@ impl State {
                 attempts,
                 started_at_us,
             } => {
-                let open = self.assignments.get(run_id, step).is_some_and(|a| {
-                    matches!(
-                        a.status,
-                        assignments::AssignmentStatus::Waiting { .. }
-                            | assignments::AssignmentStatus::Assigned { .. }
-                    )
-                });
+                let open = self
+                    .assignments
+                    .get(run_id, step)
+                    .is_some_and(|a| a.status.is_open());
                 if let Some(record) = self.fleet.get_mut(node).filter(|_| open) {
                     let ok = matches!(outcome, assignments::Outcome::Value(_));
                     record.activity.step(now, ok);
