@@ -5,7 +5,13 @@ use crate::node::NodeError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde_json::json;
+
+/// A request body as the JSON a handler expects, or 400 saying what is wrong with it.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
 
 #[derive(Debug)]
 pub enum ApiError {

@@ -2,6 +2,7 @@
 //! (members only, see `auth::members_only`), each worker's heartbeat (only for itself),
 //! and the fleet as the registry sees it now (`unknown` for overdue heartbeats).
 
+use super::error::json_body;
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::node::now_ms;
@@ -10,13 +11,8 @@ use crate::trust::Caller;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))
-}
 
 fn fleet_answer(response: Response) -> Result<Json<Value>, ApiError> {
     match response {
@@ -45,7 +41,7 @@ pub async fn add_worker(
     State(state): State<ApiState>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let worker: NewWorker = body(&bytes)?;
+    let worker: NewWorker = json_body(&bytes)?;
     if worker.id == 0 || worker.edge.is_empty() || worker.token_sha256.len() != 64 {
         return Err(ApiError::BadRequest(
             "a worker needs an id ≥ 1, an edge name and a 64-digit `token_sha256`".into(),
@@ -91,7 +87,7 @@ pub async fn maintenance(
     Path(id): Path<u64>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let request: Maintenance = body(&bytes)?;
+    let request: Maintenance = json_body(&bytes)?;
     let command = Command::SetMaintenance {
         node: id,
         on: request.on,
@@ -130,7 +126,7 @@ pub async fn heartbeat(
             "only worker {id} itself may send its heartbeat"
         )));
     }
-    let beat: HeartbeatBody = body(&bytes)?;
+    let beat: HeartbeatBody = json_body(&bytes)?;
     let response = state
         .node
         .write(Command::Heartbeat {

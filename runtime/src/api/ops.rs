@@ -3,6 +3,7 @@
 //! (`op_host`). A worker's token may write only the commands ops make (keys, leases,
 //! ordered logs), never run records, membership or the fleet.
 
+use super::error::json_body;
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::op_host::{Freshness, OpHost, Query, QueryAnswer};
@@ -44,8 +45,7 @@ pub async fn write(
     State(state): State<ApiState>,
     bytes: Bytes,
 ) -> Result<Json<Response>, ApiError> {
-    let request: OpWrite =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let request: OpWrite = json_body(&bytes)?;
     if !made_by_ops(&request.command) {
         return Err(ApiError::Forbidden(format!(
             "`{}` is not a command an op makes",
@@ -66,8 +66,7 @@ pub async fn query(
     State(state): State<ApiState>,
     bytes: Bytes,
 ) -> Result<Json<QueryAnswer>, ApiError> {
-    let request: OpQuery =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let request: OpQuery = json_body(&bytes)?;
     let answer = OpHost::query(state.node.as_ref(), request.query, request.freshness).await?;
     Ok(Json(answer))
 }

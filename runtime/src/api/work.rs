@@ -4,6 +4,7 @@
 //! it saw (`after`), or empty after `wait_ms`; only the worker's own assignments wake
 //! its poll (`dispatch::signals`).
 
+use super::error::json_body;
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::dispatch::signals::Topic;
@@ -121,8 +122,7 @@ pub async fn finished(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     only_itself(&caller, id)?;
-    let report: FinishedStep =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let report: FinishedStep = json_body(&bytes)?;
     let command = Command::FinishAssignment {
         run_id: report.run_id,
         step: report.step,
