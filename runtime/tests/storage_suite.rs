@@ -18,7 +18,9 @@ impl StoreBuilder<TypeConfig, LogStore, StateStore, TempDir> for RedbBuilder {
         let state = StateStore::open(db.clone())
             .await
             .map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
-        Ok((dir, LogStore::new(db), state))
+        let log =
+            LogStore::open(db).map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
+        Ok((dir, log, state))
     }
 }
 

@@ -7,9 +7,10 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 pub async fn require_token(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     mut request: Request,
     next: Next,
 ) -> Response {

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A node to add: its id and how the cluster reaches and authenticates it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,13 +31,13 @@ fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
 }
 
-pub async fn init(State(state): State<ApiState>) -> Result<Json<ClusterStatus>, ApiError> {
+pub async fn init(State(state): State<Arc<ApiState>>) -> Result<Json<ClusterStatus>, ApiError> {
     state.node.initialize(state.me.clone()).await?;
     Ok(Json(state.node.cluster_status()))
 }
 
 pub async fn add(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     member: Result<Json<NewMember>, JsonRejection>,
 ) -> Result<Json<ClusterStatus>, ApiError> {
     let NewMember { id, info } = body(member)?;
@@ -51,7 +52,7 @@ pub async fn add(
 }
 
 pub async fn promote(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     ids: Result<Json<MemberIds>, JsonRejection>,
 ) -> Result<Json<ClusterStatus>, ApiError> {
     state.node.promote(body(ids)?.ids).await?;
@@ -59,7 +60,7 @@ pub async fn promote(
 }
 
 pub async fn remove(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     ids: Result<Json<MemberIds>, JsonRejection>,
 ) -> Result<Json<ClusterStatus>, ApiError> {
     state.node.remove(body(ids)?.ids).await?;
@@ -67,7 +68,7 @@ pub async fn remove(
 }
 
 /// The leader's view (lag, reachability); a follower that knows the leader redirects.
-pub async fn status(State(state): State<ApiState>) -> Result<Json<ClusterStatus>, ApiError> {
+pub async fn status(State(state): State<Arc<ApiState>>) -> Result<Json<ClusterStatus>, ApiError> {
     let status = state.node.cluster_status();
     match status.leader {
         Some(leader) if leader != state.node.id() => Err(ApiError::Node(NodeError::NotLeader {

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 fn fleet_answer(response: Response) -> Result<Json<Value>, ApiError> {
     match response {
@@ -38,7 +39,7 @@ pub struct NewWorker {
 }
 
 pub async fn add_worker(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let worker: NewWorker = json_body(&bytes)?;
@@ -68,7 +69,7 @@ pub async fn add_worker(
 }
 
 pub async fn remove_worker(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
     fleet_answer(state.node.write(Command::RemoveWorker { node: id }).await?)
@@ -83,7 +84,7 @@ struct Maintenance {
 }
 
 pub async fn maintenance(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Path(id): Path<u64>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -97,7 +98,7 @@ pub async fn maintenance(
 }
 
 pub async fn drain(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
     fleet_answer(state.node.write(Command::Drain { node: id }).await?)
@@ -116,7 +117,7 @@ pub struct HeartbeatBody {
 }
 
 pub async fn heartbeat(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<u64>,
     bytes: Bytes,
@@ -152,7 +153,7 @@ pub async fn heartbeat(
 }
 
 /// Every node of the fleet as the registry sees it now.
-pub async fn list(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
     let now = now_ms();
     let records = state
         .node

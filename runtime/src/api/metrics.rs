@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::fmt::Write;
+use std::sync::Arc;
 
-pub async fn metrics(State(state): State<ApiState>) -> Response {
+pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     let status = state.node.raft_status();
     let (runs, steps) = state
         .node

@@ -39,7 +39,6 @@ use tokio_util::sync::CancellationToken;
 /// The largest request body the API accepts (larger ones get 413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-#[derive(Clone)]
 pub struct ApiState {
     pub node: Arc<Node>,
     pub trust: Arc<Trust>,
@@ -50,7 +49,9 @@ pub struct ApiState {
     pub stopping: CancellationToken,
 }
 
+/// The API's routes; handlers share one `ApiState` (cloning an `Arc` per request).
 pub fn router(state: ApiState) -> Router {
+    let state = Arc::new(state);
     let for_members = Router::new()
         .route("/metrics", get(metrics::metrics))
         .route("/v1/cluster/init", post(cluster::init))
@@ -102,7 +103,7 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(state): State<ApiState>) -> Response {
+async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     match state.node.raft_status().leader {
         Some(leader) => {
             (StatusCode::OK, format!("ready: leader is node {leader}\n")).into_response()

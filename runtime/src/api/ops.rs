@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +43,7 @@ fn made_by_ops(command: &Command) -> bool {
 }
 
 pub async fn write(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     bytes: Bytes,
 ) -> Result<Json<Response>, ApiError> {
     let request: OpWrite = json_body(&bytes)?;
@@ -63,7 +64,7 @@ pub async fn write(
 }
 
 pub async fn query(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     bytes: Bytes,
 ) -> Result<Json<QueryAnswer>, ApiError> {
     let request: OpQuery = json_body(&bytes)?;

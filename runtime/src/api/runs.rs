@@ -18,6 +18,7 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The largest bundle a submission may carry (WebAssembly modules included).
@@ -36,7 +37,10 @@ struct Submission {
     inputs: BTreeMap<String, Value>,
 }
 
-pub async fn submit(State(state): State<ApiState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn submit(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let submission: Submission = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("not a submission: {e}")))?;
     let bundle_text = submission.bundle.to_string();
@@ -98,7 +102,7 @@ pub async fn submit(State(state): State<ApiState>, body: Bytes) -> Result<Json<V
     }
 }
 
-pub async fn list(State(state): State<ApiState>) -> Result<Json<Vec<RunRecord>>, ApiError> {
+pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Vec<RunRecord>>, ApiError> {
     let mut runs: Vec<RunRecord> = state
         .node
         .read(|s| s.runs.values().cloned().collect())
@@ -138,7 +142,7 @@ fn view(state: &ReplicatedState, run_id: &str) -> Option<RunView> {
 }
 
 pub async fn show(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Path(run_id): Path<String>,
     Query(options): Query<ShowOptions>,
 ) -> Result<Json<RunView>, ApiError> {

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +27,7 @@ enum Consistency {
 }
 
 pub async fn get(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Path((namespace, key)): Path<(String, String)>,
     Query(options): Query<ReadOptions>,
 ) -> Result<Json<Value>, ApiError> {
@@ -50,7 +51,7 @@ pub async fn get(
 }
 
 pub async fn put(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Path((namespace, key)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -69,7 +70,7 @@ pub async fn put(
 }
 
 pub async fn delete(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Path((namespace, key)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let response = state

@@ -16,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The longest a long poll is held.
@@ -64,7 +65,7 @@ fn only_itself(caller: &Caller, id: u64) -> Result<(), ApiError> {
 }
 
 pub async fn take(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<u64>,
     Query(options): Query<WorkOptions>,
@@ -116,7 +117,7 @@ pub async fn take(
 }
 
 pub async fn finished(
-    State(state): State<ApiState>,
+    State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<u64>,
     bytes: Bytes,

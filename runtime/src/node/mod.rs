@@ -211,7 +211,10 @@ impl Node {
         .validate()
         .map_err(raft_error)?;
         let config = Arc::new(config);
-        let log = LogStore::new(db);
+        let log = LogStore::open(db).map_err(|e| NodeError::Io {
+            path: data_dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         let raft = match &peers {
             Some(peers) => {
                 let network = TcpNetwork::new(peers.clone());

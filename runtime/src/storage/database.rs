@@ -114,15 +114,6 @@ pub(super) fn write_records(db: &Database, records: &[(&str, &[u8])]) -> std::io
     txn.commit().map_err(io_error)
 }
 
-/// Writes one record durably (fsync before returning).
-pub(super) fn write_meta<T: serde::Serialize>(
-    db: &Database,
-    key: &str,
-    value: &T,
-) -> std::io::Result<()> {
-    write_records(db, &[(key, &encoding::encode(value))])
-}
-
 /// Runs blocking storage work (a commit waits for fsync) on tokio's blocking pool, so
 /// the async workers keep serving the network meanwhile.
 pub(super) async fn off_the_runtime<T: Send + 'static>(
