@@ -1,15 +1,19 @@
 //! Benchmarks of a 3-voter cluster of real `edgeflow node` processes on loopback
 //! (durable, fsync on commit), driven over the HTTP API with keep-alive clients:
-//! write throughput with concurrent clients, write latency at a paced 2,000/s,
+//! write throughput with concurrent clients (through the leader, and forwarded by a
+//! follower), with each process's CPU time per write, write latency at a paced 2,000/s,
 //! linearizable read throughput, leader failover (SIGKILL → first acknowledged write
 //! through a survivor, 20 trials) and idle resident memory. Run with
-//! `cargo bench --bench cluster [-- SECTION…]` (sections: writes, latency, reads,
-//! memory, failover, workers, chain, fleet; all by default); figures go to
+//! `cargo bench --bench cluster [-- SECTION…]` (sections: writes, forwarded, latency,
+//! reads, memory, failover, workers, chain, fleet; all by default; `EDGEFLOW_BIN` runs
+//! the nodes from another build, to compare two on the same load); figures go to
 //! BENCHMARKS.md. `workers` registers 200 simulated workers that heartbeat every second
 //! through the API for 20 s and reports the leader's CPU use; `chain` and `fleet`
 //! measure the dispatch of placed steps (`cluster/dispatch.rs`) on a cluster of their
 //! own with one worker process.
 
+#[path = "cluster/client.rs"]
+mod client;
 #[path = "cluster/dispatch.rs"]
 mod dispatch;
 #[path = "cluster/simulated.rs"]
@@ -17,6 +21,7 @@ mod simulated;
 
 use simulated::SimulatedWorker;
 
+use hyper::Method;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -40,7 +45,7 @@ impl Cluster {
             .arg(count.to_string())
             .arg(&dir)
             .args(["--workers", &workers.to_string()])
-            .env("EDGEFLOW_BIN", env!("CARGO_BIN_EXE_edgeflow"))
+            .env("EDGEFLOW_BIN", node_binary())
             .output()
             .expect("up.sh runs");
         assert!(
@@ -69,6 +74,14 @@ impl Cluster {
             .trim()
             .parse()
             .expect("pid")
+    }
+
+    /// CPU seconds used so far by each of the three voters, then by this process.
+    fn cpu_seconds_each(&self) -> Vec<f64> {
+        (1..=3)
+            .map(|id| cpu_seconds(self.pid(id)))
+            .chain([cpu_seconds(std::process::id())])
+            .collect()
     }
 
     fn rss_kib(&self, id: usize) -> u64 {
@@ -245,7 +258,13 @@ async fn main() {
         }
     }
     let sections = [
-        "writes", "latency", "reads", "memory", "workers", "failover",
+        "writes",
+        "forwarded",
+        "latency",
+        "reads",
+        "memory",
+        "workers",
+        "failover",
     ];
     if !sections.iter().any(|s| wanted(s)) {
         return;
@@ -255,20 +274,33 @@ async fn main() {
     let follower = if leader == 1 { 2 } else { 1 };
     println!("3 voters, leader node {leader}");
 
-    for (target, name) in [(leader, "leader"), (follower, "a follower")] {
-        if !wanted("writes") {
-            break;
+    for (target, name, section) in [
+        (leader, "leader", "writes"),
+        (follower, "a follower", "forwarded"),
+    ] {
+        if !wanted(section) {
+            continue;
         }
         for clients in [16usize, 64, 256, 1024] {
-            let per_client = 20_000 / clients;
+            let per_client = 40_000 / clients;
             let (url, token) = (&cluster.urls[target - 1], &cluster.tokens[target - 1]);
-            let per_second = rate(&http, url, token, clients, per_client, |c, i| {
+            let cpu_before = cluster.cpu_seconds_each();
+            let per_second = rate(url, token, clients, per_client, |c, i| {
                 Request::Put(format!("{c}-{i}"))
             })
             .await;
             let total = clients * per_client;
+            let cpu_per_write: Vec<String> = cluster
+                .cpu_seconds_each()
+                .iter()
+                .zip(&cpu_before)
+                .map(|(after, before)| format!("{:.0}", (after - before) * 1e6 / total as f64))
+                .collect();
             println!(
-                "writes via {name}: {clients:>3} clients, {total} writes: {per_second:>7.0} committed/s"
+                "writes via {name}: {clients:>4} clients, {total} writes: {per_second:>7.0} committed/s \
+                 (CPU µs per write: nodes {}, load generator {})",
+                cpu_per_write[..3].join("/"),
+                cpu_per_write[3]
             );
         }
     }
@@ -288,6 +320,12 @@ async fn main() {
     if wanted("failover") {
         failover(&http, &mut cluster).await;
     }
+}
+
+/// The `edgeflow` binary the nodes run: this build's, or `$EDGEFLOW_BIN` (to compare
+/// two builds on the same load).
+fn node_binary() -> String {
+    std::env::var("EDGEFLOW_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_edgeflow").to_string())
 }
 
 /// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
@@ -385,7 +423,7 @@ async fn reads(http: &reqwest::Client, cluster: &Cluster, leader: usize, followe
     for (target, name) in [(leader, "leader"), (follower, "a follower")] {
         let per_client = 20_000 / clients;
         let (url, token) = (&cluster.urls[target - 1], &cluster.tokens[target - 1]);
-        let per_second = rate(http, url, token, clients, per_client, |c, _| {
+        let per_second = rate(url, token, clients, per_client, |c, _| {
             Request::Get(format!("read-{c}"))
         })
         .await;
@@ -402,36 +440,39 @@ enum Request {
     Get(String),
 }
 
-/// Runs `per_client` requests on each of `clients` concurrent clients against the node
-/// at `url`; every one must succeed. Returns requests per second.
+/// Runs `per_client` requests on each of `clients` concurrent clients (one connection
+/// each, opened before the clock starts) against the node at `url`; every one must
+/// succeed. Returns requests per second.
 async fn rate(
-    http: &reqwest::Client,
     url: &str,
     token: &str,
     clients: usize,
     per_client: usize,
     request: impl Fn(usize, usize) -> Request,
 ) -> f64 {
-    let (url, token) = (Arc::new(url.to_string()), Arc::new(token.to_string()));
+    let mut connections = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connections.push(client::Connection::open(url, token).await);
+    }
     let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .enumerate()
+        .map(|(c, mut connection)| {
             let requests: Vec<Request> = (0..per_client).map(|i| request(c, i)).collect();
-            let (http, url, token) = (http.clone(), url.clone(), token.clone());
             tokio::spawn(async move {
                 for request in requests {
-                    match request {
-                        Request::Put(key) => assert!(put(&http, &url, &token, &key).await),
-                        Request::Get(key) => {
-                            let reply = http
-                                .get(format!("{url}/v1/state/bench/{key}"))
-                                .bearer_auth(token.as_str())
-                                .send()
-                                .await
-                                .expect("read");
-                            assert!(reply.status().is_success());
+                    let status = match request {
+                        Request::Put(key) => {
+                            let path = format!("/v1/state/bench/{key}");
+                            connection.send(Method::PUT, &path, b"1").await
                         }
-                    }
+                        Request::Get(key) => {
+                            let path = format!("/v1/state/bench/{key}");
+                            connection.send(Method::GET, &path, b"").await
+                        }
+                    };
+                    assert!(status.is_success(), "{status}");
                 }
             })
         })
