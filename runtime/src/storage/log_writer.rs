@@ -20,6 +20,11 @@ use tokio::sync::oneshot;
 /// progress in steps.
 const MOST_PER_COMMIT: usize = 1024;
 
+/// The committed log id is saved when it has moved this many entries since it was last
+/// saved (openraft allows it to lag; saving it with every commit would rewrite another
+/// table's pages each time).
+const SAVE_COMMITTED_EVERY: u64 = 1024;
+
 pub enum LogWrite {
     Append {
         /// Each entry's index and its encoding.
@@ -62,6 +67,7 @@ impl LogWriter {
 }
 
 fn write_until_closed(db: &Database, tail: &Mutex<LogTail>, queue: &mpsc::Receiver<LogWrite>) {
+    let mut saved_committed: Option<u64> = None;
     while let Ok(write) = queue.recv() {
         let mut batch = vec![write];
         while batch.len() < MOST_PER_COMMIT {
@@ -70,7 +76,7 @@ fn write_until_closed(db: &Database, tail: &Mutex<LogTail>, queue: &mpsc::Receiv
                 Err(_) => break,
             }
         }
-        let result = commit(db, &batch);
+        let result = commit(db, &batch, &mut saved_committed);
         if result.is_ok() {
             let written: Vec<LogId> = batch
                 .iter()
@@ -102,7 +108,7 @@ fn write_until_closed(db: &Database, tail: &Mutex<LogTail>, queue: &mpsc::Receiv
 }
 
 /// Applies the writes in order in one transaction and commits it (fsync).
-fn commit(db: &Database, batch: &[LogWrite]) -> io::Result<()> {
+fn commit(db: &Database, batch: &[LogWrite], saved_committed: &mut Option<u64>) -> io::Result<()> {
     let txn = db.begin_write().map_err(io_error)?;
     {
         let mut log = txn.open_table(LOG).map_err(io_error)?;
@@ -115,8 +121,16 @@ fn commit(db: &Database, batch: &[LogWrite]) -> io::Result<()> {
                     for (index, bytes) in entries {
                         log.insert(*index, bytes.as_slice()).map_err(io_error)?;
                     }
-                    meta.insert(COMMITTED, encoding::encode(committed).as_slice())
-                        .map_err(io_error)?;
+                    let index = committed.map(|id| id.index());
+                    let due = match (index, *saved_committed) {
+                        (Some(index), Some(saved)) => index >= saved + SAVE_COMMITTED_EVERY,
+                        (index, saved) => index.is_some() && saved.is_none(),
+                    };
+                    if due {
+                        meta.insert(COMMITTED, encoding::encode(committed).as_slice())
+                            .map_err(io_error)?;
+                        *saved_committed = index;
+                    }
                 }
                 LogWrite::TruncateFrom(from) => {
                     log.retain_in(*from.., |_, _| false).map_err(io_error)?;
