@@ -2,7 +2,8 @@
 //! the last purged and the committed log ids. Writes go to the log writer's thread
 //! (`log_writer.rs`) and are readable at once from the in-memory tail (`log_tail.rs`);
 //! openraft hears that appended entries are durable once their commit has returned.
-//! The committed log id is saved with the next append: openraft allows it to lag.
+//! The committed log id goes to the writer with each append, which saves it now and
+//! then: openraft allows it to lag.
 
 use super::database::{io_error, read_meta, COMMITTED, LAST_PURGED, LOG, VOTE};
 use super::log_tail::LogTail;
@@ -19,14 +20,15 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
+/// openraft's handle on the log; clones share the tail and the writer.
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
     tail: Arc<Mutex<LogTail>>,
     writer: LogWriter,
-    /// The latest committed log id openraft reported, written with the next append
-    /// (openraft allows it to lag; a separate commit per report would cost a redb
-    /// transaction each time).
+    /// The latest committed log id openraft reported, handed to the writer with the
+    /// next append (openraft allows it to lag; a separate commit per report would cost
+    /// a redb transaction each time).
     committed: Arc<Mutex<Option<LogId>>>,
 }
 

@@ -35,7 +35,7 @@ impl LogTail {
     /// An empty tail after `last_index` (the last entry redb holds), with redb's purge
     /// point.
     pub fn after(last_index: Option<u64>, last_purged: Option<LogId>) -> LogTail {
-        let below = last_index.or(last_purged.map(|id| id.index()));
+        let below = last_index.max(last_purged.map(|id| id.index()));
         LogTail {
             first: below.map_or(0, |index| index + 1),
             slots: VecDeque::new(),
