@@ -183,13 +183,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<Entry> = entries.into_iter().collect();
-        let encoded = entries
+        let encoded: Vec<(u64, Vec<u8>)> = entries
             .iter()
             .map(|entry| (entry.index(), encoding::encode(entry)))
             .collect();
         let log_ids = entries.iter().map(RaftEntry::log_id).collect();
         let committed = *self.committed.lock().unwrap_or_else(|e| e.into_inner());
-        self.tail().append(entries);
+        let sizes = encoded.iter().map(|(_, bytes)| bytes.len());
+        self.tail().append(entries.into_iter().zip(sizes));
         self.writer.submit(LogWrite::Append {
             entries: encoded,
             log_ids,

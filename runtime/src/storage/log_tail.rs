@@ -6,18 +6,24 @@
 //!
 //! The tail covers the indexes `first..next` without holes; everything below `first`
 //! is durable in redb. An entry leaves the tail only once the writer has committed that
-//! very entry (same log id) and it is more than [`KEEP`] entries behind the last one.
+//! very entry (same log id) and the tail holds more than [`KEEP`] entries or more than
+//! [`KEEP_BYTES`] (a submitted bundle can be megabytes; entries not yet committed stay
+//! whatever their size).
 
 use crate::raft_types::{Entry, LogId};
 use openraft::entry::RaftEntry;
 use std::collections::VecDeque;
 
-/// How many committed entries stay in memory behind the last one, for followers that
-/// are slightly behind (a few hundred kilobytes at typical entry sizes).
+/// How many entries the tail holds at most once they are committed, for followers that
+/// are slightly behind (a few hundred kilobytes at typical entry sizes)…
 pub const KEEP: usize = 4096;
+/// …and how many bytes (encoded) at most.
+pub const KEEP_BYTES: usize = 4 * 1024 * 1024;
 
 struct Slot {
     entry: Entry,
+    /// Its encoded size.
+    bytes: usize,
     /// The writer has committed this entry to redb.
     durable: bool,
 }
@@ -26,6 +32,8 @@ pub struct LogTail {
     /// The index of the first slot.
     first: u64,
     slots: VecDeque<Slot>,
+    /// The encoded size of all slots.
+    bytes: usize,
     /// The last purged log id, as openraft last asked (its removal may still be on its
     /// way to redb).
     last_purged: Option<LogId>,
@@ -39,6 +47,7 @@ impl LogTail {
         LogTail {
             first: below.map_or(0, |index| index + 1),
             slots: VecDeque::new(),
+            bytes: 0,
             last_purged,
         }
     }
@@ -61,10 +70,11 @@ impl LogTail {
         self.slots.back().map(|slot| slot.entry.log_id())
     }
 
-    /// Adds entries; the first one follows the last (openraft never leaves a hole; an
-    /// entry at an index already held replaces it and everything after it).
-    pub fn append(&mut self, entries: impl IntoIterator<Item = Entry>) {
-        for entry in entries {
+    /// Adds entries with their encoded sizes; the first one follows the last (openraft
+    /// never leaves a hole; an entry at an index already held replaces it and everything
+    /// after it).
+    pub fn append(&mut self, entries: impl IntoIterator<Item = (Entry, usize)>) {
+        for (entry, bytes) in entries {
             let index = entry.index();
             if index < self.next() {
                 self.truncate_from(index);
@@ -72,8 +82,10 @@ impl LogTail {
             if self.slots.is_empty() {
                 self.first = index;
             }
+            self.bytes += bytes;
             self.slots.push_back(Slot {
                 entry,
+                bytes,
                 durable: false,
             });
         }
@@ -81,11 +93,12 @@ impl LogTail {
 
     /// Removes the entries at `from` and after.
     pub fn truncate_from(&mut self, from: u64) {
+        let keep = from.saturating_sub(self.first) as usize;
+        for slot in self.slots.drain(keep.min(self.slots.len())..) {
+            self.bytes -= slot.bytes;
+        }
         if from <= self.first {
-            self.slots.clear();
             self.first = from;
-        } else {
-            self.slots.truncate((from - self.first) as usize);
         }
     }
 
@@ -93,7 +106,9 @@ impl LogTail {
     pub fn purge_through(&mut self, log_id: LogId) {
         let end = log_id.index() + 1;
         let drop = end.saturating_sub(self.first).min(self.slots.len() as u64);
-        self.slots.drain(..drop as usize);
+        for slot in self.slots.drain(..drop as usize) {
+            self.bytes -= slot.bytes;
+        }
         self.first = self.first.max(end);
         self.last_purged = Some(log_id);
     }
@@ -114,7 +129,8 @@ impl LogTail {
     }
 
     /// Marks the entries the writer committed (by log id: an entry replaced since was
-    /// not) and lets go of durable entries more than [`KEEP`] behind the last one.
+    /// not) and lets go of the oldest durable ones while the tail holds more than
+    /// [`KEEP`] entries or [`KEEP_BYTES`].
     pub fn committed(&mut self, written: &[LogId]) {
         for log_id in written {
             let Some(offset) = log_id.index().checked_sub(self.first) else {
@@ -126,9 +142,15 @@ impl LogTail {
                 }
             }
         }
-        while self.slots.len() > KEEP && self.slots.front().is_some_and(|slot| slot.durable) {
-            self.slots.pop_front();
-            self.first += 1;
+        while self.slots.len() > KEEP || self.bytes > KEEP_BYTES {
+            match self.slots.front() {
+                Some(slot) if slot.durable => {
+                    self.bytes -= slot.bytes;
+                    self.slots.pop_front();
+                    self.first += 1;
+                }
+                _ => break,
+            }
         }
     }
 }
@@ -144,8 +166,9 @@ mod tests {
         LogId::new(leader, index)
     }
 
-    fn entry(term: u64, index: u64) -> Entry {
-        Entry::new_blank(id(term, index))
+    /// An entry and its (pretend) encoded size.
+    fn entry(term: u64, index: u64) -> (Entry, usize) {
+        (Entry::new_blank(id(term, index)), 100)
     }
 
     fn ids(entries: &[Entry]) -> Vec<LogId> {
@@ -183,6 +206,26 @@ mod tests {
         tail.committed(&[]);
         assert_eq!(tail.first(), 12, "10 and 11 were durable, 12 was replaced");
         assert_eq!(ids(&tail.entries(0, 13)), [id(2, 12)]);
+    }
+
+    #[test]
+    fn large_entries_are_let_go_once_committed_and_over_the_byte_bound() {
+        let mut tail = LogTail::after(None, None);
+        let big = |index| (Entry::new_blank(id(1, index)), KEEP_BYTES / 2);
+        tail.append([big(0), big(1), big(2)]);
+        tail.committed(&[]);
+        assert_eq!(
+            tail.first(),
+            0,
+            "entries not yet committed stay, whatever their size"
+        );
+        tail.committed(&[id(1, 0), id(1, 1), id(1, 2)]);
+        assert_eq!(
+            tail.first(),
+            1,
+            "one and a half times the bound: the oldest goes"
+        );
+        assert_eq!(ids(&tail.entries(0, 3)), [id(1, 1), id(1, 2)]);
     }
 
     #[test]
