@@ -25,6 +25,7 @@ const MOST_PER_COMMIT: usize = 1024;
 /// table's pages each time).
 const SAVE_COMMITTED_EVERY: u64 = 1024;
 
+/// One write to the log, as openraft asked for it.
 pub enum LogWrite {
     Append {
         /// Each entry's index and its encoding.
@@ -66,6 +67,7 @@ impl LogWriter {
     }
 }
 
+/// The writer thread: takes what is queued, commits it, tells the tail and the callers.
 fn write_until_closed(db: &Database, tail: &Mutex<LogTail>, queue: &mpsc::Receiver<LogWrite>) {
     let mut saved_committed: Option<u64> = None;
     while let Ok(write) = queue.recv() {
@@ -76,7 +78,7 @@ fn write_until_closed(db: &Database, tail: &Mutex<LogTail>, queue: &mpsc::Receiv
                 Err(_) => break,
             }
         }
-        let result = commit(db, &batch, &mut saved_committed);
+        let result = commit(db, &batch, saved_committed).map(|saved| saved_committed = saved);
         if result.is_ok() {
             let written: Vec<LogId> = batch
                 .iter()
@@ -107,8 +109,13 @@ fn write_until_closed(db: &Database, tail: &Mutex<LogTail>, queue: &mpsc::Receiv
     }
 }
 
-/// Applies the writes in order in one transaction and commits it (fsync).
-fn commit(db: &Database, batch: &[LogWrite], saved_committed: &mut Option<u64>) -> io::Result<()> {
+/// Applies the writes in order in one transaction and commits it (fsync). Returns the
+/// index of the committed log id saved by then (`saved_committed` before).
+fn commit(
+    db: &Database,
+    batch: &[LogWrite],
+    mut saved_committed: Option<u64>,
+) -> io::Result<Option<u64>> {
     let txn = db.begin_write().map_err(io_error)?;
     {
         let mut log = txn.open_table(LOG).map_err(io_error)?;
@@ -122,14 +129,14 @@ fn commit(db: &Database, batch: &[LogWrite], saved_committed: &mut Option<u64>) 
                         log.insert(*index, bytes.as_slice()).map_err(io_error)?;
                     }
                     let index = committed.map(|id| id.index());
-                    let due = match (index, *saved_committed) {
+                    let due = match (index, saved_committed) {
                         (Some(index), Some(saved)) => index >= saved + SAVE_COMMITTED_EVERY,
                         (index, saved) => index.is_some() && saved.is_none(),
                     };
                     if due {
                         meta.insert(COMMITTED, encoding::encode(committed).as_slice())
                             .map_err(io_error)?;
-                        *saved_committed = index;
+                        saved_committed = index;
                     }
                 }
                 LogWrite::TruncateFrom(from) => {
@@ -148,5 +155,6 @@ fn commit(db: &Database, batch: &[LogWrite], saved_committed: &mut Option<u64>) 
             }
         }
     }
-    txn.commit().map_err(io_error)
+    txn.commit().map_err(io_error)?;
+    Ok(saved_committed)
 }
