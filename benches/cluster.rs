@@ -343,14 +343,8 @@ async fn workers(http: &reqwest::Client, cluster: &Cluster) {
     const WORKERS: u64 = 200;
     const SECONDS: u64 = 20;
     let (leader, _) = settled_leader(http, cluster).await;
-    let fleet: Vec<Arc<SimulatedWorker>> = (0..WORKERS)
-        .map(|index| Arc::new(SimulatedWorker::new(index, 1_000, "sim")))
-        .collect();
-    for worker in &fleet {
-        worker
-            .register(http, &cluster.urls[0], &cluster.tokens[0])
-            .await;
-    }
+    let (url, operator) = (&cluster.urls[0], &cluster.tokens[0]);
+    let fleet = SimulatedWorker::register_fleet(WORKERS, 1_000, "sim", http, url, operator).await;
     let pid = cluster.pid(leader);
     let (cpu_before, started) = (cpu_seconds(pid), Instant::now());
     let tasks: Vec<_> = fleet
@@ -462,16 +456,12 @@ async fn rate(
             let requests: Vec<Request> = (0..per_client).map(|i| request(c, i)).collect();
             tokio::spawn(async move {
                 for request in requests {
-                    let status = match request {
-                        Request::Put(key) => {
-                            let path = format!("/v1/state/bench/{key}");
-                            connection.send(Method::PUT, &path, b"1").await
-                        }
-                        Request::Get(key) => {
-                            let path = format!("/v1/state/bench/{key}");
-                            connection.send(Method::GET, &path, b"").await
-                        }
+                    let (method, key, body): (_, _, &'static [u8]) = match request {
+                        Request::Put(key) => (Method::PUT, key, b"1"),
+                        Request::Get(key) => (Method::GET, key, b""),
                     };
+                    let path = format!("/v1/state/bench/{key}");
+                    let status = connection.send(method, &path, body).await;
                     assert!(status.is_success(), "{status}");
                 }
             })

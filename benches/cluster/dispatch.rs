@@ -49,19 +49,19 @@ fn step_times(cluster: &Cluster, run_id: &str) -> (Vec<Duration>, Vec<Duration>)
                 .collect()
         })
         .unwrap_or_default();
-    let mut started: Vec<Duration> = placed
-        .iter()
-        .filter_map(|s| s["dispatch_us"].as_u64())
-        .map(Duration::from_micros)
-        .collect();
-    let mut back: Vec<Duration> = placed
-        .iter()
-        .filter_map(|s| s["elapsed_ms"].as_u64())
-        .map(Duration::from_millis)
-        .collect();
-    started.sort();
-    back.sort();
-    (started, back)
+    let sorted = |field: &str, unit: fn(u64) -> Duration| {
+        let mut times: Vec<Duration> = placed
+            .iter()
+            .filter_map(|s| s[field].as_u64())
+            .map(unit)
+            .collect();
+        times.sort();
+        times
+    };
+    (
+        sorted("dispatch_us", Duration::from_micros),
+        sorted("elapsed_ms", Duration::from_millis),
+    )
 }
 
 pub fn chain(cluster: &Cluster) {
@@ -117,14 +117,9 @@ pub async fn fleet(http: &reqwest::Client, cluster: &Cluster) {
     const RUNS: usize = 50;
     const STEPS_PER_RUN: usize = 20;
     let registered = Instant::now();
-    let workers: Vec<Arc<SimulatedWorker>> = (0..WORKERS)
-        .map(|index| Arc::new(SimulatedWorker::new(index, 2_000, "fleet")))
-        .collect();
-    for worker in &workers {
-        worker
-            .register(http, &cluster.urls[0], &cluster.tokens[0])
-            .await;
-    }
+    let (url, operator) = (&cluster.urls[0], &cluster.tokens[0]);
+    let workers =
+        SimulatedWorker::register_fleet(WORKERS, 2_000, "fleet", http, url, operator).await;
     println!(
         "registered {WORKERS} workers in {:.1} s",
         registered.elapsed().as_secs_f64()

@@ -2,6 +2,7 @@
 //! with their own tokens, heartbeating through the API like a worker process would.
 
 use serde_json::json;
+use std::sync::Arc;
 
 pub struct SimulatedWorker {
     pub node: u64,
@@ -19,6 +20,25 @@ impl SimulatedWorker {
             region,
             token: format!("{region}-worker-{index}"),
         }
+    }
+
+    /// `count` workers in `region`, node ids from `first_node`, each registered through
+    /// `url` with the operator's token.
+    pub async fn register_fleet(
+        count: u64,
+        first_node: u64,
+        region: &'static str,
+        http: &reqwest::Client,
+        url: &str,
+        operator: &str,
+    ) -> Vec<Arc<SimulatedWorker>> {
+        let mut fleet = Vec::new();
+        for index in 0..count {
+            let worker = SimulatedWorker::new(index, first_node, region);
+            worker.register(http, url, operator).await;
+            fleet.push(Arc::new(worker));
+        }
+        fleet
     }
 
     /// Registers the worker through `url` with the operator's token.

@@ -300,26 +300,22 @@ impl Worker {
         };
         let path = format!("/v1/fleet/{}/finished", self.config.id);
         for finished in waiting {
+            let context = [
+                ("run", finished.run_id.as_str()),
+                ("step", finished.step.as_str()),
+            ];
             match self.link.post(&path, &finished).await {
-                // Delivered — or refused for good (it can never be delivered): either
-                // way it leaves the outbox, and the log says which.
-                sent @ (Ok(_) | Err(LinkError::Rejected { .. })) => {
-                    let context = [
-                        ("run", finished.run_id.as_str()),
-                        ("step", finished.step.as_str()),
-                    ];
-                    match sent {
-                        Ok(_) => node_log::info("delivered a placed step's outcome", &context),
-                        Err(refused) => node_log::warn(
-                            &format!("the cluster refused a placed step's outcome: {refused}"),
-                            &context,
-                        ),
-                    }
-                    if let Err(error) = self.outbox.delivered(&finished).await {
-                        node_log::warn(&error, &[]);
-                    }
-                }
+                Ok(_) => node_log::info("delivered a placed step's outcome", &context),
+                // Refused for good: it can never be delivered, so it leaves the outbox
+                // too, and the log says so.
+                Err(refused @ LinkError::Rejected { .. }) => node_log::warn(
+                    &format!("the cluster refused a placed step's outcome: {refused}"),
+                    &context,
+                ),
                 Err(_) => return false,
+            }
+            if let Err(error) = self.outbox.delivered(&finished).await {
+                node_log::warn(&error, &[]);
             }
         }
         true

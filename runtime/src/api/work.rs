@@ -85,17 +85,7 @@ pub async fn take(
                     .map(|(a, assigned_at_ms)| WorkItem {
                         seq: a.seq,
                         assigned_at_ms,
-                        // The worker needs the step, not the list of every edge it
-                        // could have gone to.
-                        work: StepWork {
-                            run_id: a.work.run_id.clone(),
-                            step: a.work.step.clone(),
-                            op: a.work.op.clone(),
-                            args: a.work.args.clone(),
-                            policy: a.work.policy.clone(),
-                            placement: Vec::new(),
-                            ready_at_us: a.work.ready_at_us,
-                        },
+                        work: a.work.to_run(),
                     })
                     .collect()
             })

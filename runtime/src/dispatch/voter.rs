@@ -29,7 +29,7 @@ pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
                 state
                     .assignments
                     .assigned_to(me, last_seen)
-                    .map(|(a, _)| (a.seq, a.work.clone()))
+                    .map(|(a, _)| (a.seq, a.work.to_run()))
                     .collect()
             })
             .await;

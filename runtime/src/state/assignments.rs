@@ -36,6 +36,22 @@ pub struct StepWork {
     pub ready_at_us: u64,
 }
 
+impl StepWork {
+    /// The step for the node that runs it: without the list of every edge it could
+    /// have gone to (all of a discovery's edges, kilobytes for a large fleet).
+    pub fn to_run(&self) -> StepWork {
+        StepWork {
+            run_id: self.run_id.clone(),
+            step: self.step.clone(),
+            op: self.op.clone(),
+            args: self.args.clone(),
+            policy: self.policy.clone(),
+            placement: Vec::new(),
+            ready_at_us: self.ready_at_us,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {

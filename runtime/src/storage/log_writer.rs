@@ -129,10 +129,9 @@ fn commit(
                         log.insert(*index, bytes.as_slice()).map_err(io_error)?;
                     }
                     let index = committed.map(|id| id.index());
-                    let due = match (index, saved_committed) {
-                        (Some(index), Some(saved)) => index >= saved + SAVE_COMMITTED_EVERY,
-                        (index, saved) => index.is_some() && saved.is_none(),
-                    };
+                    let due = index.is_some_and(|index| {
+                        saved_committed.is_none_or(|saved| index >= saved + SAVE_COMMITTED_EVERY)
+                    });
                     if due {
                         meta.insert(COMMITTED, encoding::encode(committed).as_slice())
                             .map_err(io_error)?;
