@@ -37,6 +37,12 @@ for id in $(seq 1 "$count"); do
   fi
 done
 
+# Choosing a port is check-then-bind, so two up.sh runs at once (tests run in parallel)
+# could pick the same one: they take turns, from choosing ports until every node listens
+# (the lock goes when this script exits; the nodes are started without it).
+exec 9>"${TMPDIR:-/tmp}/edgeflow-up.lock"
+flock 9
+
 # A port nothing listens on (bash's /dev/tcp connect fails) and not yet handed out, below
 # the kernel's ephemeral range (outgoing connections take ports from there).
 taken=" "
@@ -94,7 +100,7 @@ for id in $(seq 1 "$count"); do
     echo "election_max = \"${EDGEFLOW_ELECTION_MAX:-240ms}\""
     peers_toml "$id"
   } > "$dir/$id.toml"
-  nohup "$bin" node --config "$dir/$id.toml" > "$dir/$id.log" 2>&1 &
+  nohup "$bin" node --config "$dir/$id.toml" > "$dir/$id.log" 2>&1 9>&- &
   echo $! > "$dir/$id.pid"
 done
 
@@ -145,7 +151,7 @@ for w in $(seq 1 "$workers"); do
   } > "$dir/w$w.toml"
   said=$("$bin" worker add --config "$dir/w$w.toml" --cluster "$first" --token-file "$dir/1.token" 2>&1) \
     || { echo "$said" >&2; echo "error: cannot register worker w$w" >&2; exit 1; }
-  nohup "$bin" node --config "$dir/w$w.toml" > "$dir/w$w.log" 2>&1 &
+  nohup "$bin" node --config "$dir/w$w.toml" > "$dir/w$w.log" 2>&1 9>&- &
   echo $! > "$dir/w$w.pid"
 done
 if [[ $workers -gt 0 ]]; then
