@@ -301,6 +301,11 @@ pub enum StateAction {
         namespace: String,
         key: String,
         value: String,
+        /// Write only if the key is at this version (0: only if it is absent); otherwise
+        /// nothing is written and the command fails naming the current version. Versions
+        /// never repeat for a key, also across a delete.
+        #[arg(long = "if-version", value_name = "N")]
+        if_version: Option<u64>,
     },
     /// Delete a key.
     Delete { namespace: String, key: String },

@@ -6,6 +6,7 @@
 mod common;
 
 use common::cluster::Cluster;
+use common::simulated::SimulatedWorker;
 use common::http;
 use common::{stderr, stdout};
 use serde_json::{json, Value};
@@ -41,83 +42,6 @@ fn await_state(cluster: &Cluster, id: u64, wanted: &str) {
             "node {id} stayed {state}, not {wanted}"
         );
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A worker the test plays itself over HTTP: registered like any other, heartbeating
-/// what the test wants it to report.
-struct SimulatedWorker {
-    id: u64,
-    token: String,
-}
-
-impl SimulatedWorker {
-    fn register(cluster: &Cluster, id: u64, edge: &str) -> SimulatedWorker {
-        let token = format!("simulated-{id}");
-        let token_file = cluster.dir.join(format!("sim-{id}.token"));
-        std::fs::write(&token_file, &token).expect("token");
-        let config = cluster.dir.join(format!("sim-{id}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "id = {id}\nedge = \"{edge}\"\nrole = \"worker\"\ndata_dir = \"{}\"\n\
-                 api_listen = \"127.0.0.1:9\"\ntoken_file = \"{}\"\n\n[labels]\nregion = \"sim\"\n\n\
-                 [timeouts]\nfleet_heartbeat = \"10s\"\n",
-                cluster.dir.join("sim-data").display(),
-                token_file.display()
-            ),
-        )
-        .expect("config");
-        let added = cluster.cli(1, &["worker", "add", "--config", &config.to_string_lossy()]);
-        assert!(added.status.success(), "{}", stderr(&added));
-        SimulatedWorker { id, token }
-    }
-
-    /// Sends one heartbeat through node `via`; the status and the cluster's answer.
-    fn beat(
-        &self,
-        cluster: &Cluster,
-        via: u64,
-        running: u64,
-        stopping: bool,
-        stopped: bool,
-    ) -> http::Reply {
-        self.beat_as(
-            cluster,
-            via,
-            self.id,
-            &self.token,
-            running,
-            stopping,
-            stopped,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn beat_as(
-        &self,
-        cluster: &Cluster,
-        via: u64,
-        id: u64,
-        token: &str,
-        running: u64,
-        stopping: bool,
-        stopped: bool,
-    ) -> http::Reply {
-        let body = json!({
-            "edge": "sim", "api": "http://127.0.0.1:9", "heartbeat_interval_ms": 10_000,
-            "labels": {"region": "sim"},
-            "beat": {"running": running, "metrics": {"cpu": 0.5, "memory": 0.25, "disk": 0.1, "load": 1.0},
-                     "latency_ms": 2.0, "stopping": stopping, "stopped": stopped}
-        });
-        http::request(
-            cluster.url(via),
-            "POST",
-            &format!("/v1/fleet/{id}/heartbeat"),
-            Some(token),
-            Some(body.to_string().as_bytes()),
-        )
-        .expect("heartbeat answered")
     }
 }
 

@@ -149,11 +149,14 @@ pub enum Command {
         run_id: String,
         step: String,
     },
-    /// A node reports how a placed step ended (the first report stands).
+    /// A node reports how a placed step ended (the first report stands). Only the node
+    /// holding the assignment made at log index `seq` may report it.
     FinishAssignment {
         run_id: String,
         step: String,
         node: u64,
+        #[serde(default)]
+        seq: u64,
         outcome: Outcome,
         attempts: u32,
         /// When the node started the step (its clock, Unix microseconds).
@@ -230,6 +233,11 @@ pub enum Response {
     Claim {
         granted: bool,
         epoch: u64,
+    },
+    /// The command was not applied: who sent it may not make it (a step assigned to
+    /// another node, an idempotency key already used for another command).
+    Refused {
+        reason: String,
     },
 }
 

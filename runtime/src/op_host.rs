@@ -26,7 +26,8 @@ pub enum Query {
     },
     /// A group's live lease holder at `at_ms`, and its term.
     Leader { group: String, at_ms: u64 },
-    /// Every node of the fleet registry (without its activity).
+    /// Every node of the fleet registry (without its activity or token hash: those
+    /// never leave the node).
     Fleet,
     /// The activity of the nodes serving `edges` over the `window_ms` before `at_ms`.
     Activity {
@@ -85,6 +86,7 @@ impl Query {
                     .values()
                     .map(|record| EdgeRecord {
                         activity: Activity::default(),
+                        token_sha256: None,
                         ..record.clone()
                     })
                     .collect(),

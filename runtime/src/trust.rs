@@ -1,8 +1,9 @@
 //! Who may talk to a node. Every node has its own token; the cluster knows each member's
-//! token by its SHA-256 (replicated in Raft's membership), each registered worker's in
-//! the fleet registry, and a node's configuration names the hashes of the peers it
-//! first joins. An API request is accepted with the token of a member or a worker; a
-//! Raft call only with the token of the member it claims to come from.
+//! token by its SHA-256 (replicated in Raft's membership) and each registered worker's in
+//! the fleet registry. Trust follows those two at all times: once this node knows a
+//! membership, a removed member's token is refused like any stranger's, on the API and
+//! on the Raft port. The hashes a node's configuration names (its own and its first
+//! peers') only bootstrap: they are used while the node knows no membership yet.
 
 use crate::member::token_sha256;
 use crate::node::Node;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 /// Who presented a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
-    /// A Raft member (or a configured peer).
+    /// A Raft member (or, before this node knows a membership, a configured peer).
     Member(u64),
     /// A registered worker node.
     Worker(u64),
@@ -22,10 +23,18 @@ pub enum Caller {
 
 pub struct Trust {
     /// Token hashes known without the cluster's help: this node's own and its
-    /// configured peers', by node id.
+    /// configured peers', by node id. Used only until a membership is known.
     configured: BTreeMap<u64, String>,
     /// The node whose membership and fleet registry say who else is known.
     node: Option<Arc<Node>>,
+}
+
+/// The members this node trusts now: ids with their token hashes, and which of them vote.
+struct Members {
+    tokens: Vec<(u64, String)>,
+    voters: Vec<u64>,
+    /// Whether these come from a membership (false: from the configuration).
+    from_membership: bool,
 }
 
 impl Trust {
@@ -60,37 +69,70 @@ impl Trust {
         self.member_with(&token_sha256(token))
     }
 
-    /// The member whose token has this hash.
-    fn member_with(&self, hash: &str) -> Option<u64> {
-        let configured = self
-            .configured
-            .iter()
-            .find(|(_, known)| equal_in_constant_time(known.as_bytes(), hash.as_bytes()))
-            .map(|(id, _)| *id);
-        configured.or_else(|| {
-            let membership = self
-                .node
-                .as_ref()?
-                .raft()
-                .metrics()
-                .borrow_watched()
-                .membership_config
-                .clone();
-            let found = membership
-                .membership()
-                .nodes()
-                .find(|(_, info)| {
-                    !info.token_sha256.is_empty()
-                        && equal_in_constant_time(info.token_sha256.as_bytes(), hash.as_bytes())
-                })
-                .map(|(id, _)| *id);
-            found
-        })
+    /// The member whose token has this hash (lower-case hex SHA-256).
+    pub fn member_with(&self, hash: &str) -> Option<u64> {
+        self.members()
+            .tokens
+            .into_iter()
+            .find(|(_, known)| {
+                !known.is_empty() && equal_in_constant_time(known.as_bytes(), hash.as_bytes())
+            })
+            .map(|(id, _)| id)
     }
 
     /// Whether `token` is member `from`'s own token.
     pub fn is_member(&self, from: u64, token: &str) -> bool {
         self.member_of(token) == Some(from)
+    }
+
+    /// Whether node `id` may take part in elections and lead: a voter of the membership
+    /// this node knows (before it knows one, any configured peer).
+    pub fn is_voter(&self, id: u64) -> bool {
+        let members = self.members();
+        if members.from_membership {
+            members.voters.contains(&id)
+        } else {
+            members.tokens.iter().any(|(known, _)| *known == id)
+        }
+    }
+
+    /// This node's current Raft term (0 without a node).
+    pub fn current_term(&self) -> u64 {
+        self.node
+            .as_ref()
+            .map_or(0, |node| node.raft().metrics().borrow_watched().current_term)
+    }
+
+    fn members(&self) -> Members {
+        if let Some(node) = &self.node {
+            let membership = node
+                .raft()
+                .metrics()
+                .borrow_watched()
+                .membership_config
+                .clone();
+            let membership = membership.membership();
+            let tokens: Vec<(u64, String)> = membership
+                .nodes()
+                .map(|(id, info)| (*id, info.token_sha256.clone()))
+                .collect();
+            if !tokens.is_empty() {
+                return Members {
+                    tokens,
+                    voters: membership.voter_ids().collect(),
+                    from_membership: true,
+                };
+            }
+        }
+        Members {
+            tokens: self
+                .configured
+                .iter()
+                .map(|(id, hash)| (*id, hash.clone()))
+                .collect(),
+            voters: Vec::new(),
+            from_membership: false,
+        }
     }
 }
 
@@ -105,7 +147,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_token_is_known_by_its_hash_and_names_its_node() {
+    fn before_a_membership_is_known_configured_tokens_name_their_node() {
         let trust = Trust::new(
             BTreeMap::from([(1, token_sha256("one")), (2, token_sha256("two"))]),
             None,
@@ -115,5 +157,7 @@ mod tests {
         assert!(!trust.is_member(1, "two"));
         assert_eq!(trust.member_of("three"), None);
         assert_eq!(trust.member_of(""), None);
+        assert!(trust.is_voter(2));
+        assert!(!trust.is_voter(3));
     }
 }

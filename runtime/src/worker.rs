@@ -241,14 +241,14 @@ impl Worker {
             for item in items {
                 after = after.max(item.seq);
                 if self.take(&key(&item.work.run_id, &item.work.step)) {
-                    tokio::spawn(self.clone().run_step(item.work));
+                    tokio::spawn(self.clone().run_step(item.seq, item.work));
                 }
             }
         }
     }
 
-    /// Runs a step and keeps its outcome in the outbox.
-    async fn run_step(self: Arc<Self>, work: StepWork) {
+    /// Runs a step (assigned at `seq`) and keeps its outcome in the outbox.
+    async fn run_step(self: Arc<Self>, seq: u64, work: StepWork) {
         let holding = self.in_hand.hold();
         let context = [("run", work.run_id.as_str()), ("step", work.step.as_str())];
         node_log::info("running a placed step", &context);
@@ -260,6 +260,7 @@ impl Worker {
         let finished = FinishedStep {
             run_id: work.run_id,
             step: work.step,
+            seq,
             outcome: performed.outcome,
             attempts: performed.attempts,
             started_at_us: performed.started_at_us,

@@ -27,12 +27,17 @@ fn versioned_fields(versioned: Option<Versioned>) -> (bool, Value, Value) {
     }
 }
 
+/// The op's `ns` and `key`, refused when one could never be named (`""`, `.`, `..`).
+fn address(args: &Args) -> Result<(String, String), OpError> {
+    let (ns, key) = (args.string("ns")?, args.string("key")?);
+    edgeflow_runtime::state::check_address(ns, key).map_err(OpError::Failed)?;
+    Ok((ns.to_string(), key.to_string()))
+}
+
 fn get<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
-        let query = Query::Get {
-            ns: args.string("ns")?.to_string(),
-            key: args.string("key")?.to_string(),
-        };
+        let (ns, key) = address(args)?;
+        let query = Query::Get { ns, key };
         let freshness = match args.string("consistency")? {
             "linearizable" => Freshness::Linearizable,
             "local" => Freshness::Local,
@@ -67,9 +72,10 @@ fn put<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             }
             other => other.map(|v| v as u64),
         };
+        let (ns, key) = address(args)?;
         let command = Command::Put {
-            ns: args.string("ns")?.to_string(),
-            key: args.string("key")?.to_string(),
+            ns,
+            key,
             value: args.json("value")?,
             if_version,
         };
@@ -89,10 +95,8 @@ fn put<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
 
 fn delete<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
-        let command = Command::Delete {
-            ns: args.string("ns")?.to_string(),
-            key: args.string("key")?.to_string(),
-        };
+        let (ns, key) = address(args)?;
+        let command = Command::Delete { ns, key };
         match context
             .host
             .write_once(command, Some(context.idempotency_key()))

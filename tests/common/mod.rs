@@ -7,6 +7,8 @@ pub mod cluster;
 pub mod gate;
 pub mod http;
 pub mod proxy;
+pub mod raft_wire;
+pub mod simulated;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -22,6 +22,8 @@ pub enum ApiError {
     Forbidden(String),
     /// The request conflicts with the state (an edge name taken, an unknown node).
     Conflict(String),
+    /// A compare-and-set found the key at another version (0: absent).
+    VersionMismatch { expected: u64, current: u64 },
 }
 
 impl From<NodeError> for ApiError {
@@ -38,6 +40,9 @@ impl IntoResponse for ApiError {
             | ApiError::NotFound(message)
             | ApiError::Forbidden(message)
             | ApiError::Conflict(message) => message.clone(),
+            ApiError::VersionMismatch { expected, current } => format!(
+                "the key is at version {current}, not {expected}; nothing was written"
+            ),
         };
         let (status, body) = match self {
             ApiError::Node(NodeError::NotLeader { leader }) => (
@@ -62,6 +67,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({ "error": message })),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, json!({ "error": message })),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, json!({ "error": message })),
+            ApiError::VersionMismatch { current, .. } => (
+                StatusCode::CONFLICT,
+                json!({ "error": message, "version": current }),
+            ),
         };
         (status, Json(body)).into_response()
     }

@@ -128,6 +128,7 @@ pub async fn heartbeat(
         )));
     }
     let beat: HeartbeatBody = json_body(&bytes)?;
+    beat.beat.check().map_err(ApiError::BadRequest)?;
     let response = state
         .node
         .write(Command::Heartbeat {

@@ -1,15 +1,20 @@
 //! `/v1/ops/write` and `/v1/ops/query`: what an op running on a worker may ask of the
 //! cluster — the same writes and reads an op on a voter makes through its own node
 //! (`op_host`). A worker's token may write only the commands ops make (keys, leases,
-//! ordered logs), never run records, membership or the fleet.
+//! ordered logs), never run records, membership or the fleet; and a worker's
+//! idempotency keys must be those of a step assigned to it (`RUN/STEP/ATTEMPT`), so it
+//! cannot mark another step's change as made.
 
 use super::error::json_body;
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::op_host::{Freshness, OpHost, Query, QueryAnswer};
+use crate::state::assignments::AssignmentStatus;
+use crate::state::{check_address, State as Replicated};
+use crate::trust::Caller;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -42,8 +47,36 @@ fn made_by_ops(command: &Command) -> bool {
     )
 }
 
+/// Whether idempotency key `key` belongs to a step assigned to `worker` in `state`.
+fn key_of_step_assigned_to(state: &Replicated, worker: u64, key: &str) -> bool {
+    let Some((run_and_step, attempt)) = key.rsplit_once('/') else {
+        return false;
+    };
+    let Some((run_id, step)) = run_and_step.rsplit_once('/') else {
+        return false;
+    };
+    attempt.parse::<u32>().is_ok()
+        && state.assignments.get(run_id, step).is_some_and(|a| {
+            matches!(a.status, AssignmentStatus::Assigned { node, .. } if node == worker)
+        })
+}
+
+/// A worker may key its writes only with the keys of steps assigned to it (checked on
+/// this node's copy first, and on the leader's when this copy may be behind).
+async fn check_worker_key(state: &ApiState, worker: u64, key: &str) -> Result<(), ApiError> {
+    let owned = key.to_string();
+    let check = move |s: &Replicated| key_of_step_assigned_to(s, worker, &owned);
+    if state.node.read_local(check.clone()).await || state.node.read(check).await? {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "the idempotency key `{key}` is not one of a step assigned to worker {worker} (RUN/STEP/ATTEMPT)"
+    )))
+}
+
 pub async fn write(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> Result<Json<Response>, ApiError> {
     let request: OpWrite = json_body(&bytes)?;
@@ -56,10 +89,19 @@ pub async fn write(
                 .unwrap_or_default()
         )));
     }
+    if let Command::Put { ns, key, .. } | Command::Delete { ns, key } = &request.command {
+        check_address(ns, key).map_err(ApiError::BadRequest)?;
+    }
+    if let (Caller::Worker(worker), Some(key)) = (caller, &request.idempotency_key) {
+        check_worker_key(&state, worker, key).await?;
+    }
     let response = state
         .node
         .write_once(request.command, request.idempotency_key)
         .await?;
+    if let Response::Refused { reason } = response {
+        return Err(ApiError::Conflict(reason));
+    }
     Ok(Json(response))
 }
 

@@ -1,9 +1,11 @@
 //! `/v1/state/{namespace}/{key}`: the replicated key-value state over HTTP, from any
 //! node. Writes go through consensus (forwarded to the leader); reads are linearizable
-//! unless `?consistency=local`.
+//! unless `?consistency=local`. `PUT …?if_version=N` is a compare-and-set: 409 with the
+//! key's current version when it is not at `N` (0: absent).
 
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
+use crate::state::check_address;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -26,11 +28,23 @@ enum Consistency {
     Local,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteOptions {
+    #[serde(default)]
+    if_version: Option<u64>,
+}
+
+fn address(namespace: &str, key: &str) -> Result<(), ApiError> {
+    check_address(namespace, key).map_err(ApiError::BadRequest)
+}
+
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     Path((namespace, key)): Path<(String, String)>,
     Query(options): Query<ReadOptions>,
 ) -> Result<Json<Value>, ApiError> {
+    address(&namespace, &key)?;
     let read = |s: &crate::state::State| {
         s.kv.get(&namespace)
             .and_then(|keys| keys.get(&key))
@@ -53,8 +67,10 @@ pub async fn get(
 pub async fn put(
     State(state): State<Arc<ApiState>>,
     Path((namespace, key)): Path<(String, String)>,
+    Query(options): Query<WriteOptions>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    address(&namespace, &key)?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let response = state
@@ -63,16 +79,25 @@ pub async fn put(
             ns: namespace,
             key,
             value,
-            if_version: None,
+            if_version: options.if_version,
         })
         .await?;
-    Ok(Json(answer(response)))
+    match (response, options.if_version) {
+        (Response::Put { success: false, version }, Some(expected)) => {
+            Err(ApiError::VersionMismatch {
+                expected,
+                current: version,
+            })
+        }
+        (response, _) => Ok(Json(answer(response))),
+    }
 }
 
 pub async fn delete(
     State(state): State<Arc<ApiState>>,
     Path((namespace, key)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
+    address(&namespace, &key)?;
     let response = state
         .node
         .write(Command::Delete { ns: namespace, key })

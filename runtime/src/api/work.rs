@@ -47,6 +47,11 @@ pub struct WorkItem {
 pub struct FinishedStep {
     pub run_id: String,
     pub step: String,
+    /// The `seq` of the assignment the worker ran (its epoch): a report for an earlier
+    /// assignment of the step, since given to another node, is refused. Outcomes kept
+    /// by an older worker have none (0), and are refused as stale.
+    #[serde(default)]
+    pub seq: u64,
     pub outcome: Outcome,
     pub attempts: u32,
     /// When the worker started the step (its clock, Unix microseconds).
@@ -118,12 +123,14 @@ pub async fn finished(
         run_id: report.run_id,
         step: report.step,
         node: id,
+        seq: report.seq,
         outcome: report.outcome,
         attempts: report.attempts,
         started_at_us: report.started_at_us,
     };
     match state.node.write(command).await? {
         Response::Assignment { status } => Ok(Json(json!({ "status": status }))),
+        Response::Refused { reason } => Err(ApiError::Conflict(reason)),
         other => Err(ApiError::BadRequest(format!("unexpected answer {other:?}"))),
     }
 }

@@ -5,7 +5,7 @@
 use super::in_hand::StepsInHand;
 use super::perform::perform;
 use super::signals::Topic;
-use crate::command::Command;
+use crate::command::{Command, Response};
 use crate::node::Node;
 use crate::node_log;
 use crate::op::Registry;
@@ -43,17 +43,31 @@ pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
                     run_id: work.run_id.clone(),
                     step: work.step.clone(),
                     node: node.id(),
+                    seq,
                     outcome: performed.outcome,
                     attempts: performed.attempts,
                     started_at_us: performed.started_at_us,
                 };
                 drop(holding);
-                while let Err(error) = node.write(report.clone()).await {
-                    node_log::warn(
-                        &format!("cannot report a placed step yet: {error}"),
-                        &[("run", &work.run_id), ("step", &work.step)],
-                    );
-                    tokio::time::sleep(REPORT_RETRY).await;
+                let context = [("run", work.run_id.as_str()), ("step", work.step.as_str())];
+                loop {
+                    match node.write(report.clone()).await {
+                        Ok(Response::Refused { reason }) => {
+                            node_log::warn(
+                                &format!("the cluster refused a placed step's outcome: {reason}"),
+                                &context,
+                            );
+                            break;
+                        }
+                        Ok(_) => break,
+                        Err(error) => {
+                            node_log::warn(
+                                &format!("cannot report a placed step yet: {error}"),
+                                &context,
+                            );
+                            tokio::time::sleep(REPORT_RETRY).await;
+                        }
+                    }
                 }
             });
         }

@@ -139,7 +139,7 @@ impl Link {
                     Box::new(tls)
                 }
             };
-            let mut framed = Framed::new(stream, wire::codec());
+            let mut framed = Framed::new(stream, wire::hello_codec());
             let hello = Hello {
                 version: wire::PROTOCOL_VERSION,
                 from,
@@ -151,7 +151,12 @@ impl Link {
                 .map_err(|e| CallError::Unreachable(format!("{address}: {e}")))?;
             match framed.next().await {
                 Some(Ok(frame)) => match wire::decode::<HelloReply>(&frame) {
-                    Ok(HelloReply::Welcome) => Ok(framed),
+                    Ok(HelloReply::Welcome) => {
+                        framed
+                            .codec_mut()
+                            .set_max_frame_length(wire::MAX_FRAME_BYTES);
+                        Ok(framed)
+                    }
                     Ok(HelloReply::Rejected(reason)) => Err(CallError::Rejected(reason)),
                     Err(error) => Err(CallError::Unreachable(format!("{address}: {error}"))),
                 },

@@ -1,10 +1,15 @@
 //! The Raft endpoint: accepts connections from peers, checks each `Hello` (protocol
-//! version, and the token of the node it claims to be), then answers calls concurrently
-//! on the same connection. A frame that does not decode ends the connection with a
-//! `Malformed` answer; nothing is applied from it.
+//! version, and the token of the node it claims to be) before it reads anything larger
+//! than a hello, then answers calls concurrently on the same connection, each admitted
+//! first (`admission`: still a member, speaking only for itself). A frame that does not
+//! decode ends the connection with a `Malformed` answer; nothing is applied from it.
+//! Connections are capped, and accept errors (no file descriptors left) back off
+//! instead of spinning.
 
+use super::admission::{self, Refusal};
 use super::tls::BoxedIo;
 use super::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
+use crate::member::token_sha256;
 use crate::node_log;
 use crate::raft_types::TypeConfig;
 use crate::storage::StateStore;
@@ -25,6 +30,11 @@ use tokio_util::codec::Framed;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Calls one connection may have in progress at once.
 const IN_FLIGHT_PER_CONNECTION: usize = 4096;
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 256;
+/// The wait after a failed accept (file descriptors exhausted), doubling up to the most.
+const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MOST: Duration = Duration::from_secs(1);
 
 pub type RaftHandle = Raft<TypeConfig, StateStore>;
 
@@ -36,12 +46,30 @@ pub async fn serve(
     trust: Arc<Trust>,
     tls: Option<TlsAcceptor>,
 ) {
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut backoff = ACCEPT_BACKOFF_FIRST;
     loop {
-        let Ok((tcp, peer)) = listener.accept().await else {
-            continue;
+        let Ok(slot) = connections.clone().acquire_owned().await else {
+            return;
+        };
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = ACCEPT_BACKOFF_FIRST;
+                accepted
+            }
+            Err(error) => {
+                node_log::warn(
+                    &format!("cannot accept a Raft connection: {error}"),
+                    &[("retry_in_ms", &backoff.as_millis().to_string())],
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MOST);
+                continue;
+            }
         };
         let (raft, trust, tls) = (raft.clone(), trust.clone(), tls.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(reason) = accept(tcp, tls, raft, trust).await {
                 let peer = peer.to_string();
                 node_log::warn(
@@ -75,7 +103,8 @@ async fn accept(
 }
 
 async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Result<(), String> {
-    let mut framed = Framed::new(stream, wire::codec());
+    // Nothing larger than a hello is read before the token is checked.
+    let mut framed = Framed::new(stream, wire::hello_codec());
     let hello = tokio::time::timeout(HELLO_TIMEOUT, framed.next())
         .await
         .map_err(|_| "no hello in time".to_string())?
@@ -99,10 +128,17 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
             .await;
         return Err(reason);
     }
+    let Ok(hello) = wire::decode::<Hello>(&hello) else {
+        return Err("the hello did not decode".into());
+    };
+    let (from, token_hash) = (hello.from, token_sha256(&hello.token));
     framed
         .send(wire::encode(&HelloReply::Welcome))
         .await
         .map_err(|e| e.to_string())?;
+    framed
+        .codec_mut()
+        .set_max_frame_length(wire::MAX_FRAME_BYTES);
 
     let (mut sink, mut frames) = framed.split();
     let (outbox, mut answers) = mpsc::channel::<Bytes>(IN_FLIGHT_PER_CONNECTION);
@@ -141,6 +177,25 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
                 break Err(error.to_string());
             }
         };
+        match admission::admit(&envelope.body, from, &token_hash, &trust) {
+            Ok(()) => {}
+            Err(refusal) => {
+                let _ = outbox
+                    .send(wire::encode(&Envelope {
+                        id: envelope.id,
+                        body: Answer::Failed(RemoteError::Refused(refusal.to_string())),
+                    }))
+                    .await;
+                if let Refusal::NotAMember { .. } = refusal {
+                    break Err(refusal.to_string());
+                }
+                node_log::warn(
+                    &format!("refused a Raft call: {refusal}"),
+                    &[("from", &from.to_string())],
+                );
+                continue;
+            }
+        }
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break Ok(());
         };

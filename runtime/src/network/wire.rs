@@ -21,10 +21,15 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 /// Bumped when frames change incompatibly; a peer speaking another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// The codec both sides frame a TCP stream with.
-pub fn codec() -> LengthDelimitedCodec {
+/// The largest `Hello` (and answer to it) either side reads: a node id and a token.
+pub const MAX_HELLO_BYTES: usize = 4 * 1024;
+
+/// The codec both sides frame a TCP stream with, until the `Hello` is answered: nothing
+/// large is buffered for a peer that has not shown its token yet. After a `Welcome` each
+/// side raises the limit to `MAX_FRAME_BYTES`.
+pub fn hello_codec() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
-        .max_frame_length(MAX_FRAME_BYTES)
+        .max_frame_length(MAX_HELLO_BYTES)
         .new_codec()
 }
 
@@ -88,6 +93,8 @@ pub enum RemoteError {
     Raft(String),
     /// The frame did not decode; the connection is closed after this answer.
     Malformed(String),
+    /// The call was not admitted (`admission`): who sent it may not say it.
+    Refused(String),
 }
 
 impl fmt::Display for RemoteError {
@@ -101,6 +108,7 @@ impl fmt::Display for RemoteError {
             RemoteError::Malformed(reason) => {
                 write!(f, "the peer could not read a frame: {reason}")
             }
+            RemoteError::Refused(reason) => write!(f, "the peer refused the call: {reason}"),
         }
     }
 }

@@ -108,6 +108,38 @@ impl AssignmentStatus {
 }
 
 impl Assignment {
+    /// Whether `node` may report how this step ended, having run the assignment made at
+    /// log index `seq`: it holds that assignment now, or held it last and nobody was
+    /// picked since (a node cut off that comes back with its outcome). A report for an
+    /// earlier assignment, or by a node that never held this one, is refused; so is one
+    /// after another node's report stood.
+    pub fn may_report(&self, node: u64, seq: u64) -> Result<(), String> {
+        let step = format!("{}/{}", self.work.run_id, self.work.step);
+        let holder = match &self.status {
+            AssignmentStatus::Assigned { node: holder, .. } => Some(*holder),
+            AssignmentStatus::Waiting { .. } => self.earlier.last().copied(),
+            AssignmentStatus::Finished { node: finisher, .. } => {
+                return if *finisher == node {
+                    Ok(())
+                } else {
+                    Err(format!("step {step} was finished by node {finisher}"))
+                };
+            }
+            AssignmentStatus::Cancelled => return Ok(()),
+        };
+        match holder {
+            Some(holder) if holder != node => Err(format!(
+                "step {step} is assigned to node {holder}, not to node {node}"
+            )),
+            None => Err(format!("step {step} is not assigned to node {node}")),
+            Some(_) if seq != self.seq => Err(format!(
+                "node {node} reported assignment {seq} of step {step}, which is now assignment {}",
+                self.seq
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Whether the step needs a node: nobody holds it, or its holder is gone at `now`.
     pub fn needs_node(&self, fleet: &BTreeMap<u64, EdgeRecord>, now: u64) -> bool {
         match &self.status {

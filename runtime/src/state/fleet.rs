@@ -132,6 +132,34 @@ pub struct Beat {
 }
 
 impl Beat {
+    /// Whether the reported figures are possible: fractions within 0..=1, a load and a
+    /// latency that are finite and not negative. A heartbeat that says otherwise is
+    /// refused, so no node wins `edge.select` with a CPU use of -100 %.
+    pub fn check(&self) -> Result<(), String> {
+        let SystemMetrics {
+            cpu,
+            memory,
+            disk,
+            load,
+        } = &self.metrics;
+        for (name, value) in [("cpu", cpu), ("memory", memory), ("disk", disk)] {
+            if !(value.is_finite() && (0.0..=1.0).contains(value)) {
+                return Err(format!(
+                    "`metrics.{name}` must be a fraction from 0 to 1, not {value}"
+                ));
+            }
+        }
+        let latency = self.latency_ms.unwrap_or(0.0);
+        for (name, value) in [("metrics.load", *load), ("latency_ms", latency)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!(
+                    "`{name}` must be a finite number ≥ 0, not {value}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// An ordinary heartbeat of a node running nothing.
     pub fn idle(metrics: SystemMetrics, latency_ms: Option<f64>) -> Beat {
         Beat {

@@ -3,6 +3,7 @@
 //! carried in the log entry — never on a local clock — so every replica agrees.
 
 pub mod activity;
+mod applied;
 pub mod assignments;
 pub mod fleet;
 mod groups;
@@ -10,10 +11,11 @@ mod kv;
 mod runs;
 
 pub use groups::{Group, Lease};
-pub use kv::Versioned;
+pub use kv::{check_address, Versioned};
 pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
+use applied::{AppliedKeys, Replay};
 use assignments::Assignments;
 use fleet::EdgeRecord;
 use serde::{Deserialize, Serialize};
@@ -23,7 +25,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
     /// Versioned keys, by namespace then key.
-    pub kv: BTreeMap<String, kv::Keys>,
+    pub kv: BTreeMap<String, kv::Namespace>,
     /// Coordination groups: leader lease and ordered log.
     pub groups: BTreeMap<String, Group>,
     /// Workflow runs by id.
@@ -35,10 +37,10 @@ pub struct State {
     /// Compiled programs of submitted runs: bundle JSON by content hash.
     #[serde(default)]
     pub bundles: BTreeMap<String, String>,
-    /// Responses of applied requests that carried an idempotency key. Keys start with
-    /// their run id and are dropped when the run finishes.
+    /// Requests that carried an idempotency key: the command each key was used for and
+    /// its response. Keys start with their run id and are dropped when the run finishes.
     #[serde(default)]
-    pub applied_keys: BTreeMap<String, Response>,
+    pub applied_keys: AppliedKeys,
     /// Steps placed on other nodes, until their run finishes.
     #[serde(default)]
     pub assignments: Assignments,
@@ -54,12 +56,15 @@ pub struct LogPosition {
 impl State {
     pub fn apply(&mut self, request: &Request, position: LogPosition) -> Response {
         if let Some(key) = &request.idempotency_key {
-            if let Some(response) = self.applied_keys.get(key) {
-                return response.clone();
-            }
-            let response = self.apply_command(request, position);
-            self.applied_keys.insert(key.clone(), response.clone());
-            return response;
+            return match self.applied_keys.replay(key, &request.command) {
+                Replay::Answer(response) => response,
+                Replay::Apply { command_sha256 } => {
+                    let response = self.apply_command(request, position);
+                    self.applied_keys
+                        .record(key, command_sha256, response.clone());
+                    response
+                }
+            };
         }
         self.apply_command(request, position)
     }
@@ -253,7 +258,11 @@ impl State {
                 match self.fleet.get_mut(node).filter(|r| r.role == *role) {
                     Some(record) => {
                         record.api = api.clone();
-                        record.labels = labels.clone();
+                        // A worker's labels are the operator's (`worker add`); only a
+                        // voter, a member, describes itself.
+                        if record.role == fleet::EdgeRole::Voter {
+                            record.labels = labels.clone();
+                        }
                         record.heartbeat_interval_ms = *heartbeat_interval_ms;
                         record.beat(beat, now);
                         Response::Heartbeat {
@@ -316,8 +325,7 @@ impl State {
                     run.error = error.clone();
                     run.finished_at_ms = Some(now);
                 }
-                let prefix = format!("{run_id}/");
-                self.applied_keys.retain(|key, _| !key.starts_with(&prefix));
+                self.applied_keys.drop_run(run_id);
                 self.assignments.drop_run(run_id);
                 Response::Recorded
             }
@@ -336,14 +344,16 @@ impl State {
                 run_id,
                 step,
                 node,
+                seq,
                 outcome,
                 attempts,
                 started_at_us,
             } => {
-                let open = self
-                    .assignments
-                    .get(run_id, step)
-                    .is_some_and(|a| a.status.is_open());
+                let assignment = self.assignments.get(run_id, step);
+                if let Some(Err(reason)) = assignment.map(|a| a.may_report(*node, *seq)) {
+                    return Response::Refused { reason };
+                }
+                let open = assignment.is_some_and(|a| a.status.is_open());
                 if let Some(record) = self.fleet.get_mut(node).filter(|_| open) {
                     let ok = matches!(outcome, assignments::Outcome::Value(_));
                     record.activity.step(now, ok);
@@ -420,7 +430,7 @@ impl State {
         let Some(keys) = self.kv.get(ns) else {
             return Vec::new();
         };
-        keys.range(prefix.to_string()..)
+        keys.range_from(prefix)
             .take_while(|(key, _)| key.starts_with(prefix))
             .take(limit)
             .map(|(key, versioned)| (key.clone(), versioned.clone()))
