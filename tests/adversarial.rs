@@ -10,7 +10,9 @@ use common::cluster::Cluster;
 use common::raft_wire::RaftWire;
 use common::simulated::SimulatedWorker;
 use common::{http, stderr, stdout};
-use edgeflow_runtime::network::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
+use edgeflow_runtime::network::wire::{
+    self, Answer, Call, Envelope, Hello, HelloReply, RemoteError,
+};
 use edgeflow_runtime::raft_types::Vote;
 use openraft::raft::VoteRequest;
 use serde_json::{json, Value};
@@ -66,8 +68,8 @@ fn a_removed_member_loses_its_keys_on_the_api_and_the_raft_port() {
         )
         .expect("answer");
         assert_eq!(shrink.status, 401, "node {via}: {}", shrink.body);
-        let read = http::get(cluster.url(via), "/v1/state/t/k", Some(&removed_token))
-            .expect("answer");
+        let read =
+            http::get(cluster.url(via), "/v1/state/t/k", Some(&removed_token)).expect("answer");
         assert_eq!(read.status, 401, "node {via}: {}", read.body);
     }
     // The Raft port: a new hello is rejected, and the connection opened before is
@@ -118,9 +120,16 @@ fn a_raft_connection_speaks_only_for_its_own_node_and_absurd_terms_are_refused()
         "{reason}"
     );
     // For itself, but at terms no election reaches: refused, the connection stays.
-    for (id, term) in [(2, u64::MAX - 1), (3, term_before + 1_000_001), (4, 1 << 62)] {
+    for (id, term) in [
+        (2, u64::MAX - 1),
+        (3, term_before + 1_000_001),
+        (4, 1 << 62),
+    ] {
         let reason = refusal(vote(&mut raw, id, term, speaker));
-        assert!(reason.contains(&format!("term {term} is refused")), "{reason}");
+        assert!(
+            reason.contains(&format!("term {term} is refused")),
+            "{reason}"
+        );
     }
     // The cluster kept its leader and its term.
     std::thread::sleep(Duration::from_millis(300));
@@ -129,7 +138,10 @@ fn a_raft_connection_speaks_only_for_its_own_node_and_absurd_terms_are_refused()
         .as_u64()
         .expect("term");
     assert_eq!(term_after, term_before);
-    assert_eq!(cluster.put(target, "t", "k", "\"still writable\"").status, 200);
+    assert_eq!(
+        cluster.put(target, "t", "k", "\"still writable\"").status,
+        200
+    );
 }
 
 /// Resident memory of a process, in bytes.
@@ -227,13 +239,21 @@ fn a_worker_can_neither_finish_nor_key_another_workers_step() {
     let w1 = worker_token(&cluster, "w1");
 
     // w1 reports sim's step as its own: refused, whatever epoch it names.
-    let report = |seq: u64, outcome: Value| {
-        json!({"run_id": run_id, "step": step, "seq": seq, "outcome": outcome, "attempts": 1})
-    };
+    let report = |seq: u64, outcome: Value| json!({"run_id": run_id, "step": step, "seq": seq, "outcome": outcome, "attempts": 1});
     for epoch in [seq, 0, seq + 1] {
-        let forged = call(&cluster, &w1, "POST", "/v1/fleet/101/finished", &report(epoch, put_result(666)));
+        let forged = call(
+            &cluster,
+            &w1,
+            "POST",
+            "/v1/fleet/101/finished",
+            &report(epoch, put_result(666)),
+        );
         assert_eq!(forged.status, 409, "{}", forged.body);
-        assert!(forged.body.contains("assigned to node 160"), "{}", forged.body);
+        assert!(
+            forged.body.contains("assigned to node 160"),
+            "{}",
+            forged.body
+        );
     }
     // w1 keys a write with sim's step: refused before it reaches the log.
     let key = format!("{run_id}/{step}/1");
@@ -243,26 +263,68 @@ fn a_worker_can_neither_finish_nor_key_another_workers_step() {
     };
     let poisoned = call(&cluster, &w1, "POST", "/v1/ops/write", &put("poison"));
     assert_eq!(poisoned.status, 403, "{}", poisoned.body);
-    assert!(poisoned.body.contains("not one of a step assigned"), "{}", poisoned.body);
+    assert!(
+        poisoned.body.contains("not one of a step assigned"),
+        "{}",
+        poisoned.body
+    );
     let record = json!({"command": {"op": "put", "ns": "forged", "key": "k", "value": 1, "if_version": null},
                         "idempotency_key": format!("{run_id}/record/finish")});
     let poisoned = call(&cluster, &w1, "POST", "/v1/ops/write", &record);
     assert_eq!(poisoned.status, 403, "{}", poisoned.body);
 
     // sim's own key works once; the same key for another command is refused.
-    let made = call(&cluster, &sim.token, "POST", "/v1/ops/write", &put("from sim"));
+    let made = call(
+        &cluster,
+        &sim.token,
+        "POST",
+        "/v1/ops/write",
+        &put("from sim"),
+    );
     assert_eq!(made.status, 200, "{}", made.body);
     assert_eq!(made.json()["version"], 1);
-    let replayed = call(&cluster, &sim.token, "POST", "/v1/ops/write", &put("from sim"));
-    assert_eq!(replayed.json()["version"], 1, "a replay answers the first response");
-    let other = call(&cluster, &sim.token, "POST", "/v1/ops/write", &put("something else"));
+    let replayed = call(
+        &cluster,
+        &sim.token,
+        "POST",
+        "/v1/ops/write",
+        &put("from sim"),
+    );
+    assert_eq!(
+        replayed.json()["version"],
+        1,
+        "a replay answers the first response"
+    );
+    let other = call(
+        &cluster,
+        &sim.token,
+        "POST",
+        "/v1/ops/write",
+        &put("something else"),
+    );
     assert_eq!(other.status, 409, "{}", other.body);
-    assert!(other.body.contains("used for another command"), "{}", other.body);
+    assert!(
+        other.body.contains("used for another command"),
+        "{}",
+        other.body
+    );
 
     // sim itself: an epoch that is not the current one is stale; the current one stands.
-    let stale = call(&cluster, &sim.token, "POST", "/v1/fleet/160/finished", &report(seq - 1, put_result(1)));
+    let stale = call(
+        &cluster,
+        &sim.token,
+        "POST",
+        "/v1/fleet/160/finished",
+        &report(seq - 1, put_result(1)),
+    );
     assert_eq!(stale.status, 409, "{}", stale.body);
-    let genuine = call(&cluster, &sim.token, "POST", "/v1/fleet/160/finished", &report(seq, put_result(1)));
+    let genuine = call(
+        &cluster,
+        &sim.token,
+        "POST",
+        "/v1/fleet/160/finished",
+        &report(seq, put_result(1)),
+    );
     assert_eq!(genuine.status, 200, "{}", genuine.body);
     let deadline = Instant::now() + Duration::from_secs(20);
     let view = loop {
@@ -293,7 +355,13 @@ fn workers_cannot_relabel_themselves_or_report_impossible_metrics_and_hashes_sta
             "beat": {"running": 0, "metrics": metrics, "latency_ms": latency,
                      "stopping": false, "stopped": false}
         });
-        call(&cluster, &sim.token, "POST", "/v1/fleet/160/heartbeat", &body)
+        call(
+            &cluster,
+            &sim.token,
+            "POST",
+            "/v1/fleet/160/heartbeat",
+            &body,
+        )
     };
     let sane = json!({"cpu": 0.5, "memory": 0.25, "disk": 0.1, "load": 1.0});
     // Labels in a heartbeat do not change what the operator registered.
@@ -305,9 +373,21 @@ fn workers_cannot_relabel_themselves_or_report_impossible_metrics_and_hashes_sta
     assert_eq!(relabelled.status, 200, "{}", relabelled.body);
     // Impossible figures are refused, naming the field.
     for (metrics, latency, field) in [
-        (json!({"cpu": -100.0, "memory": 0.25, "disk": 0.1, "load": 1.0}), json!(2.0), "metrics.cpu"),
-        (json!({"cpu": 0.5, "memory": 1.5, "disk": 0.1, "load": 1.0}), json!(2.0), "metrics.memory"),
-        (json!({"cpu": 0.5, "memory": 0.25, "disk": 0.1, "load": -1.0}), json!(2.0), "metrics.load"),
+        (
+            json!({"cpu": -100.0, "memory": 0.25, "disk": 0.1, "load": 1.0}),
+            json!(2.0),
+            "metrics.cpu",
+        ),
+        (
+            json!({"cpu": 0.5, "memory": 1.5, "disk": 0.1, "load": 1.0}),
+            json!(2.0),
+            "metrics.memory",
+        ),
+        (
+            json!({"cpu": 0.5, "memory": 0.25, "disk": 0.1, "load": -1.0}),
+            json!(2.0),
+            "metrics.load",
+        ),
         (sane.clone(), json!(-5.0), "latency_ms"),
     ] {
         let refused = beat(json!({"region": "sim"}), metrics, latency);
@@ -326,7 +406,11 @@ fn workers_cannot_relabel_themselves_or_report_impossible_metrics_and_hashes_sta
     assert_eq!(record["labels"]["compliance"], json!([]), "{record}");
     assert_eq!(record["metrics"]["cpu"], 0.5, "{record}");
     // Token hashes never leave the node, whoever asks.
-    for token in [sim.token.clone(), worker_token(&cluster, "w1"), cluster.token(1)] {
+    for token in [
+        sim.token.clone(),
+        worker_token(&cluster, "w1"),
+        cluster.token(1),
+    ] {
         let query = call(
             &cluster,
             &token,

@@ -6,8 +6,8 @@
 mod common;
 
 use common::cluster::Cluster;
-use common::simulated::SimulatedWorker;
 use common::http;
+use common::simulated::SimulatedWorker;
 use common::{stderr, stdout};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

@@ -98,9 +98,9 @@ impl Trust {
 
     /// This node's current Raft term (0 without a node).
     pub fn current_term(&self) -> u64 {
-        self.node
-            .as_ref()
-            .map_or(0, |node| node.raft().metrics().borrow_watched().current_term)
+        self.node.as_ref().map_or(0, |node| {
+            node.raft().metrics().borrow_watched().current_term
+        })
     }
 
     fn members(&self) -> Members {

@@ -23,7 +23,10 @@ pub enum ApiError {
     /// The request conflicts with the state (an edge name taken, an unknown node).
     Conflict(String),
     /// A compare-and-set found the key at another version (0: absent).
-    VersionMismatch { expected: u64, current: u64 },
+    VersionMismatch {
+        expected: u64,
+        current: u64,
+    },
 }
 
 impl From<NodeError> for ApiError {
@@ -40,9 +43,9 @@ impl IntoResponse for ApiError {
             | ApiError::NotFound(message)
             | ApiError::Forbidden(message)
             | ApiError::Conflict(message) => message.clone(),
-            ApiError::VersionMismatch { expected, current } => format!(
-                "the key is at version {current}, not {expected}; nothing was written"
-            ),
+            ApiError::VersionMismatch { expected, current } => {
+                format!("the key is at version {current}, not {expected}; nothing was written")
+            }
         };
         let (status, body) = match self {
             ApiError::Node(NodeError::NotLeader { leader }) => (

@@ -56,9 +56,9 @@ fn key_of_step_assigned_to(state: &Replicated, worker: u64, key: &str) -> bool {
         return false;
     };
     attempt.parse::<u32>().is_ok()
-        && state.assignments.get(run_id, step).is_some_and(|a| {
-            matches!(a.status, AssignmentStatus::Assigned { node, .. } if node == worker)
-        })
+        && state.assignments.get(run_id, step).is_some_and(
+            |a| matches!(a.status, AssignmentStatus::Assigned { node, .. } if node == worker),
+        )
 }
 
 /// A worker may key its writes only with the keys of steps assigned to it (checked on

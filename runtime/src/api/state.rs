@@ -83,12 +83,16 @@ pub async fn put(
         })
         .await?;
     match (response, options.if_version) {
-        (Response::Put { success: false, version }, Some(expected)) => {
-            Err(ApiError::VersionMismatch {
-                expected,
-                current: version,
-            })
-        }
+        (
+            Response::Put {
+                success: false,
+                version,
+            },
+            Some(expected),
+        ) => Err(ApiError::VersionMismatch {
+            expected,
+            current: version,
+        }),
         (response, _) => Ok(Json(answer(response))),
     }
 }

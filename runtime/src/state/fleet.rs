@@ -152,9 +152,7 @@ impl Beat {
         let latency = self.latency_ms.unwrap_or(0.0);
         for (name, value) in [("metrics.load", *load), ("latency_ms", latency)] {
             if !(value.is_finite() && value >= 0.0) {
-                return Err(format!(
-                    "`{name}` must be a finite number ≥ 0, not {value}"
-                ));
+                return Err(format!("`{name}` must be a finite number ≥ 0, not {value}"));
             }
         }
         Ok(())
