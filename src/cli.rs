@@ -152,6 +152,17 @@ pub enum Command {
         #[command(flatten)]
         target: ClusterTarget,
     },
+    /// Create, list and revoke scoped client tokens: what gateways, sensors and CI use
+    /// instead of a member's token. The cluster keeps only each token's SHA-256.
+    #[command(
+        after_help = "Examples:\n  edgeflow token create --scope submit --expires 30d --description \"CI\" > ci.token\n  edgeflow token create --scope state:read --scope state:write\n  edgeflow token list --format json\n  edgeflow token revoke tok-3f9a0c12d4e5\n\nScopes: submit (submit and follow runs), state:read, state:write, ratelimit, events.\nA revoked or expired token is refused (401) by every node within a second."
+    )]
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
     Explain {
@@ -279,6 +290,30 @@ pub enum WorkerAction {
     },
     /// Ask a node to finish its steps and stop.
     Drain { id: u64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenAction {
+    /// Make a new token and print it alone on stdout (it is shown only this once).
+    Create {
+        /// What the token may do (repeatable): submit, state:read, state:write,
+        /// ratelimit, events.
+        #[arg(long = "scope", value_name = "SCOPE", required = true)]
+        scopes: Vec<String>,
+        /// How long it is valid (`30d`, `12h`); without it, until revoked.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// What the token is for, shown by `token list`.
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+    },
+    /// List the tokens: id, scopes, expiry, whether revoked (never the tokens).
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: String },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -424,3 +424,201 @@ fn workers_cannot_relabel_themselves_or_report_impossible_metrics_and_hashes_sta
         assert!(!fleet.body.contains("token_sha256"), "{}", fleet.body);
     }
 }
+
+/// A token the matrix tries, and what it is.
+struct Kind {
+    name: String,
+    token: Option<String>,
+    /// What the route table should let it do: `None` for a token nobody knows.
+    caller: Option<Who>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Who {
+    Member,
+    /// Worker 101, whose id the sample paths name.
+    Worker,
+    /// Worker 160, another worker.
+    OtherWorker,
+    Client(edgeflow_runtime::tokens::Scope),
+}
+
+/// A request for a route that changes nothing whoever is let through (unknown ids,
+/// malformed bodies, a scratch namespace).
+fn sample(method: &str, route: &str) -> (String, String) {
+    let path = match route {
+        "/v1/runs/{run_id}" => "/v1/runs/no-such-run".to_string(),
+        "/v1/workers/{id}" => "/v1/workers/999".to_string(),
+        "/v1/tokens/{id}" => "/v1/tokens/no-such-token".to_string(),
+        "/v1/state/{namespace}/{key}" => "/v1/state/matrix/k".to_string(),
+        "/v1/fleet/{id}/work" => "/v1/fleet/101/work?wait_ms=0".to_string(),
+        route if route.starts_with("/v1/fleet/{id}/") => route.replace("{id}", "101"),
+        route => route.to_string(),
+    };
+    let path = match (method, path.as_str()) {
+        ("POST", "/v1/fleet/101/maintenance" | "/v1/fleet/101/drain") => path.replace("101", "999"),
+        _ => path,
+    };
+    let body = match (method, route) {
+        ("POST", "/v1/cluster/remove" | "/v1/cluster/promote") => r#"{"ids": [99]}"#,
+        ("POST", "/v1/fleet/{id}/maintenance") => r#"{"on": false}"#,
+        ("PUT", _) => "1",
+        ("POST", _) => r#"{"not": "what the route takes"}"#,
+        _ => "",
+    };
+    (path, body.to_string())
+}
+
+fn create_token(cluster: &Cluster, args: &[&str]) -> String {
+    let mut all = vec!["token", "create"];
+    all.extend(args);
+    let created = cluster.cli(1, &all);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let token = stdout(&created).trim().to_string();
+    assert_eq!(token.len(), 64, "the token alone on stdout: {token}");
+    token
+}
+
+#[test]
+fn every_route_decides_for_every_kind_of_token() {
+    use edgeflow_runtime::api::auth::{Access, ROUTES};
+    use edgeflow_runtime::tokens::Scope;
+    let cluster = Cluster::up_with_workers("adversarial-matrix", 3, 1);
+    let other = SimulatedWorker::register(&cluster, 160, "sim");
+    let removed_token = cluster.token(3);
+    let removed = cluster.cli(1, &["cluster", "remove", "3"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let every_scope = [
+        "--scope",
+        "submit",
+        "--scope",
+        "state:read",
+        "--scope",
+        "state:write",
+        "--scope",
+        "ratelimit",
+        "--scope",
+        "events",
+    ];
+    let revoked = create_token(&cluster, &every_scope);
+    let listed = cluster.cli(1, &["token", "list", "--format", "json"]);
+    let listed: Value = serde_json::from_str(&stdout(&listed)).expect("JSON");
+    let revoked_id = listed["tokens"][0]["id"].as_str().expect("id").to_string();
+    assert!(!listed
+        .to_string()
+        .contains(&edgeflow_runtime::member::token_sha256(&revoked)));
+    let revoke = cluster.cli(1, &["token", "revoke", &revoked_id]);
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    let mut expiring_args = every_scope.to_vec();
+    expiring_args.extend(["--expires", "1s"]);
+    let expired = create_token(&cluster, &expiring_args);
+
+    let mut kinds = vec![
+        Kind {
+            name: "none".into(),
+            token: None,
+            caller: None,
+        },
+        Kind {
+            name: "wrong".into(),
+            token: Some("x".repeat(64)),
+            caller: None,
+        },
+        Kind {
+            name: "member".into(),
+            token: Some(cluster.token(2)),
+            caller: Some(Who::Member),
+        },
+        Kind {
+            name: "removed member".into(),
+            token: Some(removed_token),
+            caller: None,
+        },
+        Kind {
+            name: "worker".into(),
+            token: Some(worker_token(&cluster, "w1")),
+            caller: Some(Who::Worker),
+        },
+        Kind {
+            name: "other worker".into(),
+            token: Some(other.token.clone()),
+            caller: Some(Who::OtherWorker),
+        },
+        Kind {
+            name: "revoked".into(),
+            token: Some(revoked),
+            caller: None,
+        },
+        Kind {
+            name: "expired".into(),
+            token: Some(expired.clone()),
+            caller: None,
+        },
+    ];
+    for scope in Scope::ALL {
+        kinds.push(Kind {
+            name: format!("client {scope}"),
+            token: Some(create_token(&cluster, &["--scope", scope.name()])),
+            caller: Some(Who::Client(scope)),
+        });
+    }
+    // The expiring token is refused once its second is up (on a node that never
+    // heard of a revocation: expiry is each node's own check).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http::get(cluster.url(2), "/v1/runs", Some(&expired))
+        .expect("answer")
+        .status
+        != 401
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the expired token is still accepted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut wrong = Vec::new();
+    for (method, route, access) in ROUTES {
+        let (path, body) = sample(method, route);
+        for kind in &kinds {
+            let expected_allowed = match (kind.caller, access) {
+                (None, _) => None,
+                (Some(Who::Member), Access::TheWorkerItself) => Some(false),
+                (Some(Who::Member), _) => Some(true),
+                (Some(Who::Worker), Access::MembersAndWorkers | Access::TheWorkerItself) => {
+                    Some(true)
+                }
+                (Some(Who::OtherWorker), Access::MembersAndWorkers) => Some(true),
+                (Some(Who::Client(scope)), Access::MembersAndScope(needed)) => {
+                    Some(scope == *needed)
+                }
+                (Some(_), _) => Some(false),
+            };
+            for via in [1, 2] {
+                let reply = http::request(
+                    cluster.url(via),
+                    method,
+                    &path,
+                    kind.token.as_deref(),
+                    (!body.is_empty()).then_some(body.as_bytes()),
+                )
+                .expect("answer");
+                let fine = match expected_allowed {
+                    None => reply.status == 401,
+                    Some(false) => reply.status == 403,
+                    Some(true) => ![401, 403].contains(&reply.status),
+                };
+                if !fine {
+                    wrong.push(format!(
+                        "{method} {path} via node {via} with {} token: {} {}",
+                        kind.name, reply.status, reply.body
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "wrong decisions:\n{}", wrong.join("\n"));
+    // Nothing the matrix sent changed the scratch key's absence for good: only members
+    // and state:write clients wrote it.
+    assert_eq!(cluster.get(1, "matrix", "k", false).status, 404);
+}

@@ -4,6 +4,7 @@
 
 use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
+use crate::tokens::TokenCommand;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -168,6 +169,8 @@ pub enum Command {
         run_id: String,
         step: String,
     },
+    /// Create or revoke a client token (the `tokens` subsystem).
+    Token(TokenCommand),
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -234,6 +237,11 @@ pub enum Response {
         granted: bool,
         epoch: u64,
     },
+    /// Whether a client token change was made, and if not why.
+    Tokens {
+        accepted: bool,
+        reason: Option<String>,
+    },
     /// The command was not applied: who sent it may not make it (a step assigned to
     /// another node, an idempotency key already used for another command).
     Refused {
@@ -275,6 +283,8 @@ impl fmt::Display for Request {
             Command::SubmitRun { run_id, .. } => write!(f, "submit run {run_id}"),
             Command::ClaimRun { run_id, node, .. } => write!(f, "node {node} claims {run_id}"),
             Command::RenewRun { run_id, node, .. } => write!(f, "node {node} renews {run_id}"),
+            Command::Token(TokenCommand::Create { id, .. }) => write!(f, "create token {id}"),
+            Command::Token(TokenCommand::Revoke { id }) => write!(f, "revoke token {id}"),
         }
     }
 }

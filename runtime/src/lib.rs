@@ -23,5 +23,6 @@ pub mod raft_types;
 pub mod state;
 pub mod storage;
 pub mod system;
+pub mod tokens;
 pub mod trust;
 pub mod worker;

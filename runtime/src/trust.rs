@@ -6,8 +6,9 @@
 //! peers') only bootstrap: they are used while the node knows no membership yet.
 
 use crate::member::token_sha256;
-use crate::node::Node;
+use crate::node::{now_ms, Node};
 use crate::state::fleet::EdgeRole;
+use crate::tokens::Scopes;
 use openraft::type_config::async_runtime::WatchReceiver;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub enum Caller {
     Member(u64),
     /// A registered worker node.
     Worker(u64),
+    /// A client token (`edgeflow token create`) with its scopes.
+    Client(Scopes),
 }
 
 pub struct Trust {
@@ -42,15 +45,17 @@ impl Trust {
         Trust { configured, node }
     }
 
-    /// Who this token belongs to: a member, or else a registered worker.
+    /// Who this token belongs to: a member, a registered worker, or a client token
+    /// usable now (not revoked, not expired by this node's clock).
     pub async fn caller_of(&self, token: &str) -> Option<Caller> {
         let hash = token_sha256(token);
         if let Some(id) = self.member_with(&hash) {
             return Some(Caller::Member(id));
         }
         let node = self.node.as_ref()?;
+        let now = now_ms();
         node.read_local(|state| {
-            state
+            let worker = state
                 .fleet
                 .values()
                 .filter(|record| record.role == EdgeRole::Worker)
@@ -59,7 +64,8 @@ impl Trust {
                         equal_in_constant_time(known.as_bytes(), hash.as_bytes())
                     })
                 })
-                .map(|record| Caller::Worker(record.node))
+                .map(|record| Caller::Worker(record.node));
+            worker.or_else(|| state.tokens.scopes_of(&hash, now).map(Caller::Client))
         })
         .await
     }

@@ -11,6 +11,7 @@ mod run;
 mod runs;
 mod state;
 mod submit;
+mod token;
 mod worker;
 
 use crate::cli::{Cli, Command};
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Cluster { action, target } => cluster::run(action, target),
         Command::State { action, target } => state::run(action, target),
         Command::Worker { action, target } => worker::run(action, target),
+        Command::Token { action, target } => token::run(action, target),
         Command::Submit {
             file,
             options,

@@ -1,15 +1,91 @@
-//! The API's gate: a bearer token of a node the cluster knows (a member or a registered
-//! worker), or 401. The caller is passed on to the handler.
+//! The API's gate, in two steps. `identify`: a bearer token of a member, a registered
+//! worker or a usable client token, or 401. `authorize`: every route's explicit
+//! decision (`access`), from one table, or 403 naming what the route needs. A route
+//! missing from the table is refused to everyone — no route is open by accident.
 
 use super::ApiState;
+use crate::tokens::Scope;
 use crate::trust::Caller;
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-pub async fn require_token(
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Cluster members only: administration, the fleet's lifecycle, tokens.
+    Members,
+    /// Members, and workers: the fleet as the registry sees it, the reads and writes of
+    /// ops (a worker's keys only for its own steps, `ops.rs` checks).
+    MembersAndWorkers,
+    /// Only the worker the path names (`/v1/fleet/{id}/…`): its heartbeats, taking its
+    /// steps and reporting them (the handlers check the id is the caller's).
+    TheWorkerItself,
+    /// Members, and client tokens with this scope.
+    MembersAndScope(Scope),
+}
+
+/// Every protected route's decision, by method and route template.
+pub const ROUTES: &[(&str, &str, Access)] = &[
+    ("GET", "/metrics", Access::Members),
+    ("POST", "/v1/cluster/init", Access::Members),
+    ("POST", "/v1/cluster/members", Access::Members),
+    ("POST", "/v1/cluster/promote", Access::Members),
+    ("POST", "/v1/cluster/remove", Access::Members),
+    ("GET", "/v1/cluster/status", Access::Members),
+    ("POST", "/v1/runs", Access::MembersAndScope(Scope::Submit)),
+    ("GET", "/v1/runs", Access::MembersAndScope(Scope::Submit)),
+    (
+        "GET",
+        "/v1/runs/{run_id}",
+        Access::MembersAndScope(Scope::Submit),
+    ),
+    ("POST", "/v1/workers", Access::Members),
+    ("DELETE", "/v1/workers/{id}", Access::Members),
+    ("POST", "/v1/fleet/{id}/maintenance", Access::Members),
+    ("POST", "/v1/fleet/{id}/drain", Access::Members),
+    (
+        "GET",
+        "/v1/state/{namespace}/{key}",
+        Access::MembersAndScope(Scope::StateRead),
+    ),
+    (
+        "PUT",
+        "/v1/state/{namespace}/{key}",
+        Access::MembersAndScope(Scope::StateWrite),
+    ),
+    (
+        "DELETE",
+        "/v1/state/{namespace}/{key}",
+        Access::MembersAndScope(Scope::StateWrite),
+    ),
+    ("POST", "/v1/tokens", Access::Members),
+    ("GET", "/v1/tokens", Access::Members),
+    ("DELETE", "/v1/tokens/{id}", Access::Members),
+    ("GET", "/v1/fleet", Access::MembersAndWorkers),
+    ("POST", "/v1/fleet/{id}/heartbeat", Access::TheWorkerItself),
+    ("GET", "/v1/fleet/{id}/work", Access::TheWorkerItself),
+    ("POST", "/v1/fleet/{id}/finished", Access::TheWorkerItself),
+    ("POST", "/v1/ops/write", Access::MembersAndWorkers),
+    ("POST", "/v1/ops/query", Access::MembersAndWorkers),
+];
+
+/// The decision for a method on a route template, if the table has one.
+pub fn access(method: &Method, route: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|(m, r, _)| *m == method.as_str() && *r == route)
+        .map(|(_, _, access)| *access)
+}
+
+fn refuse(status: StatusCode, message: String) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// Identifies the caller from its bearer token, or answers 401.
+pub async fn identify(
     State(state): State<Arc<ApiState>>,
     mut request: Request,
     next: Next,
@@ -30,26 +106,47 @@ pub async fn require_token(
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
-        None => (
+        None => refuse(
             StatusCode::UNAUTHORIZED,
-            axum::Json(serde_json::json!({
-                "error": "a valid token is required (Authorization: Bearer <the token of a cluster member or worker>)"
-            })),
-        )
-            .into_response(),
+            "a valid token is required (Authorization: Bearer <the token of a cluster member, a worker or a client>); revoked and expired tokens are not".into(),
+        ),
     }
 }
 
-/// Routes for cluster members only: a worker's token gets 403.
-pub async fn members_only(request: Request, next: Next) -> Response {
-    match request.extensions().get::<Caller>() {
-        Some(Caller::Member(_)) => next.run(request).await,
-        _ => (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({
-                "error": "a worker's token may only send its own heartbeat, take and report its own steps, read the fleet, and make the reads and writes of ops"
-            })),
-        )
-            .into_response(),
+/// Applies the route's decision to the identified caller, or answers 403.
+pub async fn authorize(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_string())
+        .unwrap_or_default();
+    let decision = access(request.method(), &route);
+    let caller = request.extensions().get::<Caller>().copied();
+    let allowed = match (decision, caller) {
+        (_, None) | (None, _) => false,
+        (Some(Access::TheWorkerItself), Some(caller)) => matches!(caller, Caller::Worker(_)),
+        (Some(_), Some(Caller::Member(_))) => true,
+        (Some(Access::MembersAndWorkers), Some(Caller::Worker(_))) => true,
+        (Some(Access::MembersAndScope(scope)), Some(Caller::Client(scopes))) => {
+            scopes.contains(scope)
+        }
+        (Some(_), Some(_)) => false,
+    };
+    if allowed {
+        return next.run(request).await;
     }
+    let method = request.method().clone();
+    let needs = match decision {
+        None => "nobody: it has no authorization decision".to_string(),
+        Some(Access::Members) => "a cluster member's token".to_string(),
+        Some(Access::MembersAndWorkers) => "a member's or a worker's token".to_string(),
+        Some(Access::TheWorkerItself) => "the token of the worker it names".to_string(),
+        Some(Access::MembersAndScope(scope)) => {
+            format!("a member's token or a client token with the `{scope}` scope")
+        }
+    };
+    refuse(
+        StatusCode::FORBIDDEN,
+        format!("{method} {route} needs {needs}"),
+    )
 }

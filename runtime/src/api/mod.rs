@@ -3,11 +3,12 @@
 //! cluster administration under `/v1/cluster`, workflow runs under `/v1/runs`, workers
 //! and the fleet registry under `/v1/workers` and `/v1/fleet` (with the long poll by which
 //! workers take placed steps), what ops on a worker ask of the cluster under `/v1/ops`,
-//! and replicated state under `/v1/state`. Worker tokens are accepted by the routes for workers only.
-//! Everything but the probes needs the token of a node the cluster knows
-//! (`Authorization: Bearer …`); without it the answer is 401 and nothing changes.
+//! replicated state under `/v1/state`, and client tokens under `/v1/tokens`. Everything
+//! but the probes needs a token the cluster knows (`Authorization: Bearer …`: a member's,
+//! a worker's or a client's); without it the answer is 401 and nothing changes. Each
+//! route's decision on who may call it is in `auth::ROUTES` (403 for the others).
 
-mod auth;
+pub mod auth;
 mod cluster;
 mod error;
 mod fleet;
@@ -18,7 +19,7 @@ mod serve;
 mod state;
 mod work;
 
-pub use error::ApiError;
+pub use error::{json_body, ApiError};
 pub use fleet::HeartbeatBody;
 pub use ops::{OpQuery, OpWrite};
 pub use runs::RunView;
@@ -27,6 +28,7 @@ pub use work::{FinishedStep, WorkItem};
 
 use crate::member::NodeInfo;
 use crate::node::Node;
+use crate::tokens;
 use crate::trust::Trust;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -49,10 +51,11 @@ pub struct ApiState {
     pub stopping: CancellationToken,
 }
 
-/// The API's routes; handlers share one `ApiState` (cloning an `Arc` per request).
+/// The API's routes; handlers share one `ApiState` (cloning an `Arc` per request). Who
+/// may call each protected route is decided in one table, `auth::ROUTES`.
 pub fn router(state: ApiState) -> Router {
     let state = Arc::new(state);
-    let for_members = Router::new()
+    let protected = Router::new()
         .route("/metrics", get(metrics::metrics))
         .route("/v1/cluster/init", post(cluster::init))
         .route("/v1/cluster/members", post(cluster::add))
@@ -77,19 +80,24 @@ pub fn router(state: ApiState) -> Router {
             "/v1/state/{namespace}/{key}",
             get(state::get).put(state::put).delete(state::delete),
         )
-        .route_layer(middleware::from_fn(auth::members_only));
-    let for_workers_too = Router::new()
+        .route(
+            "/v1/tokens",
+            post(tokens::api::create).get(tokens::api::list),
+        )
+        .route(
+            "/v1/tokens/{id}",
+            axum::routing::delete(tokens::api::revoke),
+        )
         .route("/v1/fleet", get(fleet::list))
         .route("/v1/fleet/{id}/heartbeat", post(fleet::heartbeat))
         .route("/v1/fleet/{id}/work", get(work::take))
         .route("/v1/fleet/{id}/finished", post(work::finished))
         .route("/v1/ops/write", post(ops::write))
-        .route("/v1/ops/query", post(ops::query));
-    let protected = for_members
-        .merge(for_workers_too)
+        .route("/v1/ops/query", post(ops::query))
+        .route_layer(middleware::from_fn(auth::authorize))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::require_token,
+            auth::identify,
         ));
     Router::new()
         .route("/healthz", get(healthz))

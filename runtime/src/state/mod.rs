@@ -15,6 +15,7 @@ pub use kv::{check_address, Versioned};
 pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
+use crate::tokens::Tokens;
 use applied::{AppliedKeys, Replay};
 use assignments::Assignments;
 use fleet::EdgeRecord;
@@ -44,6 +45,9 @@ pub struct State {
     /// Steps placed on other nodes, until their run finishes.
     #[serde(default)]
     pub assignments: Assignments,
+    /// Scoped client tokens (hashes only).
+    #[serde(default)]
+    pub tokens: Tokens,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -369,6 +373,16 @@ impl State {
                     ),
                 }
             }
+            Command::Token(command) => match self.tokens.apply(command, now) {
+                Ok(()) => Response::Tokens {
+                    accepted: true,
+                    reason: None,
+                },
+                Err(reason) => Response::Tokens {
+                    accepted: false,
+                    reason: Some(reason),
+                },
+            },
             Command::CancelAssignment { run_id, step } => Response::Assignment {
                 status: self.assignments.cancel(run_id, step),
             },
