@@ -6,7 +6,7 @@ mod common;
 use common::{edgeflow, root, stderr, stdout};
 
 const WARNING_ONLY: &str = "tests/fixtures/invalid/W0101_underscore_is_quiet.edgeflow";
-const OPTIONAL_USED: &str = "../shared/conformance/invalid/E0302_optional_used.edgeflow";
+const OPTIONAL_USED: &str = "tests/conformance/invalid/E0302_optional_used.edgeflow";
 
 #[test]
 fn missing_paths_and_empty_folders_are_usage_errors() {
