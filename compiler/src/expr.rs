@@ -62,8 +62,8 @@ impl Checker {
             ExprKind::Literal(literal) => literal_typed(literal),
             ExprKind::Name(ident) => self.name(scope, ident),
             ExprKind::Paren(inner) => self.expr(scope, inner),
-            ExprKind::List(items) => self.list(scope, items),
-            ExprKind::Record(entries) => self.record(scope, entries),
+            ExprKind::List(items) => self.list(scope, items, None),
+            ExprKind::Record(entries) => self.record(scope, entries, None),
             ExprKind::Unary(op, operand) => self.unary(scope, *op, operand, expr.span),
             ExprKind::Binary(op, left, right) => self.binary(scope, *op, left, right, expr.span),
             ExprKind::Field(receiver, field) => {
@@ -92,8 +92,18 @@ impl Checker {
 
     /// Checks `expr` and requires its type to be accepted as `expected`, reporting
     /// E0300, E0302 or E0202 at the expression otherwise.
+    /// List and record literals are checked against the expected type (bidirectionally):
+    /// each element against the expected element type, so `[cfg, { n: 1 }]` is a fine
+    /// `[json]` although its elements have no one type of their own.
     pub(crate) fn expect(&mut self, scope: &mut Scope, expr: &ast::Expr, expected: &Type) -> Typed {
-        let typed = self.expr(scope, expr);
+        let typed = match (&expr.kind, expected.unwrap_optional()) {
+            (ExprKind::List(items), Type::List(element)) => self.list(scope, items, Some(element)),
+            (ExprKind::List(items), Type::Json) => self.list(scope, items, Some(&Type::Json)),
+            (ExprKind::Record(entries), wanted @ (Type::Record(_) | Type::Json)) => {
+                self.record(scope, entries, Some(wanted))
+            }
+            _ => self.expr(scope, expr),
+        };
         if self.require(scope, expr, &typed.ty, expected) {
             typed
         } else {
@@ -253,11 +263,19 @@ impl Checker {
         }
     }
 
-    fn list(&mut self, scope: &mut Scope, items: &[ast::Expr]) -> Typed {
-        let mut element = Type::Never;
+    /// A list literal; with an expected element type, each element is checked against
+    /// it, else the elements must unify into one type.
+    fn list(&mut self, scope: &mut Scope, items: &[ast::Expr], expected: Option<&Type>) -> Typed {
+        let mut element = expected.cloned().unwrap_or(Type::Never);
         let mut irs = Vec::with_capacity(items.len());
         let mut failed = false;
         for item in items {
+            if let Some(expected) = expected {
+                let typed = self.expect(scope, item, expected);
+                failed |= typed.ty == Type::Unknown;
+                irs.push(typed.ir);
+                continue;
+            }
             let typed = self.expr(scope, item);
             match element.unify(&typed.ty) {
                 Some(unified) => element = unified,
@@ -290,11 +308,40 @@ impl Checker {
         }
     }
 
-    fn record(&mut self, scope: &mut Scope, entries: &[(Ident, ast::Expr)]) -> Typed {
+    /// A record literal; with an expected type (a record, or `json`), each field's value
+    /// is checked against the type expected for it.
+    fn record(
+        &mut self,
+        scope: &mut Scope,
+        entries: &[(Ident, ast::Expr)],
+        expected: Option<&Type>,
+    ) -> Typed {
         let mut fields = Vec::with_capacity(entries.len());
         let mut irs = Vec::with_capacity(entries.len());
         for (key, value) in entries {
-            let typed = self.expr(scope, value);
+            let wanted = match expected {
+                Some(Type::Json) => Some(Type::Json),
+                Some(Type::Record(expected_fields)) => expected_fields
+                    .iter()
+                    .find(|(name, _)| *name == key.name)
+                    .map(|(_, ty)| ty.clone()),
+                _ => None,
+            };
+            let typed = match &wanted {
+                Some(wanted) => {
+                    let typed = self.expect(scope, value, wanted);
+                    // The field's own type where it is known, for the record's type.
+                    if typed.ty == Type::Unknown {
+                        typed
+                    } else {
+                        Typed {
+                            ty: wanted.clone(),
+                            ir: typed.ir,
+                        }
+                    }
+                }
+                None => self.expr(scope, value),
+            };
             if fields
                 .iter()
                 .any(|(name, _): &(String, Type)| *name == key.name)
@@ -409,13 +456,14 @@ impl Checker {
                         },
                         left.span,
                     ),
+                    // Labelled at the left operand, as for every binary operator.
                     OperatorError::PerWindow => (
                         Problem::UnitMismatch {
                             op: "per",
                             left: l.ty.to_string(),
                             right: r.ty.to_string(),
                         },
-                        right.span,
+                        left.span,
                     ),
                 };
                 self.report(scope.module, problem, at);

@@ -384,6 +384,9 @@ impl Problem {
             Problem::NotConstant { .. } => Some(
                 "use literals, consts and declared names; steps and now() are not known yet".into(),
             ),
+            Problem::UnitMismatch { op: "per", .. } => Some(
+                "a rate is `count per duration`: the right side of `per` is a duration, like `100 per 1m`".into(),
+            ),
             Problem::UnitMismatch { .. } => {
                 Some("convert one side so both have the same unit".into())
             }
