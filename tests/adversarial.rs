@@ -309,15 +309,18 @@ fn a_worker_can_neither_finish_nor_key_another_workers_step() {
         other.body
     );
 
-    // sim itself: an epoch that is not the current one is stale; the current one stands.
-    let stale = call(
-        &cluster,
-        &sim.token,
-        "POST",
-        "/v1/fleet/160/finished",
-        &report(seq - 1, put_result(1)),
-    );
-    assert_eq!(stale.status, 409, "{}", stale.body);
+    // sim itself: an assignment never made is refused; the current one stands.
+    for never_made in [0, seq + 1] {
+        let refused = call(
+            &cluster,
+            &sim.token,
+            "POST",
+            "/v1/fleet/160/finished",
+            &report(never_made, put_result(1)),
+        );
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        assert!(refused.body.contains("never made"), "{}", refused.body);
+    }
     let genuine = call(
         &cluster,
         &sim.token,

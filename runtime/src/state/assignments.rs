@@ -109,10 +109,13 @@ impl AssignmentStatus {
 
 impl Assignment {
     /// Whether `node` may report how this step ended, having run the assignment made at
-    /// log index `seq`: it holds that assignment now, or held it last and nobody was
-    /// picked since (a node cut off that comes back with its outcome). A report for an
-    /// earlier assignment, or by a node that never held this one, is refused; so is one
-    /// after another node's report stood.
+    /// log index `seq`: it holds the step now, or held it last and nobody was picked
+    /// since (a node cut off that comes back with its outcome), and `seq` is one of the
+    /// step's assignments so far (not 0, not beyond the current one — a node cut off
+    /// may have been given the step again meanwhile, and its report of the earlier
+    /// assignment is as good). A node that held the step once but not now (it was
+    /// reassigned elsewhere) is refused, as is one that never held it, or a report after
+    /// another node's stood.
     pub fn may_report(&self, node: u64, seq: u64) -> Result<(), String> {
         let step = format!("{}/{}", self.work.run_id, self.work.step);
         let holder = match &self.status {
@@ -132,8 +135,8 @@ impl Assignment {
                 "step {step} is assigned to node {holder}, not to node {node}"
             )),
             None => Err(format!("step {step} is not assigned to node {node}")),
-            Some(_) if seq != self.seq => Err(format!(
-                "node {node} reported assignment {seq} of step {step}, which is now assignment {}",
+            Some(_) if seq == 0 || seq > self.seq => Err(format!(
+                "node {node} reported assignment {seq} of step {step}, which was never made (the step is at assignment {})",
                 self.seq
             )),
             Some(_) => Ok(()),
