@@ -371,6 +371,9 @@ pub struct SubmitOptions {
 pub enum RunsAction {
     /// One run: inputs, each completed step with attempts and timing, output or error.
     Show { run_id: String },
+    /// Cancel a run on a cluster (needs --cluster): its running steps are stopped, no
+    /// more start, and it ends `cancelled`.
+    Cancel { run_id: String },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

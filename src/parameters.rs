@@ -3,34 +3,20 @@
 //! what `edgeflow run` and `edgeflow submit` pass to a run.
 
 use crate::cli::WorkflowInputs;
-use edgeflow_compiler::conform::{conform, conform_text};
+use edgeflow_compiler::inputs::{bind, Given};
 use edgeflow_compiler::ir::Workflow;
 use edgeflow_compiler::value::Value;
 use std::collections::BTreeMap;
 
 /// Parameter values from `--inputs FILE` and `--input name=value`, checked against the
-/// workflow's parameter types, with defaults for the rest.
+/// workflow's parameter types, with defaults for the rest (`inputs::bind`, as the
+/// cluster does for a submitted run).
 pub fn parameter_values(
     workflow: &Workflow,
     chosen: &WorkflowInputs,
 ) -> Result<BTreeMap<String, Value>, String> {
-    let (pairs, file) = (&chosen.inputs, chosen.inputs_file.as_deref());
-    let mut given: BTreeMap<String, Value> = BTreeMap::new();
-    let param = |name: &str| {
-        workflow
-            .params
-            .iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = workflow.params.iter().map(|p| p.name.as_str()).collect();
-                format!(
-                    "workflow `{}` has no parameter `{name}` (it has: {})",
-                    workflow.name,
-                    names.join(", ")
-                )
-            })
-    };
-    if let Some(path) = file {
+    let mut given: Vec<(String, Given)> = Vec::new();
+    if let Some(path) = chosen.inputs_file.as_deref() {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let json: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -40,36 +26,22 @@ pub fn parameter_values(
                 path.display()
             ));
         };
-        for (name, value) in &map {
-            let declared = param(name)?;
-            let value = conform(value, &declared.ty).map_err(|e| format!("input `{name}`: {e}"))?;
-            given.insert(name.clone(), value);
-        }
+        given.extend(
+            map.into_iter()
+                .map(|(name, value)| (name, Given::Json(value))),
+        );
     }
-    for pair in pairs {
+    for pair in &chosen.inputs {
         let (name, text) = pair
             .split_once('=')
             .ok_or_else(|| format!("`--input {pair}`: expected NAME=VALUE"))?;
-        let declared = param(name)?;
-        let value = conform_text(text, &declared.ty).map_err(|e| format!("input `{name}`: {e}"))?;
-        given.insert(name.to_string(), value);
+        given.push((name.to_string(), Given::Text(text.to_string())));
     }
-    let mut values = BTreeMap::new();
-    let mut missing = Vec::new();
-    for param in &workflow.params {
-        match given.remove(&param.name).or_else(|| param.default.clone()) {
-            Some(value) => {
-                values.insert(param.name.clone(), value);
-            }
-            None => missing.push(format!("{}: {}", param.name, param.ty)),
+    bind(workflow, given).map_err(|message| {
+        if message.starts_with("missing required input") {
+            format!("{message} (give them with --input NAME=VALUE)")
+        } else {
+            message
         }
-    }
-    if !missing.is_empty() {
-        let plural = if missing.len() == 1 { "" } else { "s" };
-        return Err(format!(
-            "missing required input{plural} {} (give them with --input NAME=VALUE)",
-            missing.join(", ")
-        ));
-    }
-    Ok(values)
+    })
 }

@@ -450,7 +450,7 @@ enum Who {
 /// malformed bodies, a scratch namespace).
 fn sample(method: &str, route: &str) -> (String, String) {
     let path = match route {
-        "/v1/runs/{run_id}" => "/v1/runs/no-such-run".to_string(),
+        route if route.contains("{run_id}") => route.replace("{run_id}", "no-such-run"),
         "/v1/workers/{id}" => "/v1/workers/999".to_string(),
         "/v1/tokens/{id}" => "/v1/tokens/no-such-token".to_string(),
         "/v1/state/{namespace}/{key}" => "/v1/state/matrix/k".to_string(),

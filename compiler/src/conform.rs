@@ -25,6 +25,18 @@ pub fn conform(json: &Json, ty: &Type) -> Result<Value, String> {
         (Type::Duration | Type::Size | Type::Bandwidth | Type::Window, Json::String(text)) => {
             unit_literal(text, ty).ok_or_else(mismatch)
         }
+        (Type::Rate, Json::Object(map)) => {
+            let count = map.get("count").and_then(Json::as_i64);
+            let per = map
+                .get("per")
+                .and_then(|per| conform(per, &Type::Duration).ok());
+            match (count, per) {
+                (Some(count), Some(Value::Duration(per))) => Ok(Value::Rate { count, per }),
+                _ => Err(format!(
+                    "expected a rate {{\"count\": N, \"per\": \"1m\"}}, found {json}"
+                )),
+            }
+        }
         (Type::Time, Json::String(text)) => text
             .parse()
             .map(Value::Time)
@@ -79,7 +91,33 @@ pub fn conform_text(text: &str, ty: &Type) -> Result<Value, String> {
     }
 }
 
+/// A duration in §7's output form, possibly compound (`1m30s`, `41666d16h`, `-2s`): the
+/// sum of its number-and-unit parts.
+fn compound_duration(text: &str) -> Option<i64> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let mut total: i64 = 0;
+    while !rest.is_empty() {
+        let unit_at = rest.find(|c: char| c.is_ascii_alphabetic())?;
+        let unit_len = rest[unit_at..]
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len() - unit_at);
+        let (number, unit) = (&rest[..unit_at], &rest[unit_at..unit_at + unit_len]);
+        match edgeflow_grammar::literal::decode_with_unit(number, unit).ok()? {
+            Literal::Duration(nanos) => total = total.checked_add(nanos)?,
+            _ => return None,
+        }
+        rest = &rest[unit_at + unit_len..];
+    }
+    Some(if negative { -total } else { total })
+}
+
 fn unit_literal(text: &str, ty: &Type) -> Option<Value> {
+    if *ty == Type::Duration {
+        return compound_duration(text).map(Value::Duration);
+    }
     let literal = if text.contains("..") {
         edgeflow_grammar::literal::decode_window(text).ok()?
     } else {
@@ -98,6 +136,27 @@ fn unit_literal(text: &str, ty: &Type) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_back_what_the_output_encoding_writes() {
+        for nanos in [
+            0,
+            1_500_000,
+            90_000_000_000,
+            3_600_000_000_000_000_000,
+            -2_000_000_000,
+        ] {
+            let text = crate::value::format_duration(nanos);
+            assert_eq!(
+                conform(&Json::String(text.clone()), &Type::Duration),
+                Ok(Value::Duration(nanos)),
+                "{text}"
+            );
+        }
+        assert!(conform(&Json::String("5x".into()), &Type::Duration).is_err());
+        assert!(conform(&Json::String("s".into()), &Type::Duration).is_err());
+        assert!(conform(&Json::String("1m30".into()), &Type::Duration).is_err());
+    }
 
     #[test]
     fn command_line_values_take_the_parameter_type() {

@@ -15,6 +15,7 @@ pub mod eval;
 pub mod explain;
 mod expr;
 pub mod graph_render;
+pub mod inputs;
 pub mod ir;
 pub mod ir_text;
 mod module;

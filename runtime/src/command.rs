@@ -169,6 +169,11 @@ pub enum Command {
         run_id: String,
         step: String,
     },
+    /// Cancel a running run: it ends `cancelled`, its driver stops it at its next lease
+    /// renewal, its placed steps are dropped.
+    CancelRun {
+        run_id: String,
+    },
     /// Create or revoke a client token (the `tokens` subsystem).
     Token(TokenCommand),
     /// Record how a run ended: its output, or the error that stopped it.
@@ -237,6 +242,12 @@ pub enum Response {
         granted: bool,
         epoch: u64,
     },
+    /// Whether this command cancelled the run, and its status after (`None`: no such
+    /// run).
+    RunCancelled {
+        cancelled: bool,
+        status: Option<crate::state::RunStatus>,
+    },
     /// Whether a client token change was made, and if not why.
     Tokens {
         accepted: bool,
@@ -268,6 +279,7 @@ impl fmt::Display for Request {
             } => write!(f, "start run {run_id} of {workflow}"),
             Command::CompleteStep { run_id, step, .. } => write!(f, "complete {run_id}/{step}"),
             Command::FinishRun { run_id, .. } => write!(f, "finish run {run_id}"),
+            Command::CancelRun { run_id } => write!(f, "cancel run {run_id}"),
             Command::Assign { work } => write!(f, "assign {}/{}", work.run_id, work.step),
             Command::Reassign { run_id, step } => write!(f, "reassign {run_id}/{step}"),
             Command::FinishAssignment {

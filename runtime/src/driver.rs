@@ -10,7 +10,7 @@ use crate::executor::{Executor, RunIdentity};
 use crate::node::{now_ms, Node};
 use crate::node_log;
 use crate::op::Registry;
-use crate::state::RunRecord;
+use crate::state::{RunRecord, RunStatus};
 use edgeflow_compiler::program::from_bundle;
 use edgeflow_compiler::value::Value;
 use openraft::type_config::async_runtime::WatchReceiver;
@@ -163,7 +163,18 @@ impl Driver {
             };
             match self.node.write(renewal).await {
                 Ok(Response::Renew { success: true }) => {}
-                Ok(_) => return "the driver lease was lost to another node".into(),
+                Ok(_) => {
+                    let status = self
+                        .node
+                        .read_local(|s| s.runs.get(run_id).map(|run| run.status))
+                        .await;
+                    return match status {
+                        Some(RunStatus::Cancelled) => {
+                            "the run was cancelled; its steps are stopped".into()
+                        }
+                        _ => "the driver lease was lost to another node".into(),
+                    };
+                }
                 Err(error) => return format!("cannot renew the driver lease: {error}"),
             }
         }

@@ -8,13 +8,23 @@ use crate::commands::EXIT_USAGE;
 use edgeflow_runtime::api::RunView;
 use edgeflow_runtime::node::Node;
 use edgeflow_runtime::state::assignments::AssignmentStatus;
-use edgeflow_runtime::state::{RunRecord, RunStatus};
+use edgeflow_runtime::state::RunRecord;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
+fn cancel_needs_a_cluster() -> ExitCode {
+    eprintln!(
+        "error: `runs cancel` cancels a run on a cluster: give --cluster URL (a run of `edgeflow run` stops with its process)"
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
 pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode {
+    if let Some(RunsAction::Cancel { .. }) = action {
+        return cancel_needs_a_cluster();
+    }
     if !data.join("raft.redb").exists() {
         eprintln!(
             "error: no edgeflow data in {} (runs are recorded by `edgeflow run --data DIR`)",
@@ -53,6 +63,7 @@ pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode 
                 return ExitCode::from(EXIT_USAGE);
             }
         },
+        Some(RunsAction::Cancel { .. }) => return cancel_needs_a_cluster(),
     }
     ExitCode::SUCCESS
 }
@@ -72,6 +83,15 @@ pub fn from_cluster(
                     .map_err(|e| Failure::Failed(format!("the cluster's list of runs: {e}")))?;
                 list(&runs, format);
             }
+            Some(RunsAction::Cancel { run_id }) => {
+                let answer = client
+                    .post(&format!("/v1/runs/{}/cancel", segment(&run_id)), json!({}))
+                    .await?;
+                eprintln!(
+                    "run {run_id} is {}",
+                    answer["status"].as_str().unwrap_or("cancelled")
+                );
+            }
             Some(RunsAction::Show { run_id }) => {
                 let answer = client
                     .get(&format!("/v1/runs/{}", segment(&run_id)))
@@ -87,11 +107,7 @@ pub fn from_cluster(
 }
 
 fn status(record: &RunRecord) -> &'static str {
-    match record.status {
-        RunStatus::Running => "running",
-        RunStatus::Succeeded => "succeeded",
-        RunStatus::Failed => "failed",
-    }
+    record.status.name()
 }
 
 fn time(ms: u64) -> String {

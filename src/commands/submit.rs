@@ -38,6 +38,11 @@ pub fn run(file: &Path, options: SubmitOptions, target: &ClusterTarget) -> ExitC
             return ExitCode::from(1);
         }
     };
+    // In §7's JSON encoding: the cluster checks them again, as `run` does.
+    let inputs: serde_json::Map<String, Value> = inputs
+        .iter()
+        .map(|(name, value)| (name.clone(), value.to_json()))
+        .collect();
     let submission = json!({ "bundle": bundle, "workflow": workflow.name, "inputs": inputs });
     block_on(async move {
         let client = connect(target)?;
@@ -59,9 +64,10 @@ pub fn run(file: &Path, options: SubmitOptions, target: &ClusterTarget) -> ExitC
             })?;
             match record.status {
                 RunStatus::Running => continue,
-                RunStatus::Failed => {
+                RunStatus::Failed | RunStatus::Cancelled => {
                     return Err(Failure::Failed(format!(
-                        "run {run_id} failed: {}",
+                        "run {run_id} {}: {}",
+                        record.status.name(),
                         record.error.unwrap_or_default()
                     )))
                 }

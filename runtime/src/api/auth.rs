@@ -38,6 +38,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/runs", Access::MembersAndScope(Scope::Submit)),
     ("GET", "/v1/runs", Access::MembersAndScope(Scope::Submit)),
     (
+        "POST",
+        "/v1/runs/{run_id}/cancel",
+        Access::MembersAndScope(Scope::Submit),
+    ),
+    (
         "GET",
         "/v1/runs/{run_id}",
         Access::MembersAndScope(Scope::Submit),

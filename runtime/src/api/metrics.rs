@@ -20,6 +20,7 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
                 ("running", count(RunStatus::Running)),
                 ("succeeded", count(RunStatus::Succeeded)),
                 ("failed", count(RunStatus::Failed)),
+                ("cancelled", count(RunStatus::Cancelled)),
             ];
             let steps: usize = s.runs.values().map(|r| r.steps.len()).sum();
             (runs, steps)

@@ -69,6 +69,7 @@ pub fn router(state: ApiState) -> Router {
                 .layer(DefaultBodyLimit::max(runs::MAX_SUBMISSION_BYTES)),
         )
         .route("/v1/runs/{run_id}", get(runs::show))
+        .route("/v1/runs/{run_id}/cancel", post(runs::cancel))
         .route("/v1/workers", post(fleet::add_worker))
         .route(
             "/v1/workers/{id}",

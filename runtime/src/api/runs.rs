@@ -12,8 +12,8 @@ use crate::state::{RunRecord, RunStatus, State as ReplicatedState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use edgeflow_compiler::inputs::{bind, Given};
 use edgeflow_compiler::program::from_bundle;
-use edgeflow_compiler::value::Value as IrValue;
 use openraft::type_config::async_runtime::WatchReceiver;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -32,7 +32,8 @@ struct Submission {
     /// The bundle `edgeflow compile` writes (JSON).
     bundle: Value,
     workflow: String,
-    /// Parameter values in the IR's serde form (what `edgeflow submit` sends).
+    /// Parameter values in LANGUAGE.md §7's JSON encoding, checked and completed with
+    /// defaults exactly as `edgeflow run` does (`inputs::bind`).
     #[serde(default)]
     inputs: BTreeMap<String, Value>,
 }
@@ -56,19 +57,11 @@ pub async fn submit(
                 submission.workflow
             ))
         })?;
-    for param in &workflow.params {
-        let value = submission.inputs.get(&param.name);
-        if value.is_none() && param.default.is_none() {
-            return Err(ApiError::BadRequest(format!(
-                "input `{}` is missing",
-                param.name
-            )));
-        }
-    }
-    for (name, value) in &submission.inputs {
-        serde_json::from_value::<IrValue>(value.clone())
-            .map_err(|e| ApiError::BadRequest(format!("input `{name}`: {e}")))?;
-    }
+    let given = submission
+        .inputs
+        .into_iter()
+        .map(|(name, value)| (name, Given::Json(value)));
+    let inputs = bind(workflow, given).map_err(ApiError::BadRequest)?;
     let stored = state
         .node
         .read_local(|s| s.bundles.contains_key(&program.hash))
@@ -89,7 +82,7 @@ pub async fn submit(
             run_id: run_id.clone(),
             bundle_hash: program.hash.clone(),
             workflow: submission.workflow,
-            inputs: json!(submission.inputs),
+            inputs: json!(inputs),
         })
         .await?;
     match response {
@@ -99,6 +92,36 @@ pub async fn submit(
         _ => Err(ApiError::BadRequest(
             "the bundle was not stored; submit again".into(),
         )),
+    }
+}
+
+/// `POST /v1/runs/{run_id}/cancel`: 200 with the status after (`cancelled`), 409 when
+/// the run had already ended, 404 for an unknown run.
+pub async fn cancel(
+    State(state): State<Arc<ApiState>>,
+    Path(run_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let response = state
+        .node
+        .write(Command::CancelRun {
+            run_id: run_id.clone(),
+        })
+        .await?;
+    match response {
+        Response::RunCancelled {
+            cancelled: true, ..
+        } => Ok(Json(json!({ "run_id": run_id, "status": "cancelled" }))),
+        Response::RunCancelled {
+            status: Some(status),
+            ..
+        } => Err(ApiError::Conflict(format!(
+            "run {run_id} has already ended: {}",
+            status.name()
+        ))),
+        Response::RunCancelled { status: None, .. } => {
+            Err(ApiError::NotFound(format!("no run `{run_id}`")))
+        }
+        other => Err(ApiError::BadRequest(format!("unexpected answer {other:?}"))),
     }
 }
 

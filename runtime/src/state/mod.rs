@@ -333,6 +333,26 @@ impl State {
                 self.assignments.drop_run(run_id);
                 Response::Recorded
             }
+            Command::CancelRun { run_id } => {
+                let Some(run) = self.runs.get_mut(run_id) else {
+                    return Response::RunCancelled {
+                        cancelled: false,
+                        status: None,
+                    };
+                };
+                let cancelled = run.status == RunStatus::Running;
+                if cancelled {
+                    run.status = RunStatus::Cancelled;
+                    run.error = Some("cancelled by an operator".into());
+                    run.finished_at_ms = Some(now);
+                    self.applied_keys.drop_run(run_id);
+                    self.assignments.drop_run(run_id);
+                }
+                Response::RunCancelled {
+                    cancelled,
+                    status: self.runs.get(run_id).map(|run| run.status),
+                }
+            }
             Command::Assign { work } => Response::Assignment {
                 status: Some(
                     self.assignments

@@ -14,6 +14,20 @@ pub enum RunStatus {
     Running,
     Succeeded,
     Failed,
+    /// An operator cancelled it (`edgeflow runs cancel`): its running steps were
+    /// stopped and no more start.
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
