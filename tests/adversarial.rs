@@ -625,3 +625,66 @@ fn every_route_decides_for_every_kind_of_token() {
     // and state:write clients wrote it.
     assert_eq!(cluster.get(1, "matrix", "k", false).status, 404);
 }
+
+/// File descriptors process `pid` has open.
+fn open_fds(pid: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", pid.trim()))
+        .map(|fds| fds.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn idle_sockets_cannot_take_every_descriptor_and_announced_giants_are_refused_unread() {
+    let cluster = Cluster::up("adversarial-idle-sockets", 1);
+    let pid = std::fs::read_to_string(cluster.dir.join("1.pid")).expect("pid");
+    let address = cluster.url(1).trim_start_matches("http://").to_string();
+    let before = open_fds(&pid);
+    // 600 connections that never send a byte: more than the API serves at once.
+    let idle: Vec<std::net::TcpStream> = (0..600)
+        .map(|_| std::net::TcpStream::connect(&address).expect("connect"))
+        .collect();
+    // The node serves at most its cap; the rest wait in the kernel's backlog.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while open_fds(&pid) < before + 400 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let held = open_fds(&pid) - before;
+    assert!(held <= 520, "the node holds {held} connections");
+    // Idle connections are closed after the header deadline, and a real request is
+    // answered (in the backlog, it waits at most about that long).
+    let asked = Instant::now();
+    let ready = http::get(cluster.url(1), "/readyz", None).expect("readyz");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert!(
+        asked.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        asked.elapsed()
+    );
+    for mut socket in idle {
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut byte = [0u8; 1];
+        assert!(
+            matches!(socket.read(&mut byte), Ok(0) | Err(_)),
+            "an idle connection stayed open"
+        );
+    }
+
+    // A body announced far over the limit, with Expect: 100-continue: 413 at once, and
+    // no invitation to send it.
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let head = format!(
+        "PUT /v1/state/ns/k HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: 2000000000\r\nExpect: 100-continue\r\n\r\n",
+        cluster.token(1)
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    let mut answer = vec![0u8; 512];
+    let read = stream.read(&mut answer).expect("an answer");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}

@@ -9,6 +9,7 @@
 //! route's decision on who may call it is in `auth::ROUTES` (403 for the others).
 
 pub mod auth;
+mod body_limit;
 mod cluster;
 mod error;
 mod fleet;
@@ -105,6 +106,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/readyz", get(readyz))
         .merge(protected)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(body_limit::refuse_oversized))
         .with_state(state)
 }
 

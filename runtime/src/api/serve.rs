@@ -1,16 +1,36 @@
-//! Serving the API: plain HTTP through `axum::serve`, or HTTPS — rustls in front of
-//! hyper's HTTP/1 connection handling — when the node has a `[tls]` table.
+//! Serving the API over hyper's HTTP/1, plain or — with a `[tls]` table — behind rustls,
+//! with the limits a node needs to stay up among misbehaving clients: a cap on the
+//! connections served at once (more wait in the kernel's backlog, so idle sockets cannot
+//! take every file descriptor), a deadline for a request's headers that also closes
+//! connections idle between requests, a body announced larger than any route takes
+//! refused before it is read (413, not `100 Continue`), and accept errors that back off
+//! instead of spinning. On shutdown it stops accepting and lets requests in progress
+//! finish.
 
 use axum::Router;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers — and how long a connection
+/// may stay idle between requests.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 512;
+/// The wait after a failed accept, doubling up to the most.
+const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MOST: Duration = Duration::from_secs(1);
+/// How long shutdown waits for requests in progress.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `app` until `shutdown` completes.
 pub async fn serve(
@@ -19,30 +39,63 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let Some(acceptor) = tls else {
-        return axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
-    };
     tokio::pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut backoff = ACCEPT_BACKOFF_FIRST;
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let tcp = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
-                Err(_) => continue,
+                Ok((tcp, _)) => {
+                    backoff = ACCEPT_BACKOFF_FIRST;
+                    tcp
+                }
+                Err(error) => {
+                    crate::node_log::warn(
+                        &format!("cannot accept an API connection: {error}"),
+                        &[("retry_in_ms", &backoff.as_millis().to_string())],
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MOST);
+                    continue;
+                }
             },
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => break,
         };
-        let (acceptor, app) = (acceptor.clone(), app.clone());
+        let (tls, app, watcher) = (tls.clone(), app.clone(), graceful.watcher());
         tokio::spawn(async move {
-            let Ok(Ok(stream)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-            else {
-                return; // Not TLS, or too slow: nothing to answer.
-            };
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
-                .await;
+            let _slot = slot;
+            match tls {
+                None => serve_connection(tcp, app, watcher).await,
+                Some(acceptor) => {
+                    // Not TLS, or too slow: nothing to answer.
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+                    {
+                        serve_connection(stream, app, watcher).await;
+                    }
+                }
+            }
         });
     }
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    Ok(())
+}
+
+async fn serve_connection<S>(stream: S, app: Router, watcher: hyper_util::server::graceful::Watcher)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    let _ = watcher.watch(connection).await;
 }
