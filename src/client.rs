@@ -93,12 +93,28 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ClientError> {
+        self.send_within(method, path, body, REQUEST_TIMEOUT).await
+    }
+
+    /// `GET` that gives up after `timeout` (each hop), for answers that have a fallback.
+    pub async fn get_within(&self, path: &str, timeout: Duration) -> Result<Value, ClientError> {
+        self.send_within(Method::GET, path, None, timeout).await
+    }
+
+    async fn send_within(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        timeout: Duration,
+    ) -> Result<Value, ClientError> {
         let mut base = self.base.clone();
         for _ in 0..=MAX_LEADER_HOPS {
             let url = format!("{base}{path}");
             let mut request = self
                 .http
                 .request(method.clone(), &url)
+                .timeout(timeout)
                 .bearer_auth(&self.token);
             if let Some(body) = &body {
                 request = request.json(body);

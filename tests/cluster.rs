@@ -610,3 +610,33 @@ fn a_lone_voter_killed_under_concurrent_writes_keeps_every_acknowledged_write() 
         assert_eq!(reply.status, 200, "lost {key}: {}", reply.body);
     }
 }
+
+#[test]
+fn status_through_a_follower_answers_while_the_leader_is_gone() {
+    let cluster = Cluster::up("cluster-status-leaderless", 3);
+    let leader = cluster.leader_among(&[1, 2, 3]);
+    let mut others = (1..=3).filter(|id| *id != leader);
+    let (asked, also_killed) = (
+        others.next().expect("a follower"),
+        others.next().expect("another"),
+    );
+    // With the leader and one follower gone, the survivor cannot elect anyone: it may
+    // still name the dead leader, or none.
+    cluster.kill(leader);
+    cluster.kill(also_killed);
+    let human = cluster.cli(asked, &["cluster", "status"]);
+    assert!(human.status.success(), "{}", stderr(&human));
+    let said = common::stdout(&human);
+    assert!(
+        said.contains("unreachable") || said.contains("leader: none"),
+        "{said}"
+    );
+    let json = cluster.cli(asked, &["cluster", "status", "--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let view: serde_json::Value = serde_json::from_str(common::stdout(&json).trim()).expect("JSON");
+    assert_eq!(view["answered_by"], asked, "{view}");
+    assert_eq!(view["members"].as_array().map(Vec::len), Some(3), "{view}");
+    if view["leader"].is_u64() {
+        assert!(view["leader_unreachable"].is_string(), "{view}");
+    }
+}

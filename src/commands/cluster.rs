@@ -2,12 +2,18 @@
 //! through its HTTP API.
 
 use crate::cli::{ClusterAction, ClusterTarget, Format};
+use crate::client::ClientError;
 use crate::commands::node::read_token;
 use crate::commands::remote::{block_on, connect, Failure};
 use edgeflow_runtime::config::NodeConfig;
 use edgeflow_runtime::member::token_sha256;
 use serde_json::{json, Value};
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long `cluster status` waits for the leader's view before showing the asked
+/// node's own.
+const LEADER_VIEW_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub fn run(action: ClusterAction, target: ClusterTarget) -> ExitCode {
     block_on(async move {
@@ -52,7 +58,23 @@ pub fn run(action: ClusterAction, target: ClusterTarget) -> ExitCode {
                 print_status(&status, Format::Human);
             }
             ClusterAction::Status { format } => {
-                let status = client.get("/v1/cluster/status").await?;
+                // The node asked answers for itself, whatever state the leader is in;
+                // the leader's view (lag, reachability) is added when it answers.
+                let mut status = client.get("/v1/cluster/status?view=local").await?;
+                let leader = status.get("leader").and_then(Value::as_u64);
+                if leader.is_some() && leader != status.get("answered_by").and_then(Value::as_u64) {
+                    match client
+                        .get_within("/v1/cluster/status", LEADER_VIEW_TIMEOUT)
+                        .await
+                    {
+                        Ok(full) => status = full,
+                        Err(ClientError::Unreachable { url, reason }) => {
+                            status["leader_unreachable"] =
+                                Value::String(format!("cannot reach {url}: {reason}"));
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
+                }
                 print_status(&status, format);
             }
         }
@@ -70,7 +92,19 @@ fn print_status(status: &Value, format: Format) {
         .and_then(Value::as_u64)
         .map_or("none".to_string(), |id| format!("node {id}"));
     let term = status.get("term").and_then(Value::as_u64).unwrap_or(0);
-    println!("leader: {leader}, term {term}");
+    let answered_by = status
+        .get("answered_by")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    match status.get("leader_unreachable").and_then(Value::as_str) {
+        Some(why) => println!(
+            "leader: {leader} as node {answered_by} last knew it, unreachable ({why}), term {term}"
+        ),
+        None if leader == "none" => println!(
+            "leader: none (election in progress, or no quorum), term {term}; as node {answered_by} sees it"
+        ),
+        None => println!("leader: {leader}, term {term}"),
+    }
     println!(
         "{:>4}  {:<14} {:<8} {:<12} {:>6}  API",
         "ID", "EDGE", "ROLE", "STATE", "LAG"

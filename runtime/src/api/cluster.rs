@@ -5,7 +5,7 @@ use super::{ApiError, ApiState};
 use crate::member::NodeInfo;
 use crate::node::{ClusterStatus, NodeError};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -68,12 +68,34 @@ pub async fn remove(
 }
 
 /// The leader's view (lag, reachability); a follower that knows the leader redirects.
-pub async fn status(State(state): State<Arc<ApiState>>) -> Result<Json<ClusterStatus>, ApiError> {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusOptions {
+    /// `local`: this node's own view, never sent on to the leader.
+    #[serde(default)]
+    view: Option<View>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum View {
+    Local,
+}
+
+/// The cluster's status: from the leader (421 to it from a follower), or with
+/// `?view=local` this node's own view — what a follower can say while the leader is
+/// gone.
+pub async fn status(
+    State(state): State<Arc<ApiState>>,
+    Query(options): Query<StatusOptions>,
+) -> Result<Json<ClusterStatus>, ApiError> {
     let status = state.node.cluster_status();
     match status.leader {
-        Some(leader) if leader != state.node.id() => Err(ApiError::Node(NodeError::NotLeader {
-            leader: state.node.member_info(leader).map(|info| (leader, info)),
-        })),
+        Some(leader) if leader != state.node.id() && options.view.is_none() => {
+            Err(ApiError::Node(NodeError::NotLeader {
+                leader: state.node.member_info(leader).map(|info| (leader, info)),
+            }))
+        }
         _ => Ok(Json(status)),
     }
 }

@@ -18,6 +18,9 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(10);
 /// `edgeflow cluster status --format json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterStatus {
+    /// The node whose view this is.
+    #[serde(default)]
+    pub answered_by: u64,
     pub leader: Option<u64>,
     pub term: u64,
     pub members: Vec<MemberStatus>,
@@ -218,6 +221,7 @@ impl Node {
             })
             .collect();
         ClusterStatus {
+            answered_by: metrics.id,
             leader: metrics.current_leader,
             term: metrics.current_term,
             members,
