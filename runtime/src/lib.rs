@@ -16,7 +16,7 @@ pub mod latency;
 pub mod member;
 pub mod network;
 pub mod node;
-mod node_log;
+pub mod node_log;
 pub mod op;
 pub mod op_host;
 pub mod raft_types;

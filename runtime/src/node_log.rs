@@ -8,6 +8,11 @@ pub fn warn(message: &str, context: &[(&str, &str)]) {
     write("warn", message, context);
 }
 
+/// A failure that takes the node out of service.
+pub fn error(message: &str, context: &[(&str, &str)]) {
+    write("error", message, context);
+}
+
 /// Something an operator may want to follow (a step taken, an outcome delivered).
 pub fn info(message: &str, context: &[(&str, &str)]) {
     write("info", message, context);

@@ -19,6 +19,7 @@ use edgeflow_runtime::member::{token_sha256, NodeInfo};
 use edgeflow_runtime::network::server;
 use edgeflow_runtime::network::tls::NodeTls;
 use edgeflow_runtime::node::{MemberSetup, Node, Timing};
+use edgeflow_runtime::node_log;
 use edgeflow_runtime::trust::Trust;
 use edgeflow_runtime::worker::{labels, Worker};
 use std::collections::BTreeMap;
@@ -170,13 +171,31 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         stopping: stopping.clone(),
     });
     let api_tls = tls.as_ref().map(|tls| tls.api_acceptor.clone());
+    // A signal stops the node; so does a fatal storage error (a full disk, a failing
+    // device): out of service visibly, with a log line, requests in progress answered
+    // (a write's outcome as unknown), and an exit status a supervisor sees.
+    let watched = node.clone();
+    let node_id = config.id.to_string();
     let shutdown = async move {
-        stop_signal().await;
+        tokio::select! {
+            () = stop_signal() => {}
+            error = watched.fatal() => node_log::error(
+                &format!("Raft stopped after a fatal error; this node stops: {error}"),
+                &[("node", &node_id)],
+            ),
+        }
         stopping.cancel();
     };
     api::serve(api_listener, app, api_tls, shutdown)
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(error) = node.fatal_error() {
+        transport.abort();
+        driver.abort();
+        placed.abort();
+        heartbeats.abort();
+        return Err(format!("the node stopped after a fatal error: {error}"));
+    }
     transport.abort();
     driver.abort();
     placed.abort();

@@ -53,11 +53,24 @@ impl Cluster {
     /// Starts `count` voters and `workers` workers (edges `w1`…, node ids 101…) and
     /// returns once the workers are idle.
     pub fn up_with_workers(name: &str, count: usize, workers: usize) -> Cluster {
+        Cluster::up_prepared(name, count, workers, |_| {})
+    }
+
+    /// Like `up_with_workers`, with `prepare(dir)` run on the fresh cluster directory
+    /// before any node starts (to mount a small file system at `dir/data-1`, say).
+    pub fn up_prepared(
+        name: &str,
+        count: usize,
+        workers: usize,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Cluster {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         if dir.exists() {
             let _ = Command::new(scripts().join("down.sh")).arg(&dir).status();
             std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
         }
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        prepare(&dir);
         let mut up = Command::new(scripts().join("up.sh"));
         // Small snapshots: a node down for a while must catch up from one.
         up.arg(count.to_string())

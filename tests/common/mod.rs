@@ -9,6 +9,7 @@ pub mod http;
 pub mod proxy;
 pub mod raft_wire;
 pub mod simulated;
+pub mod tmpfs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -59,6 +59,10 @@ impl IntoResponse for ApiError {
             ApiError::Node(NodeError::NoLeader { .. }) => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message }))
             }
+            ApiError::Node(NodeError::OutcomeUnknown(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "error": message, "outcome": "unknown" }),
+            ),
             ApiError::Node(NodeError::Refused(_)) => {
                 (StatusCode::CONFLICT, json!({ "error": message }))
             }

@@ -115,6 +115,13 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
+    if let Some(error) = state.node.fatal_error() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: this node stopped after a fatal error: {error}\n"),
+        )
+            .into_response();
+    }
     match state.node.raft_status().leader {
         Some(leader) => {
             (StatusCode::OK, format!("ready: leader is node {leader}\n")).into_response()

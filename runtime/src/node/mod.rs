@@ -53,6 +53,10 @@ pub enum NodeError {
     Refused(String),
     /// A worker could not reach any voter of the cluster.
     Unreachable(String),
+    /// A write whose fate this node cannot know: it may have been applied (its answer
+    /// was lost, or storage failed after it was handed to Raft). Retrying with the same
+    /// idempotency key is safe.
+    OutcomeUnknown(String),
 }
 
 impl fmt::Display for NodeError {
@@ -78,6 +82,10 @@ impl fmt::Display for NodeError {
             ),
             NodeError::Refused(reason) => write!(f, "{reason}"),
             NodeError::Unreachable(reason) => write!(f, "the cluster cannot be reached: {reason}"),
+            NodeError::OutcomeUnknown(reason) => write!(
+                f,
+                "the write may have been applied ({reason}); retry with the same idempotency key"
+            ),
         }
     }
 }
@@ -256,6 +264,28 @@ impl Node {
     }
 
     /// Raft's view of this node: term, leader, log, commit and apply positions.
+    /// The fatal error that stopped Raft on this node (a storage failure), if one did:
+    /// the node can no longer serve and must be restarted.
+    pub fn fatal_error(&self) -> Option<String> {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        metrics.running_state.as_ref().err().map(|e| e.to_string())
+    }
+
+    /// Waits until Raft stops with a fatal error; its description.
+    pub async fn fatal(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Some(error) = self.fatal_error() {
+                return error;
+            }
+            if metrics.changed().await.is_err() {
+                return self
+                    .fatal_error()
+                    .unwrap_or_else(|| "Raft stopped".to_string());
+            }
+        }
+    }
+
     pub fn raft_status(&self) -> RaftStatus {
         let metrics = self.raft.metrics().borrow_watched().clone();
         RaftStatus {

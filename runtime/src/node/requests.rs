@@ -46,12 +46,21 @@ impl Node {
         Ok(response)
     }
 
+    /// Commits `request`. Errors say whether the write certainly did not happen (no
+    /// leader took it, it was refused) or may have (`OutcomeUnknown`): a write handed to
+    /// a Raft that then failed, or whose answer was lost, is never reported as failed.
     async fn commit(&self, request: Request) -> Result<Response, NodeError> {
         let deadline = Instant::now() + self.request_timeout;
+        // Whether some leader may have taken the request (then a timeout is unknown).
+        let mut maybe_taken = false;
         loop {
             let forward = match self.raft.client_write(request.clone()).await {
                 Ok(response) => return Ok(response.data),
-                Err(error) => self.leader_elsewhere(error)?,
+                Err(error) => match self.leader_elsewhere(error) {
+                    Ok(forward) => forward,
+                    Err(NodeError::Raft(reason)) => return Err(NodeError::OutcomeUnknown(reason)),
+                    Err(other) => return Err(other),
+                },
             };
             if let Some((leader, info)) = &forward {
                 let call = Call::Write(request.clone());
@@ -60,15 +69,34 @@ impl Node {
                     Ok(other) => return Err(raft_error(format!("unexpected answer {other:?}"))),
                     // A lost answer may hide an applied write: only a request that
                     // cannot apply twice is sent again.
-                    Err(CallError::Lost(_)) if request.idempotency_key.is_some() => {}
+                    Err(CallError::Lost(_)) if request.idempotency_key.is_some() => {
+                        maybe_taken = true;
+                    }
+                    Err(CallError::Lost(reason))
+                    | Err(CallError::Remote(RemoteError::Raft(reason))) => {
+                        return Err(NodeError::OutcomeUnknown(format!(
+                            "the leader's answer was lost: {reason}"
+                        )))
+                    }
                     Err(error) => match retry_after(error) {
                         Next::Retry => {}
                         Next::Fail(error) => return Err(error),
                     },
                 }
             }
-            self.await_leader_change(forward.map(|(id, _)| id), deadline)
-                .await?;
+            match self
+                .await_leader_change(forward.map(|(id, _)| id), deadline)
+                .await
+            {
+                Ok(()) => {}
+                Err(NodeError::NoLeader { waited }) if maybe_taken => {
+                    return Err(NodeError::OutcomeUnknown(format!(
+                        "no leader answered within {} ms after one may have taken it",
+                        waited.as_millis()
+                    )))
+                }
+                Err(other) => return Err(other),
+            }
         }
     }
 
