@@ -640,3 +640,35 @@ fn status_through_a_follower_answers_while_the_leader_is_gone() {
         assert!(view["leader_unreachable"].is_string(), "{view}");
     }
 }
+
+#[test]
+fn a_voter_that_lost_its_data_refuses_to_rejoin_and_says_how_to_bring_it_back() {
+    let cluster = Cluster::up("cluster-lost-data", 3);
+    assert_eq!(cluster.put(1, "t", "k", "\"kept\"").status, 200);
+    cluster.kill(3);
+    let data = cluster.dir.join("data-3");
+    std::fs::remove_dir_all(&data).expect("wipe");
+    std::fs::create_dir_all(&data).expect("empty data dir");
+    // Started by hand: it must exit, saying why and what to do.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        .args(["node", "--config"])
+        .arg(cluster.config(3))
+        .output()
+        .expect("node runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(said.contains("its data was lost"), "{said}");
+    assert!(said.contains("edgeflow cluster remove 3"), "{said}");
+    // The way back it names: remove, start empty, add, promote.
+    let removed = cluster.cli(1, &["cluster", "remove", "3"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    std::fs::remove_dir_all(&data).expect("wipe");
+    cluster.start(3);
+    cluster.await_healthy(3);
+    let config = cluster.config(3).to_string_lossy().to_string();
+    let added = cluster.cli(1, &["cluster", "add", "--config", &config]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let promoted = cluster.cli(1, &["cluster", "promote", "3"]);
+    assert!(promoted.status.success(), "{}", stderr(&promoted));
+    assert_eq!(cluster.get(3, "t", "k", true).json()["value"], "kept");
+}

@@ -18,7 +18,7 @@ use edgeflow_runtime::heartbeat::{voter_heartbeats, Identity};
 use edgeflow_runtime::member::{token_sha256, NodeInfo};
 use edgeflow_runtime::network::server;
 use edgeflow_runtime::network::tls::NodeTls;
-use edgeflow_runtime::node::{MemberSetup, Node, Timing};
+use edgeflow_runtime::node::{refuse_if_data_lost, MemberSetup, Node, Timing};
 use edgeflow_runtime::node_log;
 use edgeflow_runtime::trust::Trust;
 use edgeflow_runtime::worker::{labels, Worker};
@@ -123,6 +123,17 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     })
     .await
     .map_err(|e| e.to_string())?;
+    let ca = match &config.tls {
+        Some(tls) => Some(
+            std::fs::read(&tls.ca).map_err(|e| format!("cannot read {}: {e}", tls.ca.display()))?,
+        ),
+        None => None,
+    };
+    if let Err(refusal) = refuse_if_data_lost(&node, &config, &token, ca.as_deref()).await {
+        node_log::error(&refusal, &[("node", &config.id.to_string())]);
+        let _ = node.shutdown().await;
+        return Err(refusal);
+    }
     let node = Arc::new(node);
     let mut known = BTreeMap::from([(config.id, token_sha256(&token))]);
     for peer in &config.peers {

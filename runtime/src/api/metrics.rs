@@ -1,6 +1,6 @@
 //! `/metrics` in Prometheus text format: Raft term, leader, log, commit and apply
-//! positions, the proposal latency histogram, runs and steps by status, and members by
-//! role and state.
+//! positions, the proposal latency histogram, runs and steps by status, members by role
+//! and state, and (on the leader) how far each member is behind.
 
 use super::ApiState;
 use crate::state::RunStatus;
@@ -76,7 +76,11 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         "# HELP edgeflow_members Cluster members by role and state, as this node sees them.\n# TYPE edgeflow_members gauge"
     );
     let mut by_state = std::collections::BTreeMap::<(String, String), u64>::new();
+    let mut lags = Vec::new();
     for member in members {
+        if let Some(lag) = member.lag {
+            lags.push((member.id, lag));
+        }
         let role = serde_json::to_value(member.role)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -88,6 +92,15 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
             out,
             "edgeflow_members{{role=\"{role}\",state=\"{member_state}\"}} {count}"
         );
+    }
+    if !lags.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP edgeflow_member_lag Log entries each member is behind the leader (on the leader: a member that stays behind shows here).\n# TYPE edgeflow_member_lag gauge"
+        );
+        for (id, lag) in lags {
+            let _ = writeln!(out, "edgeflow_member_lag{{node=\"{id}\"}} {lag}");
+        }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

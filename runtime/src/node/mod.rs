@@ -5,9 +5,11 @@
 //! to the leader when needed) are in `requests.rs`, membership changes in
 //! `membership.rs`.
 
+mod lost_data;
 mod membership;
 mod requests;
 
+pub use lost_data::refuse_if_data_lost;
 pub use membership::{ClusterStatus, MemberRole, MemberStatus};
 
 use crate::dispatch::signals::AssignmentSignals;
