@@ -1,5 +1,7 @@
 //! Turns the paths a user names into the list of `.edgeflow` files to check: files as
-//! given, folders searched recursively, in a stable (sorted) order.
+//! given, folders searched recursively, in a stable (sorted) order. Symbolic links are
+//! followed (a file linked into a folder is checked like any other), and a link that
+//! loops back is an error naming it, so nothing is skipped in silence.
 
 use std::path::{Path, PathBuf};
 
@@ -42,7 +44,10 @@ pub fn source_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
 
 fn folder_sources(folder: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(folder).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(folder)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         let entry = entry.map_err(|error| InputError::Unreadable {
             path: error.path().unwrap_or(folder).to_path_buf(),
             reason: error.to_string(),

@@ -22,8 +22,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Stack for the compiler thread: generous, since it is virtual memory until used.
 const COMPILER_STACK_BYTES: usize = 256 * 1024 * 1024;
 
+/// Commands that print end quietly when their reader goes away (`edgeflow runs | head`),
+/// as Unix tools do, instead of panicking on a broken pipe. A node keeps ignoring the
+/// signal (Rust's default): a peer closing a socket must not stop it.
+fn end_quietly_on_broken_pipe(command: &cli::Command) {
+    #[cfg(unix)]
+    if !matches!(command, cli::Command::Node { .. }) {
+        // SAFETY: restoring a signal's default disposition, before any other thread
+        // exists; no handler runs Rust code.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    end_quietly_on_broken_pipe(&cli.command);
     let worker = std::thread::Builder::new()
         .name("edgeflow".into())
         .stack_size(COMPILER_STACK_BYTES)

@@ -210,12 +210,48 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn node_configs_are_validated_with_the_key_and_line_of_a_mistake() {
-    for config in [
-        "examples/cluster/voter.toml",
-        "examples/cluster/worker.toml",
+    // The examples, with their token files: a strong token passes; a missing file, a
+    // folder and a weak token are refused by `--check` already.
+    let dir = tempfile_dir("node-config-tokens");
+    let strong = dir.join("strong.token");
+    std::fs::write(&strong, common::strong_token("example")).expect("token");
+    let weak = dir.join("weak.token");
+    std::fs::write(&weak, "abc").expect("token");
+    for (example, token_path) in [
+        ("examples/cluster/voter.toml", ".edgeflow/node-1.token"),
+        ("examples/cluster/worker.toml", ".edgeflow/worker-10.token"),
     ] {
-        let output = edgeflow(&["node", "--config", config, "--check"]);
-        assert!(output.status.success(), "{config}: {}", stderr(&output));
+        let text = std::fs::read_to_string(root().join(example)).expect("example config");
+        let config = dir.join("config.toml");
+        for (token_file, expected) in [
+            (strong.clone(), None),
+            (
+                dir.join("missing.token"),
+                Some("cannot read the token file"),
+            ),
+            (dir.clone(), Some("is a folder")),
+            (weak.clone(), Some("the token is too weak")),
+        ] {
+            let text = text.replace(token_path, &token_file.to_string_lossy());
+            std::fs::write(&config, text).expect("write config");
+            let output = edgeflow(&["node", "--config", &config.to_string_lossy(), "--check"]);
+            match expected {
+                None => assert!(output.status.success(), "{example}: {}", stderr(&output)),
+                Some(said) => {
+                    assert_eq!(
+                        output.status.code(),
+                        Some(2),
+                        "{example}: {}",
+                        stderr(&output)
+                    );
+                    assert!(
+                        stderr(&output).contains(said),
+                        "{example}: {}",
+                        stderr(&output)
+                    );
+                }
+            }
+        }
     }
     let dir = tempfile_dir("node-config");
     let typo = dir.join("typo.toml");
@@ -241,5 +277,140 @@ fn node_configs_are_validated_with_the_key_and_line_of_a_mistake() {
         stderr(&worker).contains("cannot read the token file /nonexistent/worker.token"),
         "{}",
         stderr(&worker)
+    );
+}
+
+#[test]
+fn hostile_files_and_pipes_get_a_clear_error_not_a_crash() {
+    let dir = tempfile_dir("hostile-files");
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    // A diagnostic past column 65,535, and one on a 5 MB literal: short, exact output.
+    let wide = write(
+        "wide.edgeflow",
+        format!("const X: int = {}@\n", " ".repeat(70_000)),
+    );
+    let output = edgeflow(&["check", &wide]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("wide.edgeflow:1:70016"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(output.stderr.len() < 4_000, "{} bytes", output.stderr.len());
+    let big = write(
+        "big.edgeflow",
+        format!("const X: int = \"{}\"\n", "a".repeat(5_000_000)),
+    );
+    let output = edgeflow(&["check", &big]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("E0300"),
+        "{}",
+        &stderr(&output)[..200]
+    );
+    assert!(output.stderr.len() < 4_000, "{} bytes", output.stderr.len());
+    // A flat chain is not "nesting".
+    let chain = write(
+        "chain.edgeflow",
+        format!("const X: int = 1{}\n", "+1".repeat(5_000)),
+    );
+    let output = edgeflow(&["check", &chain]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("expression is too long"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("nesting"), "{}", stderr(&output));
+    // Devices and FIFOs are refused before anything is read.
+    for path in ["/dev/zero", "/dev/urandom"] {
+        let output = edgeflow(&["check", path]);
+        assert_eq!(output.status.code(), Some(2), "{path}");
+        assert!(
+            stderr(&output).contains("not a regular file"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let fifo = dir.join("fifo.edgeflow");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let output = edgeflow(&["check", &fifo.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("not a regular file"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_file(&fifo).expect("fifo removed");
+    // Symbolic links in a checked folder are followed (an error behind one is found),
+    // and a link looping back is named.
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(tree.join("real")).expect("tree");
+    std::fs::write(dir.join("outside.edgeflow"), "const X: int = \"no\"\n").expect("write");
+    std::os::unix::fs::symlink(dir.join("outside.edgeflow"), tree.join("linked.edgeflow"))
+        .expect("link");
+    let output = edgeflow(&["check", &tree.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("E0300"), "{}", stderr(&output));
+    std::os::unix::fs::symlink(&tree, tree.join("real/back")).expect("loop");
+    let output = edgeflow(&["check", &tree.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("loop"), "{}", stderr(&output));
+    // A reader that goes away ends the command quietly, without a panic.
+    let data = dir.join("data");
+    let ran = edgeflow(&[
+        "run",
+        "examples/rate_limit.edgeflow",
+        "--data",
+        &data.to_string_lossy(),
+        "--input",
+        "us_east_1_usage=1",
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        .args([
+            "runs",
+            "--data",
+            &data.to_string_lossy(),
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs starts");
+    drop(child.stdout.take());
+    let finished = child.wait_with_output().expect("runs ends");
+    assert!(
+        !stderr(&finished).contains("panicked"),
+        "{}",
+        stderr(&finished)
+    );
+    // A data dir that is a file, and a database cut short: said in words.
+    let file = write("not-a-dir", String::new());
+    let output = edgeflow(&["runs", "--data", &file]);
+    assert_ne!(output.status.code(), Some(0));
+    let database = data.join("raft.redb");
+    let length = std::fs::metadata(&database).expect("database").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&database)
+        .and_then(|f| f.set_len(length / 2))
+        .expect("truncate");
+    let output = edgeflow(&["runs", "--data", &data.to_string_lossy()]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("damaged") || stderr(&output).contains("cut short"),
+        "{}",
+        stderr(&output)
     );
 }

@@ -23,7 +23,11 @@ fn a_new_voter_waits_for_init_then_serves_probes_and_token_protected_metrics() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (raft_port, api_port) = (free_port(), free_port());
     let token_file = dir.join("token");
-    std::fs::write(&token_file, "secret-1\n").expect("token file");
+    std::fs::write(
+        &token_file,
+        format!("{}\n", common::strong_token("secret-1")),
+    )
+    .expect("token file");
     let config = dir.join("node.toml");
     std::fs::write(
         &config,
@@ -102,7 +106,8 @@ fn a_new_voter_waits_for_init_then_serves_probes_and_token_protected_metrics() {
             .status,
         401
     );
-    let metrics = http::get(&url, "/metrics", Some("secret-1")).expect("metrics");
+    let metrics =
+        http::get(&url, "/metrics", Some(&common::strong_token("secret-1"))).expect("metrics");
     assert_eq!(metrics.status, 200);
     for line in [
         "edgeflow_raft_leader 1",

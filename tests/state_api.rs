@@ -52,6 +52,14 @@ fn compare_and_set_never_succeeds_on_a_new_incarnation_of_a_key() {
     assert_eq!(cluster.get(1, "cas", "k", false).json()["value"], "again");
     let bad = put("?if_version=-1", "1");
     assert_eq!(bad.status, 400, "{}", bad.body);
+    // Integers past 64 bits are refused, not turned into floats.
+    let huge = put("", r#"{"counter": 18446744073709551616}"#);
+    assert_eq!(huge.status, 400, "{}", huge.body);
+    assert!(
+        huge.body.contains("does not fit in 64 bits"),
+        "{}",
+        huge.body
+    );
 
     // The CLI: `state put --if-version`.
     let stale = cluster.cli(

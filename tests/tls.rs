@@ -49,7 +49,7 @@ fn a_cluster_with_tls_serves_https_and_refuses_plain_connections() {
     std::fs::create_dir_all(&dir).expect("dir");
     certificates(&dir);
     let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-    let token = |id: usize| format!("tls-token-{id}");
+    let token = |id: usize| common::strong_token(&format!("tls-token-{id}"));
     let hash = |id: usize| edgeflow_runtime::member::token_sha256(&token(id));
     let mut nodes = KillOnDrop::default();
     for id in 1..=3usize {

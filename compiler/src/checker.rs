@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::module::{ItemRef, Module, ModuleId, ModuleImport, ModuleOutput};
 use crate::ops::OpSignature;
 use crate::problem::{Problem, Severity};
-use crate::source_map::{FileId, Location, SourceMap};
+use crate::source_map::{read_source_file, FileId, Location, SourceMap};
 use crate::types::Type;
 use crate::value::Value;
 use edgeflow_grammar::ast::{self, ItemKind};
@@ -102,7 +102,7 @@ impl Checker {
         if let Some(id) = self.by_path.get(&canonical) {
             return Ok(*id);
         }
-        let text = std::fs::read_to_string(path).map_err(|e| load_error(e.to_string()))?;
+        let text = read_source_file(path).map_err(load_error)?;
         Ok(self.add_module(path.display().to_string(), Some(canonical), text.into()))
     }
 
@@ -254,10 +254,10 @@ impl Checker {
             }
             return Some(existing);
         }
-        let text = match std::fs::read_to_string(&canonical) {
+        let text = match read_source_file(&canonical) {
             Ok(text) => text,
             Err(error) => {
-                self.report(importer, not_found(error.to_string()), import.path_span);
+                self.report(importer, not_found(error), import.path_span);
                 return None;
             }
         };

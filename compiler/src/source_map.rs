@@ -33,6 +33,38 @@ pub struct LineCol {
 }
 
 impl SourceFile {
+    /// Lines in the file (a final line without a newline counts).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The byte range of 0-based line `line`, without its line break.
+    pub fn line_range(&self, line: usize) -> (usize, usize) {
+        let start = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        let end = if end > start && self.text.as_bytes().get(end - 1) == Some(&b'\r') {
+            end - 1
+        } else {
+            end
+        };
+        (start, end.max(start))
+    }
+
+    /// Where 0-based line `line` ends, its line break included.
+    pub fn line_end_with_newline(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
         let line_index = self.line_starts.partition_point(|start| *start <= offset) - 1;
@@ -46,6 +78,36 @@ impl SourceFile {
             column: column + 1,
         }
     }
+}
+
+/// Reads a source file: only a regular file (a device such as `/dev/zero`, a FIFO or a
+/// socket is refused before anything is read) of at most the parser's size limit, read
+/// no further than that limit even if it grows meanwhile.
+pub fn read_source_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let limit = edgeflow_grammar::MAX_FILE_BYTES;
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err(
+            "not a regular file (a folder, device, FIFO or socket); sources are files".into(),
+        );
+    }
+    if metadata.len() > limit as u64 {
+        return Err(format!(
+            "the file is {} bytes; sources are at most {limit} bytes",
+            metadata.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > limit {
+        return Err(format!(
+            "the file grew past {limit} bytes while it was read"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("the file is not UTF-8 text: {e}"))
 }
 
 #[derive(Debug, Default)]

@@ -77,7 +77,7 @@ for id in $(seq 1 "$count"); do
   raft[$id]=$(free_port)
   api[$id]=$(free_port)
   # The token file holds the token without a newline, so `sha256sum` of it is the hash.
-  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/$id.token"
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/$id.token"
   chmod 600 "$dir/$id.token"
   hash[$id]=$(sha256sum "$dir/$id.token" | cut -d' ' -f1)
 done
@@ -132,7 +132,7 @@ fi
 
 # Workers: registered by node 1's operator token, then started; wait until idle.
 for w in $(seq 1 "$workers"); do
-  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/w$w.token"
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/w$w.token"
   chmod 600 "$dir/w$w.token"
   {
     echo "id = $((100 + w))"

@@ -384,7 +384,7 @@ impl<'s> Builder<'s> {
     fn expr_with_depth(&self, pair: Pair<'_, Rule>) -> (Expr, u32) {
         let pairs = pair.into_inner();
         if let Some(span) = self.overlong_prefix_run(pairs.clone()) {
-            self.too_deep(span);
+            self.too_deep(span, false);
             return (invalid(span), 0);
         }
         PRATT
@@ -426,7 +426,7 @@ impl<'s> Builder<'s> {
                 let span = left.span.to(right.span);
                 let op = binary_op(op.as_rule());
                 let kind = ExprKind::Binary(op, Box::new(left), Box::new(right));
-                self.nested(kind, span, left_depth.max(right_depth))
+                self.chained(kind, span, left_depth.max(right_depth))
             })
             .parse(pairs)
     }
@@ -435,7 +435,18 @@ impl<'s> Builder<'s> {
     fn nested(&self, kind: ExprKind, span: Span, depth: u32) -> (Expr, u32) {
         let depth = depth + 1;
         if depth > MAX_EXPRESSION_DEPTH {
-            self.too_deep(span);
+            self.too_deep(span, false);
+            return (invalid(span), 0);
+        }
+        (Expr { kind, span }, depth)
+    }
+
+    /// A binary operator's node: the same limit on the tree's depth, reported as a
+    /// chain that is too long (a flat `1 + 1 + …` is not nested).
+    fn chained(&self, kind: ExprKind, span: Span, depth: u32) -> (Expr, u32) {
+        let depth = depth + 1;
+        if depth > MAX_EXPRESSION_DEPTH {
+            self.too_deep(span, true);
             return (invalid(span), 0);
         }
         (Expr { kind, span }, depth)
@@ -663,12 +674,17 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn too_deep(&self, span: Span) {
+    fn too_deep(&self, span: Span, chain: bool) {
         let mut fatal = self.fatal.borrow_mut();
         if fatal.is_none() {
-            *fatal = Some(SyntaxError::TooDeep {
-                span: Span::point(span.start as usize),
-                limit: MAX_EXPRESSION_DEPTH as usize,
+            let (span, limit) = (
+                Span::point(span.start as usize),
+                MAX_EXPRESSION_DEPTH as usize,
+            );
+            *fatal = Some(if chain {
+                SyntaxError::TooLong { span, limit }
+            } else {
+                SyntaxError::TooDeep { span, limit }
             });
         }
     }

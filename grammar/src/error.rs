@@ -16,8 +16,10 @@ pub enum SyntaxError {
     Unterminated { span: Span, what: Unterminated },
     /// E0102: a literal is malformed.
     MalformedLiteral { span: Span, problem: LiteralProblem },
-    /// E0100: brackets or operators nested deeper than the parser allows.
+    /// E0100: brackets, prefixes or postfixes nested deeper than the parser allows.
     TooDeep { span: Span, limit: usize },
+    /// E0100: a chain of binary operators longer than the parser allows (`1 + 1 + …`).
+    TooLong { span: Span, limit: usize },
     /// E0100: an op call with a positional argument, or a builtin call with a named one.
     ArgumentStyle { span: Span, named_expected: bool },
     /// E0100: a keyword where a name is declared or referenced.
@@ -33,6 +35,7 @@ impl SyntaxError {
             | SyntaxError::Unterminated { span, .. }
             | SyntaxError::MalformedLiteral { span, .. }
             | SyntaxError::TooDeep { span, .. }
+            | SyntaxError::TooLong { span, .. }
             | SyntaxError::ArgumentStyle { span, .. }
             | SyntaxError::KeywordAsName { span, .. } => *span,
             SyntaxError::TooLarge { .. } => Span::point(0),
@@ -58,6 +61,10 @@ impl fmt::Display for SyntaxError {
             SyntaxError::TooDeep { limit, .. } => {
                 write!(f, "nesting is too deep (more than {limit} levels)")
             }
+            SyntaxError::TooLong { limit, .. } => write!(
+                f,
+                "expression is too long (more than {limit} operators in one chain); split it with consts or steps"
+            ),
             SyntaxError::ArgumentStyle {
                 named_expected: true,
                 ..

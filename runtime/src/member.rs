@@ -43,9 +43,49 @@ pub fn token_sha256(token: &str) -> String {
         .collect()
 }
 
+/// Bits of entropy a node's token must carry at least (32 random bytes).
+pub const MIN_TOKEN_BITS: f64 = 256.0;
+
+/// Whether a node's token is strong enough to guard a cluster: its length times the bits
+/// each character can carry given the alphabet it is written in (hex 4, alphanumerics
+/// about 6, anything else about 6.5), at least `MIN_TOKEN_BITS`, and not a repetition of
+/// a few characters. 64 hex digits or 43 base64 characters of random bytes pass.
+pub fn check_token_strength(token: &str) -> Result<(), String> {
+    let per_char = if token.chars().all(|c| c.is_ascii_hexdigit()) {
+        4.0
+    } else if token
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
+    {
+        6.0
+    } else {
+        6.5
+    };
+    let mut distinct: Vec<char> = token.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let bits = token.chars().count() as f64 * per_char;
+    if bits < MIN_TOKEN_BITS || distinct.len() < 8 {
+        return Err(format!(
+            "the token is too weak ({} characters, about {bits:.0} bits; at least {MIN_TOKEN_BITS:.0} are needed):              use 32 random bytes, e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > TOKEN_FILE`",
+            token.chars().count()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_tokens_are_refused_and_random_ones_pass() {
+        assert!(check_token_strength("abc").is_err());
+        assert!(check_token_strength(&"ab".repeat(40)).is_err());
+        assert!(check_token_strength(&token_sha256("x")[..48]).is_err());
+        assert!(check_token_strength(&token_sha256("x")).is_ok());
+        assert!(check_token_strength("Vq3xZ9kL2mN8pR4tW7yB1cD6fG0hJ5sA-uE_oI9aQ2xY").is_ok());
+    }
 
     #[test]
     fn token_hash_is_hex_sha256() {

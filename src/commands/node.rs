@@ -15,7 +15,7 @@ use edgeflow_runtime::dispatch::in_hand::StepsInHand;
 use edgeflow_runtime::dispatch::voter;
 use edgeflow_runtime::driver::Driver;
 use edgeflow_runtime::heartbeat::{voter_heartbeats, Identity};
-use edgeflow_runtime::member::{token_sha256, NodeInfo};
+use edgeflow_runtime::member::{check_token_strength, token_sha256, NodeInfo};
 use edgeflow_runtime::network::server;
 use edgeflow_runtime::network::tls::NodeTls;
 use edgeflow_runtime::node::{refuse_if_data_lost, MemberSetup, Node, Timing};
@@ -50,6 +50,19 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
         config.peers.len(),
         config.data_dir.display()
     );
+    // The token file is checked with the rest: it exists, is a file, and its token is
+    // strong enough.
+    let token = match read_token(&config.token_file).and_then(|token| {
+        check_token_strength(&token)
+            .map(|()| token)
+            .map_err(|e| format!("{}: {e}", config.token_file.display()))
+    }) {
+        Ok(token) => token,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     if check_only {
         return ExitCode::SUCCESS;
     }
@@ -57,13 +70,6 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
         Ok(tls) => tls,
         Err(error) => {
             eprintln!("error: {error}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let token = match read_token(&config.token_file) {
-        Ok(token) => token,
-        Err(message) => {
-            eprintln!("error: {message}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -86,6 +92,12 @@ pub fn run(path: &Path, check_only: bool) -> ExitCode {
 
 /// A token file holds the token; surrounding whitespace is not part of it.
 pub fn read_token(path: &Path) -> Result<String, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "the token file {} is a folder, not a file",
+            path.display()
+        ));
+    }
     match std::fs::read_to_string(path) {
         Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_string()),
         Ok(_) => Err(format!("the token file {} is empty", path.display())),

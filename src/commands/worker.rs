@@ -18,6 +18,8 @@ pub fn run(action: WorkerAction, target: ClusterTarget) -> ExitCode {
                 let config =
                     NodeConfig::load(&config).map_err(|error| Failure::Usage(error.to_string()))?;
                 let token = read_token(&config.token_file).map_err(Failure::Usage)?;
+                edgeflow_runtime::member::check_token_strength(&token)
+                    .map_err(|e| Failure::Usage(format!("{}: {e}", config.token_file.display())))?;
                 let worker = json!({
                     "id": config.id,
                     "edge": config.edge,

@@ -174,7 +174,11 @@ impl Cluster {
     /// a proxy, peers reach it through the proxy.
     pub fn configure_new_member(&mut self, id: u64, proxy: Option<&Proxy>) {
         let (raft, api) = (super::free_port(), super::free_port());
-        std::fs::write(self.token_file(id), format!("token-of-node-{id}")).expect("token");
+        std::fs::write(
+            self.token_file(id),
+            super::strong_token(&format!("token-of-node-{id}")),
+        )
+        .expect("token");
         let mut config = format!(
             "id = {id}\nedge = \"node_{id}\"\nrole = \"voter\"\ndata_dir = \"{}\"\n\
              raft_listen = \"127.0.0.1:{raft}\"\napi_listen = \"127.0.0.1:{api}\"\ntoken_file = \"{}\"\n",
@@ -328,7 +332,11 @@ impl Cluster {
             })
             .collect();
         let token_file = self.token_file(id);
-        std::fs::write(&token_file, format!("worker-{id}-token")).expect("token file");
+        std::fs::write(
+            &token_file,
+            super::strong_token(&format!("worker-{id}-token")),
+        )
+        .expect("token file");
         let config = format!(
             "id = {id}\nedge = \"{edge}\"\nrole = \"worker\"\ndata_dir = \"{}\"\n\
              api_listen = \"127.0.0.1:{}\"\ntoken_file = \"{}\"\n\n{}\n[labels]\n{labels}\n\n\

@@ -27,6 +27,11 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A token strong enough for a node (64 hex digits), the same for the same seed.
+pub fn strong_token(seed: &str) -> String {
+    edgeflow_runtime::member::token_sha256(seed)
+}
+
 /// A 127.0.0.1 port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

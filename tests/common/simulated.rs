@@ -14,7 +14,7 @@ pub struct SimulatedWorker {
 
 impl SimulatedWorker {
     pub fn register(cluster: &Cluster, id: u64, edge: &str) -> SimulatedWorker {
-        let token = format!("simulated-{id}");
+        let token = super::strong_token(&format!("simulated-{id}"));
         let token_file = cluster.dir.join(format!("sim-{id}.token"));
         std::fs::write(&token_file, &token).expect("token");
         let config = cluster.dir.join(format!("sim-{id}.toml"));

@@ -1,6 +1,7 @@
 //! Human-readable diagnostics through miette: code, message, the source line with the
 //! exact span underlined and labelled, related places, and help.
 
+use super::excerpt::{Excerpt, Label};
 use crate::diagnostic::Diagnostic;
 use crate::problem::Severity;
 use crate::source_map::SourceMap;
@@ -30,16 +31,33 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some(diagnostic.problem.label()),
-            (diagnostic.at.span.start as usize, diagnostic.at.span.len()),
-        )];
+        let mut wanted = vec![Label {
+            start: diagnostic.at.span.start as usize,
+            end: diagnostic.at.span.end as usize,
+            message: Some(diagnostic.problem.label()),
+        }];
         for (location, message) in &diagnostic.related {
             if location.file == diagnostic.at.file {
-                let span = (location.span.start as usize, location.span.len());
-                labels.push(LabeledSpan::new_with_span(Some(message.clone()), span));
+                wanted.push(Label {
+                    start: location.span.start as usize,
+                    end: location.span.end as usize,
+                    message: Some(message.clone()),
+                });
             }
         }
+        let excerpt = Excerpt::cut(file, &wanted);
+        let labels: Vec<LabeledSpan> = excerpt
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(index, (span, message))| {
+                if index == 0 {
+                    LabeledSpan::new_primary_with_span(message.clone(), *span)
+                } else {
+                    LabeledSpan::new_with_span(message.clone(), *span)
+                }
+            })
+            .collect();
         let mut report = MietteDiagnostic::new(diagnostic.problem.message())
             .with_code(diagnostic.code())
             .with_severity(severity)
@@ -47,8 +65,7 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
         if let Some(help) = diagnostic.problem.help() {
             report = report.with_help(help);
         }
-        let source = NamedSource::new(file.name.clone(), file.text.to_string());
-        let report = Report::new(report).with_source_code(source);
+        let report = Report::new(report).with_source_code(excerpt);
         if handler.render_report(&mut out, report.as_ref()).is_err() {
             out.push_str(&format!(
                 "{}: {}\n",

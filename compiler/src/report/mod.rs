@@ -1,6 +1,7 @@
 //! Shows diagnostics to people (miette's graphical report) and to tools (the JSON
 //! document of LANGUAGE.md §6). Both read the same `Diagnostic` data.
 
+mod excerpt;
 mod human;
 mod json;
 

@@ -8,8 +8,14 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-/// A request body as the JSON a handler expects, or 400 saying what is wrong with it.
+/// A request body as the JSON a handler expects, or 400 saying what is wrong with it
+/// (also an integer beyond 64 bits, which JSON readers would turn into a float).
 pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some(number) = super::json_numbers::oversized_integer(bytes) {
+        return Err(ApiError::BadRequest(format!(
+            "the integer {number} does not fit in 64 bits; send it as a string"
+        )));
+    }
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
@@ -29,15 +35,10 @@ pub enum ApiError {
     },
 }
 
-impl From<NodeError> for ApiError {
-    fn from(error: NodeError) -> ApiError {
-        ApiError::Node(error)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let message = match &self {
+impl ApiError {
+    /// What went wrong, in words (the body's `error`).
+    pub fn message(&self) -> String {
+        match self {
             ApiError::Node(error) => error.to_string(),
             ApiError::BadRequest(message)
             | ApiError::NotFound(message)
@@ -46,7 +47,19 @@ impl IntoResponse for ApiError {
             ApiError::VersionMismatch { expected, current } => {
                 format!("the key is at version {current}, not {expected}; nothing was written")
             }
-        };
+        }
+    }
+}
+
+impl From<NodeError> for ApiError {
+    fn from(error: NodeError) -> ApiError {
+        ApiError::Node(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.message();
         let (status, body) = match self {
             ApiError::Node(NodeError::NotLeader { leader }) => (
                 StatusCode::MISDIRECTED_REQUEST,

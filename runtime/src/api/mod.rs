@@ -13,6 +13,7 @@ mod body_limit;
 mod cluster;
 mod error;
 mod fleet;
+mod json_numbers;
 mod metrics;
 mod ops;
 mod runs;

@@ -4,7 +4,7 @@
 //! once the run has finished or after N ms, whichever comes first, with where its
 //! placed steps are (waiting for a node, or assigned to one).
 
-use super::{ApiError, ApiState};
+use super::{json_body, ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::node::now_ms;
 use crate::state::assignments::AssignmentStatus;
@@ -42,8 +42,8 @@ pub async fn submit(
     State(state): State<Arc<ApiState>>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let submission: Submission = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("not a submission: {e}")))?;
+    let submission: Submission = json_body(&body)
+        .map_err(|e| ApiError::BadRequest(format!("not a submission: {}", e.message())))?;
     let bundle_text = submission.bundle.to_string();
     let program = from_bundle(bundle_text.as_bytes())
         .map_err(|e| ApiError::BadRequest(format!("the bundle: {e}")))?;

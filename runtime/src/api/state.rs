@@ -3,7 +3,7 @@
 //! unless `?consistency=local`. `PUT …?if_version=N` is a compare-and-set: 409 with the
 //! key's current version when it is not at `N` (0: absent).
 
-use super::{ApiError, ApiState};
+use super::{json_body, ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::state::check_address;
 use axum::body::Bytes;
@@ -71,8 +71,8 @@ pub async fn put(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     address(&namespace, &key)?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let value: Value = json_body(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {}", e.message())))?;
     let response = state
         .node
         .write(Command::Put {

@@ -48,8 +48,30 @@ pub fn open(data_dir: &Path) -> Result<Arc<Database>, StorageError> {
         path: path.clone(),
         reason,
     };
+    if data_dir.exists() && !data_dir.is_dir() {
+        return Err(error(format!(
+            "the data dir {} is a file, not a folder (point `data_dir` at a folder)",
+            data_dir.display()
+        )));
+    }
     std::fs::create_dir_all(data_dir).map_err(|e| error(e.to_string()))?;
-    let db = create_waiting_for_close(&path).map_err(|e| error(e.to_string()))?;
+    let db = create_waiting_for_close(&path).map_err(|e| match e {
+        redb::DatabaseError::Storage(redb::StorageError::Io(io))
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            error(format!(
+                "the file is cut short ({io}): it was truncated or damaged. Restore it from a \
+                 backup; or, on a cluster member, move it away and bring the node back \
+                 (`edgeflow cluster remove ID`, start it empty, `cluster add`, `cluster promote`)"
+            ))
+        }
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(why)) => error(format!(
+            "the file is damaged ({why}). Restore it from a backup; or, on a cluster member, \
+             move it away and bring the node back (`edgeflow cluster remove ID`, start it \
+             empty, `cluster add`, `cluster promote`)"
+        )),
+        other => error(other.to_string()),
+    })?;
     let txn = db.begin_write().map_err(|e| error(e.to_string()))?;
     txn.open_table(LOG).map_err(|e| error(e.to_string()))?;
     txn.open_table(META).map_err(|e| error(e.to_string()))?;
