@@ -7,7 +7,6 @@
 
 use super::Node;
 use crate::config::NodeConfig;
-use openraft::type_config::async_runtime::WatchReceiver;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -15,17 +14,10 @@ use std::time::Duration;
 const ASK_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Node {
-    /// Whether this node's storage holds nothing: no vote, no log, no membership.
+    /// Whether this node's storage held nothing when it started: no vote, no log entry
+    /// (read from the storage itself, before Raft ran).
     pub fn storage_is_empty(&self) -> bool {
-        let metrics = self.raft().metrics().borrow_watched().clone();
-        metrics.current_term == 0
-            && metrics.last_log_index.is_none()
-            && metrics
-                .membership_config
-                .membership()
-                .nodes()
-                .next()
-                .is_none()
+        self.started_empty
     }
 }
 

@@ -154,6 +154,9 @@ pub struct Node {
     request_timeout: Duration,
     proposal_latency: LatencyHistogram,
     assignment_signals: AssignmentSignals,
+    /// Whether the storage held nothing when the node started (no vote, no log entry):
+    /// a new node, or one that lost its data (`lost_data`).
+    started_empty: bool,
 }
 
 impl Node {
@@ -221,10 +224,20 @@ impl Node {
         .validate()
         .map_err(raft_error)?;
         let config = Arc::new(config);
-        let log = LogStore::open(db).map_err(|e| NodeError::Io {
+        let mut log = LogStore::open(db).map_err(|e| NodeError::Io {
             path: data_dir.to_path_buf(),
             reason: e.to_string(),
         })?;
+        let started_empty = {
+            use openraft::storage::{RaftLogReader, RaftLogStorage};
+            let io = |e: std::io::Error| NodeError::Io {
+                path: data_dir.to_path_buf(),
+                reason: e.to_string(),
+            };
+            let vote = log.read_vote().await.map_err(io)?;
+            let state = log.get_log_state().await.map_err(io)?;
+            vote.is_none() && state.last_log_id.is_none()
+        };
         let raft = match &peers {
             Some(peers) => {
                 let network = TcpNetwork::new(peers.clone());
@@ -241,6 +254,7 @@ impl Node {
             request_timeout: Duration::from_millis(timing.request),
             proposal_latency: LatencyHistogram::default(),
             assignment_signals,
+            started_empty,
         })
     }
 
