@@ -672,3 +672,43 @@ fn a_voter_that_lost_its_data_refuses_to_rejoin_and_says_how_to_bring_it_back() 
     assert!(promoted.status.success(), "{}", stderr(&promoted));
     assert_eq!(cluster.get(3, "t", "k", true).json()["value"], "kept");
 }
+
+#[test]
+fn a_follower_catches_up_from_a_snapshot_larger_than_a_frame() {
+    let cluster = Cluster::up("cluster-big-snapshot", 3);
+    let leader = cluster.leader_among(&[1, 2, 3]);
+    let behind = if leader == 3 { 2 } else { 3 };
+    let writer = (1..=3).find(|id| *id != behind).expect("a writer");
+    cluster.kill(behind);
+    // About 72 MB of state: more than one frame (64 MiB) can carry.
+    let value = format!("\"{}\"", "v".repeat(1_000_000));
+    for i in 0..72 {
+        let reply = cluster.put(writer, "big", &format!("k{i}"), &value);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    // Enough entries after them for a snapshot and the purge of the log before it.
+    for i in 0..(SNAPSHOT_EVERY + 200) {
+        let reply = cluster.put(writer, "small", &format!("k{i}"), "1");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    cluster.start(behind);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let reply = http::get(
+            cluster.url(behind),
+            &format!(
+                "/v1/state/small/k{}?consistency=local",
+                SNAPSHOT_EVERY + 199
+            ),
+            Some(&cluster.token(behind)),
+        );
+        if reply.is_ok_and(|r| r.status == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the follower never caught up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let big = cluster.get(behind, "big", "k71", true);
+    assert_eq!(big.status, 200);
+    assert_eq!(big.json()["value"].as_str().map(str::len), Some(1_000_000));
+}

@@ -60,7 +60,7 @@ pub fn admit(call: &Call, from: u64, token_sha256: &str, trust: &Trust) -> Resul
     let (vote, is_election) = match call {
         Call::Vote(request) | Call::PreVote(request) => (&request.vote, true),
         Call::AppendEntries(request) => (&request.vote, false),
-        Call::Snapshot { vote, .. } => (vote, false),
+        Call::SnapshotChunk { vote, .. } => (vote, false),
         Call::Write(_) | Call::ReadIndex => return Ok(()),
     };
     let claimed = vote.leader_id().node_id;

@@ -7,6 +7,7 @@ mod admission;
 mod no_peers;
 pub mod peers;
 pub mod server;
+mod snapshot_chunks;
 mod tcp;
 pub mod tls;
 pub mod wire;

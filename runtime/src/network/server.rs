@@ -7,6 +7,7 @@
 //! instead of spinning.
 
 use super::admission::{self, Refusal};
+use super::snapshot_chunks::{Assembly, Received};
 use super::tls::BoxedIo;
 use super::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
 use crate::member::token_sha256;
@@ -159,6 +160,7 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
         }
     });
     let permits = Arc::new(Semaphore::new(IN_FLIGHT_PER_CONNECTION));
+    let mut assembly = Assembly::default();
     let result = loop {
         let frame = match frames.next().await {
             None => break Ok(()),
@@ -196,13 +198,49 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
                 continue;
             }
         }
+        // Snapshot chunks are assembled here, in the order they came; the whole snapshot
+        // is installed like any other call.
+        let body = match envelope.body {
+            Call::SnapshotChunk {
+                vote,
+                meta,
+                offset,
+                total,
+                data,
+            } => {
+                let whole = match assembly.receive(&meta, offset, total, data) {
+                    Ok(Received::Complete(whole)) => whole,
+                    partial_or_refused => {
+                        let answer = match partial_or_refused {
+                            Err(reason) => Answer::Failed(RemoteError::Raft(reason)),
+                            _ => Answer::ChunkReceived,
+                        };
+                        let _ = outbox
+                            .send(wire::encode(&Envelope {
+                                id: envelope.id,
+                                body: answer,
+                            }))
+                            .await;
+                        continue;
+                    }
+                };
+                Call::SnapshotChunk {
+                    vote,
+                    meta,
+                    offset: 0,
+                    total: whole.len() as u64,
+                    data: whole,
+                }
+            }
+            other => other,
+        };
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break Ok(());
         };
         let raft = raft.clone();
         let outbox = outbox.clone();
         tokio::spawn(async move {
-            let answer = answer(&raft, envelope.body).await;
+            let answer = answer(&raft, body).await;
             let _ = outbox
                 .send(wire::encode(&Envelope {
                     id: envelope.id,
@@ -231,7 +269,10 @@ async fn answer(raft: &RaftHandle, call: Call) -> Answer {
             Ok(response) => Answer::Vote(response),
             Err(error) => failed(error),
         },
-        Call::Snapshot { vote, meta, data } => {
+        // Assembled by the connection: `data` is the whole snapshot.
+        Call::SnapshotChunk {
+            vote, meta, data, ..
+        } => {
             let snapshot = openraft::Snapshot {
                 meta,
                 snapshot: Cursor::new(data),

@@ -2,6 +2,7 @@
 //! connection to the target node, at the Raft address the membership records for it.
 
 use super::peers::{CallError, Peers};
+use super::snapshot_chunks;
 use super::wire::{Answer, Call};
 use crate::member::NodeInfo;
 use crate::raft_types::TypeConfig;
@@ -15,6 +16,7 @@ use openraft::OptionalSend;
 use std::future::Future;
 use std::io::Cursor;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct TcpNetwork {
@@ -62,10 +64,18 @@ fn unexpected(answer: &Answer) -> CallError {
     CallError::Lost(format!("unexpected answer {answer:?}"))
 }
 
+/// How long a follower may take to install a whole snapshot (the last chunk's answer):
+/// decoding and applying tens of megabytes takes far longer than a chunk's round trip.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl PeerClient {
     async fn call(&self, call: Call, option: &RPCOption) -> Result<Answer, CallError> {
+        self.call_within(call, option.hard_ttl()).await
+    }
+
+    async fn call_within(&self, call: Call, timeout: Duration) -> Result<Answer, CallError> {
         self.peers
-            .call(self.target, &self.address, call, option.hard_ttl())
+            .call(self.target, &self.address, call, timeout)
             .await
     }
 }
@@ -116,19 +126,45 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let call = Call::Snapshot {
-            vote,
-            meta: snapshot.meta,
-            data: snapshot.snapshot.into_inner(),
+        let data = snapshot.snapshot.into_inner();
+        let total = data.len() as u64;
+        let send_all = async {
+            for (offset, chunk) in snapshot_chunks::chunks(&data) {
+                let last = offset + chunk.len() as u64 == total;
+                let call = Call::SnapshotChunk {
+                    vote,
+                    meta: snapshot.meta.clone(),
+                    offset,
+                    total,
+                    data: chunk.to_vec(),
+                };
+                let timeout = if last {
+                    INSTALL_TIMEOUT
+                } else {
+                    option.hard_ttl()
+                };
+                match self.call_within(call, timeout).await {
+                    Ok(Answer::ChunkReceived) if !last => {}
+                    Ok(Answer::Snapshot(response)) if last => return Ok(response),
+                    Ok(other) => return Err(unexpected(&other)),
+                    Err(error) => return Err(error),
+                }
+            }
+            Err(CallError::Lost("the snapshot had no last chunk".into()))
         };
         let answer = tokio::select! {
-            answer = self.call(call, &option) => answer,
+            answer = send_all => answer,
             closed = cancel => return Err(StreamingError::Closed(closed)),
         };
         let error = match answer {
-            Ok(Answer::Snapshot(response)) => return Ok(response),
-            Ok(other) => rpc_error(unexpected(&other)),
-            Err(error) => rpc_error(error),
+            Ok(response) => return Ok(response),
+            Err(error) => {
+                crate::node_log::warn(
+                    &format!("cannot send a snapshot of {total} bytes: {error}"),
+                    &[("to", &self.target.to_string())],
+                );
+                rpc_error(error)
+            }
         };
         Err(match error {
             RPCError::Unreachable(e) => StreamingError::Unreachable(e),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use tokio_util::codec::LengthDelimitedCodec;
 
-/// The largest frame either side accepts: a snapshot travels in one frame.
+/// The largest frame either side accepts (a snapshot travels in chunks well below it).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 
 /// Bumped when frames change incompatibly; a peer speaking another version is refused.
@@ -63,9 +63,13 @@ pub enum Call {
     /// Would the peer vote for this candidate? Asked before a real election, so a node
     /// cut off from the cluster does not raise the term when it returns.
     PreVote(VoteRequest<TypeConfig>),
-    Snapshot {
+    /// One chunk of a snapshot: `data` at `offset` of `total` bytes. The last chunk's
+    /// answer is the installation's; the others are acknowledged with `ChunkReceived`.
+    SnapshotChunk {
         vote: Vote,
         meta: SnapshotMeta,
+        offset: u64,
+        total: u64,
         data: Vec<u8>,
     },
     /// A client write a follower forwards to the leader.
@@ -79,6 +83,8 @@ pub enum Answer {
     AppendEntries(AppendEntriesResponse<TypeConfig>),
     Vote(VoteResponse<TypeConfig>),
     Snapshot(SnapshotResponse<TypeConfig>),
+    /// A snapshot chunk was stored; send the next.
+    ChunkReceived,
     Written(Response),
     ReadIndex(u64),
     Failed(RemoteError),

@@ -219,6 +219,9 @@ impl Node {
             snapshot_policy: SnapshotPolicy::LogsSinceLast(timing.snapshot_every),
             max_in_snapshot_log_to_keep: 100,
             enable_pre_vote: Some(peers.is_some()),
+            // Per snapshot chunk (4 MiB); installing the whole snapshot has its own,
+            // longer, timeout (`network::tcp`).
+            install_snapshot_timeout: 10_000,
             ..Config::default()
         }
         .validate()
