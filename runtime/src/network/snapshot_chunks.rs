@@ -100,8 +100,7 @@ mod tests {
                 openraft::vote::leader_id_adv::LeaderId {
                     term: 1,
                     node_id: 1,
-                }
-                .into(),
+                },
                 index,
             )),
             ..SnapshotMeta::default()
