@@ -171,3 +171,57 @@ fn a_run_can_be_cancelled_and_stays_cancelled() {
         stderr(&local)
     );
 }
+
+#[test]
+fn a_run_of_thousands_of_parallel_steps_does_not_stall_other_clients() {
+    let cluster = Cluster::up("runs-wide", 3);
+    let steps = 2_000;
+    let mut text = String::from("workflow wide() -> { count: int } {\n");
+    for i in 0..steps {
+        text.push_str(&format!("  let s{i} = log.emit(message: \"step {i}\")\n"));
+    }
+    let all: Vec<String> = (0..steps).map(|i| format!("s{i}")).collect();
+    text.push_str(&format!(
+        "  let last = log.emit(message: \"done\") after {}\n  return {{ count: {steps} }}\n}}\n",
+        all.join(", ")
+    ));
+    let file = cluster.dir.join("wide.edgeflow");
+    std::fs::write(&file, text).expect("fixture");
+    let (url, token_file) = (cluster.url(1).to_string(), cluster.token_file(1));
+    let file_arg = file.to_string_lossy().into_owned();
+    let run = std::thread::spawn(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+            .args([
+                "submit",
+                &file_arg,
+                "--wait",
+                "--format",
+                "json",
+                "--cluster",
+                &url,
+            ])
+            .arg("--token-file")
+            .arg(&token_file)
+            .output()
+            .expect("submit runs")
+    });
+    // Meanwhile, another client's writes through a follower still go through promptly.
+    let mut slowest = Duration::ZERO;
+    let mut writes = 0;
+    while !run.is_finished() && writes < 200 {
+        let started = Instant::now();
+        let reply = cluster.put(2, "other", &format!("k{writes}"), "1");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        slowest = slowest.max(started.elapsed());
+        writes += 1;
+    }
+    let output = run.join().expect("submit thread");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer: Value = serde_json::from_str(stdout(&output).trim()).expect("JSON");
+    assert_eq!(answer, json!({"count": steps}));
+    assert!(writes > 0, "the run ended before any other write was made");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a write waited {slowest:?} while the run went on"
+    );
+}

@@ -27,6 +27,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
+/// Op steps of one run running at once; more wait until one finishes.
+pub const MAX_STEPS_IN_FLIGHT: usize = 64;
+
 /// A callback told about every finished step.
 pub type StepObserver = Arc<dyn Fn(&StepReport) + Send + Sync>;
 
@@ -161,7 +164,12 @@ impl Executor {
         let mut done = 0;
 
         while done < count {
-            while let Some(index) = ready.pop() {
+            // At most `MAX_STEPS_IN_FLIGHT` op steps run at once: a run of ten thousand
+            // parallel steps does not flood the log and stall every other client.
+            while tasks.len() < MAX_STEPS_IN_FLIGHT {
+                let Some(index) = ready.pop() else {
+                    break;
+                };
                 let step = &graph[petgraph::graph::NodeIndex::new(index)];
                 let step_started = Instant::now();
                 let guard_passed = match &step.modifiers.guard {
@@ -395,7 +403,11 @@ async fn record_completion(node: &Node, run_id: &str, step: &str, finished: Fini
             node.write_once(completion, Some(key))
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("cannot record the run: {e}"))
+                .map_err(|e| {
+                    format!(
+                        "the step ran, but its result could not be recorded in the cluster ({e}); the run stops here and can be resumed"
+                    )
+                })
         }
         Err(e) => Err(format!("the step's value cannot be recorded: {e}")),
     };
