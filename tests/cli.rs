@@ -375,7 +375,7 @@ fn hostile_files_and_pipes_get_a_clear_error_not_a_crash() {
         "us_east_1_usage=1",
     ]);
     assert!(ran.status.success(), "{}", stderr(&ran));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    let mut child = std::process::Command::new(common::bin())
         .args([
             "runs",
             "--data",

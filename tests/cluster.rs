@@ -650,7 +650,7 @@ fn a_voter_that_lost_its_data_refuses_to_rejoin_and_says_how_to_bring_it_back() 
     std::fs::remove_dir_all(&data).expect("wipe");
     std::fs::create_dir_all(&data).expect("empty data dir");
     // Started by hand: it must exit, saying why and what to do.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    let output = std::process::Command::new(common::bin())
         .args(["node", "--config"])
         .arg(cluster.config(3))
         .output()

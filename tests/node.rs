@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn edgeflow(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    Command::new(common::bin())
         .args(args)
         .output()
         .expect("edgeflow runs")
@@ -39,7 +39,7 @@ fn a_new_voter_waits_for_init_then_serves_probes_and_token_protected_metrics() {
         ),
     )
     .expect("config file");
-    let child = Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    let child = Command::new(common::bin())
         .args(["node", "--config", &config.to_string_lossy()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -199,7 +199,7 @@ fn a_run_killed_mid_way_resumes_to_the_same_output_without_repeating_effects() {
     use std::process::{Command, Stdio};
     let data = data_dir("resume");
     let file = "tests/fixtures/run/slow_counter.edgeflow";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    let mut child = Command::new(common::bin())
         .args(["run", file, "--data", &data, "-v", "--format", "json"])
         .current_dir(common::root())
         .stdout(Stdio::piped())
@@ -282,7 +282,7 @@ fn inputs_can_come_from_a_json_file_and_ephemeral_runs_leave_nothing_behind() {
     )
     .expect("write inputs");
     let example = common::root().join("examples/rate_limit.edgeflow");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    let output = std::process::Command::new(common::bin())
         .args([
             "run",
             &example.to_string_lossy(),

@@ -190,7 +190,7 @@ fn a_run_of_thousands_of_parallel_steps_does_not_stall_other_clients() {
     let (url, token_file) = (cluster.url(1).to_string(), cluster.token_file(1));
     let file_arg = file.to_string_lossy().into_owned();
     let run = std::thread::spawn(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        std::process::Command::new(common::bin())
             .args([
                 "submit",
                 &file_arg,

@@ -36,7 +36,7 @@ fn certificates(dir: &Path) {
 }
 
 fn edgeflow(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    Command::new(common::bin())
         .args(args)
         .output()
         .expect("edgeflow runs")
@@ -77,7 +77,7 @@ fn a_cluster_with_tls_serves_https_and_refuses_plain_connections() {
         std::fs::write(&path, config).expect("config");
         let log = std::fs::File::create(dir.join(format!("{id}.log"))).expect("log");
         nodes.0.push(
-            Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+            Command::new(common::bin())
                 .args(["node", "--config"])
                 .arg(&path)
                 .stdout(Stdio::null())

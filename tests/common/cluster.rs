@@ -80,7 +80,7 @@ impl Cluster {
             up.args(["--workers", &workers.to_string()]);
         }
         let output = up
-            .env("EDGEFLOW_BIN", env!("CARGO_BIN_EXE_edgeflow"))
+            .env("EDGEFLOW_BIN", super::bin())
             .output()
             .expect("up.sh runs");
         let cluster = Cluster {
@@ -250,7 +250,7 @@ impl Cluster {
             .append(true)
             .open(self.dir.join(format!("{id}.log")))
             .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        let child = Command::new(super::bin())
             .args(["node", "--config"])
             .arg(self.config(id))
             .stdout(Stdio::null())
@@ -264,7 +264,7 @@ impl Cluster {
 
     /// Runs `edgeflow ARGS… --cluster URL(via) --token-file TOKEN(via)`.
     pub fn cli(&self, via: u64, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        Command::new(super::bin())
             .args(args)
             .arg("--cluster")
             .arg(self.url(via))

@@ -40,13 +40,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The `edgeflow` binary the tests run: this build's, or `EDGEFLOW_TEST_BIN` — how a
+/// test is shown to fail on an earlier build (`EDGEFLOW_TEST_BIN=old/edgeflow cargo
+/// test --test adversarial`).
+pub fn bin() -> String {
+    std::env::var("EDGEFLOW_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_edgeflow").to_string())
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs `edgeflow ARGS…` in the project root, without colour.
 pub fn edgeflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+    Command::new(bin())
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
