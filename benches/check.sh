@@ -21,3 +21,17 @@ hyperfine -N --warmup 5 --runs 50 "$bin check examples/leader_election.edgeflow"
 for size in 5000 10000; do
   /usr/bin/time -f "peak memory, $size workflows: %M KB" "$bin" check "$work/p$size.edgeflow" 2>&1 | tail -1
 done
+
+# Rendering many diagnostics (issue #11, finding 20): a file with N errors, rendered for
+# people and as JSON; the human rendering must stay within about 2x of JSON.
+for n in 1000 5000; do
+  python3 -c "
+import sys
+n = int(sys.argv[1])
+print('\n'.join(f'const X{i}: int = \"s{i}\"' for i in range(n)))" "$n" > "$work/errors$n.edgeflow"
+done
+hyperfine -N -i --warmup 2 --runs 10 \
+  "$bin check --color never $work/errors1000.edgeflow" \
+  "$bin check --format json $work/errors1000.edgeflow" \
+  "$bin check --color never $work/errors5000.edgeflow" \
+  "$bin check --format json $work/errors5000.edgeflow"

@@ -649,12 +649,31 @@ fn a_voter_that_lost_its_data_refuses_to_rejoin_and_says_how_to_bring_it_back() 
     let data = cluster.dir.join("data-3");
     std::fs::remove_dir_all(&data).expect("wipe");
     std::fs::create_dir_all(&data).expect("empty data dir");
-    // Started by hand: it must exit, saying why and what to do.
-    let output = std::process::Command::new(common::bin())
+    // Started by hand: it must exit (soon), saying why and what to do.
+    let log = cluster.dir.join("3-lost.log");
+    let mut node = std::process::Command::new(common::bin())
         .args(["node", "--config"])
         .arg(cluster.config(3))
-        .output()
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
         .expect("node runs");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = node.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = node.kill();
+            let _ = node.wait();
+            panic!("a node that lost its data kept running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: std::fs::read(&log).expect("log"),
+    };
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let said = stderr(&output);
     assert!(said.contains("its data was lost"), "{said}");

@@ -44,7 +44,8 @@ pub fn free_port() -> u16 {
 /// test is shown to fail on an earlier build (`EDGEFLOW_TEST_BIN=old/edgeflow cargo
 /// test --test adversarial`).
 pub fn bin() -> String {
-    std::env::var("EDGEFLOW_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_edgeflow").to_string())
+    std::env::var("EDGEFLOW_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_edgeflow").to_string())
 }
 
 pub fn root() -> PathBuf {
