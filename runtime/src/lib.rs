@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod driver;
 pub mod encoding;
 pub mod executor;
+pub mod fd_limit;
 pub mod heartbeat;
 pub mod latency;
 pub mod member;

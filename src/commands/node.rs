@@ -14,6 +14,7 @@ use edgeflow_runtime::config::{NodeConfig, Role};
 use edgeflow_runtime::dispatch::in_hand::StepsInHand;
 use edgeflow_runtime::dispatch::voter;
 use edgeflow_runtime::driver::Driver;
+use edgeflow_runtime::fd_limit;
 use edgeflow_runtime::heartbeat::{voter_heartbeats, Identity};
 use edgeflow_runtime::member::{check_token_strength, token_sha256, NodeInfo};
 use edgeflow_runtime::network::server;
@@ -115,6 +116,8 @@ async fn bind(address: SocketAddr, what: &str) -> Result<tokio::net::TcpListener
 }
 
 async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Result<(), String> {
+    let open_files = fd_limit::raise_to_hard_limit();
+    let max_connections = fd_limit::connection_cap(open_files);
     let raft_listen = config.raft_listen.ok_or("a voter needs `raft_listen`")?;
     let raft_listener = bind(raft_listen, "Raft").await?;
     let api_listener = bind(config.api_listen, "the API").await?;
@@ -209,7 +212,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         }
         stopping.cancel();
     };
-    api::serve(api_listener, app, api_tls, shutdown)
+    api::serve(api_listener, app, api_tls, max_connections, shutdown)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(error) = node.fatal_error() {

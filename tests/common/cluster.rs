@@ -245,12 +245,25 @@ impl Cluster {
 
     /// Starts node `id` from its configuration file (a restart, or a new member).
     pub fn start(&self, id: u64) {
+        self.start_wrapped(id, &[]);
+    }
+
+    /// Starts node `id` through a wrapper that execs it (`prlimit --nofile=…`).
+    pub fn start_wrapped(&self, id: u64, wrapper: &[&str]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join(format!("{id}.log")))
             .expect("log file");
-        let child = Command::new(super::bin())
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(super::bin());
+                command
+            }
+            None => Command::new(super::bin()),
+        };
+        let child = command
             .args(["node", "--config"])
             .arg(self.config(id))
             .stdout(Stdio::null())

@@ -1,7 +1,7 @@
 //! Serving the API over hyper's HTTP/1, plain or — with a `[tls]` table — behind rustls,
 //! with the limits a node needs to stay up among misbehaving clients: a cap on the
-//! connections served at once (more wait in the kernel's backlog, so idle sockets cannot
-//! take every file descriptor), a deadline for a request's headers that also closes
+//! connections served at once, below the open-file limit (more wait in the kernel's
+//! backlog, so idle sockets cannot take every file descriptor), a deadline for a request's headers that also closes
 //! connections idle between requests, a body announced larger than any route takes
 //! refused before it is read (413, not `100 Continue`), and accept errors that back off
 //! instead of spinning. On shutdown it stops accepting and lets requests in progress
@@ -24,23 +24,23 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's headers — and how long a connection
 /// may stay idle between requests.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once.
-pub const MAX_CONNECTIONS: usize = 512;
 /// The wait after a failed accept, doubling up to the most.
 const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MOST: Duration = Duration::from_secs(1);
 /// How long shutdown waits for requests in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` until `shutdown` completes.
+/// Serves `app` until `shutdown` completes, holding at most `max_connections` at once
+/// (`fd_limit::connection_cap`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsAcceptor>,
+    max_connections: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     let mut backoff = ACCEPT_BACKOFF_FIRST;
     loop {
