@@ -32,14 +32,6 @@ pub struct Trust {
     node: Option<Arc<Node>>,
 }
 
-/// The members this node trusts now: ids with their token hashes, and which of them vote.
-struct Members {
-    tokens: Vec<(u64, String)>,
-    voters: Vec<u64>,
-    /// Whether these come from a membership (false: from the configuration).
-    from_membership: bool,
-}
-
 impl Trust {
     pub fn new(configured: BTreeMap<u64, String>, node: Option<Arc<Node>>) -> Trust {
         Trust { configured, node }
@@ -75,15 +67,28 @@ impl Trust {
         self.member_with(&token_sha256(token))
     }
 
-    /// The member whose token has this hash (lower-case hex SHA-256).
+    /// The member whose token has this hash (lower-case hex SHA-256). Looked up in place
+    /// in the membership this node knows (no copy per request); the configured hashes
+    /// only while it knows none.
     pub fn member_with(&self, hash: &str) -> Option<u64> {
-        self.members()
-            .tokens
-            .into_iter()
-            .find(|(_, known)| {
-                !known.is_empty() && equal_in_constant_time(known.as_bytes(), hash.as_bytes())
-            })
-            .map(|(id, _)| id)
+        let matches = |known: &str| {
+            !known.is_empty() && equal_in_constant_time(known.as_bytes(), hash.as_bytes())
+        };
+        if let Some(node) = &self.node {
+            let metrics = node.raft().metrics();
+            let metrics = metrics.borrow_watched();
+            let membership = metrics.membership_config.membership();
+            if membership.nodes().next().is_some() {
+                return membership
+                    .nodes()
+                    .find(|(_, info)| matches(&info.token_sha256))
+                    .map(|(id, _)| *id);
+            }
+        }
+        self.configured
+            .iter()
+            .find(|(_, known)| matches(known))
+            .map(|(id, _)| *id)
     }
 
     /// Whether `token` is member `from`'s own token.
@@ -94,12 +99,15 @@ impl Trust {
     /// Whether node `id` may take part in elections and lead: a voter of the membership
     /// this node knows (before it knows one, any configured peer).
     pub fn is_voter(&self, id: u64) -> bool {
-        let members = self.members();
-        if members.from_membership {
-            members.voters.contains(&id)
-        } else {
-            members.tokens.iter().any(|(known, _)| *known == id)
+        if let Some(node) = &self.node {
+            let metrics = node.raft().metrics();
+            let metrics = metrics.borrow_watched();
+            let membership = metrics.membership_config.membership();
+            if membership.nodes().next().is_some() {
+                return membership.voter_ids().any(|voter| voter == id);
+            }
         }
+        self.configured.contains_key(&id)
     }
 
     /// This node's current Raft term (0 without a node).
@@ -107,38 +115,6 @@ impl Trust {
         self.node.as_ref().map_or(0, |node| {
             node.raft().metrics().borrow_watched().current_term
         })
-    }
-
-    fn members(&self) -> Members {
-        if let Some(node) = &self.node {
-            let membership = node
-                .raft()
-                .metrics()
-                .borrow_watched()
-                .membership_config
-                .clone();
-            let membership = membership.membership();
-            let tokens: Vec<(u64, String)> = membership
-                .nodes()
-                .map(|(id, info)| (*id, info.token_sha256.clone()))
-                .collect();
-            if !tokens.is_empty() {
-                return Members {
-                    tokens,
-                    voters: membership.voter_ids().collect(),
-                    from_membership: true,
-                };
-            }
-        }
-        Members {
-            tokens: self
-                .configured
-                .iter()
-                .map(|(id, hash)| (*id, hash.clone()))
-                .collect(),
-            voters: Vec::new(),
-            from_membership: false,
-        }
     }
 }
 
