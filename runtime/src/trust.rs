@@ -91,11 +91,6 @@ impl Trust {
             .map(|(id, _)| *id)
     }
 
-    /// Whether `token` is member `from`'s own token.
-    pub fn is_member(&self, from: u64, token: &str) -> bool {
-        self.member_of(token) == Some(from)
-    }
-
     /// Whether node `id` may take part in elections and lead: a voter of the membership
     /// this node knows (before it knows one, any configured peer).
     pub fn is_voter(&self, id: u64) -> bool {
@@ -135,8 +130,8 @@ mod tests {
             None,
         );
         assert_eq!(trust.member_of("two"), Some(2));
-        assert!(trust.is_member(1, "one"));
-        assert!(!trust.is_member(1, "two"));
+        assert_eq!(trust.member_of("one"), Some(1));
+        assert_ne!(trust.member_of("two"), Some(1));
         assert_eq!(trust.member_of("three"), None);
         assert_eq!(trust.member_of(""), None);
         assert!(trust.is_voter(2));

@@ -111,28 +111,32 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
         .map_err(|_| "no hello in time".to_string())?
         .ok_or("closed before hello")?
         .map_err(|e| e.to_string())?;
-    let refusal = match wire::decode::<Hello>(&hello) {
-        Err(error) => Some(format!("{error}: expected a hello")),
-        Ok(hello) if hello.version != wire::PROTOCOL_VERSION => Some(format!(
+    // Decoded and its token hashed once: the connection is bound to (from, hash).
+    let admitted = match wire::decode::<Hello>(&hello) {
+        Err(error) => Err(format!("{error}: expected a hello")),
+        Ok(hello) if hello.version != wire::PROTOCOL_VERSION => Err(format!(
             "protocol version {} is not supported (this node speaks {})",
             hello.version,
             wire::PROTOCOL_VERSION
         )),
-        Ok(hello) if !trust.is_member(hello.from, &hello.token) => {
-            Some(format!("the token is not node {}'s token", hello.from))
+        Ok(hello) => {
+            let hash = token_sha256(&hello.token);
+            if trust.member_with(&hash) == Some(hello.from) {
+                Ok((hello.from, hash))
+            } else {
+                Err(format!("the token is not node {}'s token", hello.from))
+            }
         }
-        Ok(_) => None,
     };
-    if let Some(reason) = refusal {
-        let _ = framed
-            .send(wire::encode(&HelloReply::Rejected(reason.clone())))
-            .await;
-        return Err(reason);
-    }
-    let Ok(hello) = wire::decode::<Hello>(&hello) else {
-        return Err("the hello did not decode".into());
+    let (from, token_hash) = match admitted {
+        Ok(bound) => bound,
+        Err(reason) => {
+            let _ = framed
+                .send(wire::encode(&HelloReply::Rejected(reason.clone())))
+                .await;
+            return Err(reason);
+        }
     };
-    let (from, token_hash) = (hello.from, token_sha256(&hello.token));
     framed
         .send(wire::encode(&HelloReply::Welcome))
         .await
@@ -170,24 +174,24 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
         let envelope = match wire::decode::<Envelope<Call>>(&frame) {
             Ok(envelope) => envelope,
             Err(error) => {
-                let _ = outbox
-                    .send(wire::encode(&Envelope {
-                        id: 0,
-                        body: Answer::Failed(RemoteError::Malformed(error.to_string())),
-                    }))
-                    .await;
+                reply(
+                    &outbox,
+                    0,
+                    Answer::Failed(RemoteError::Malformed(error.to_string())),
+                )
+                .await;
                 break Err(error.to_string());
             }
         };
         match admission::admit(&envelope.body, from, &token_hash, &trust) {
             Ok(()) => {}
             Err(refusal) => {
-                let _ = outbox
-                    .send(wire::encode(&Envelope {
-                        id: envelope.id,
-                        body: Answer::Failed(RemoteError::Refused(refusal.to_string())),
-                    }))
-                    .await;
+                reply(
+                    &outbox,
+                    envelope.id,
+                    Answer::Failed(RemoteError::Refused(refusal.to_string())),
+                )
+                .await;
                 if let Refusal::NotAMember { .. } = refusal {
                     break Err(refusal.to_string());
                 }
@@ -215,12 +219,7 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
                             Err(reason) => Answer::Failed(RemoteError::Raft(reason)),
                             _ => Answer::ChunkReceived,
                         };
-                        let _ = outbox
-                            .send(wire::encode(&Envelope {
-                                id: envelope.id,
-                                body: answer,
-                            }))
-                            .await;
+                        reply(&outbox, envelope.id, answer).await;
                         continue;
                     }
                 };
@@ -253,6 +252,11 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
     drop(outbox);
     let _ = writer.await;
     result
+}
+
+/// Queues an answer that needs no Raft work (a refusal, a chunk acknowledged).
+async fn reply(outbox: &mpsc::Sender<Bytes>, id: u64, body: Answer) {
+    let _ = outbox.send(wire::encode(&Envelope { id, body })).await;
 }
 
 async fn answer(raft: &RaftHandle, call: Call) -> Answer {
