@@ -7,6 +7,7 @@
 //! instead of spinning. On shutdown it stops accepting and lets requests in progress
 //! finish.
 
+use crate::network::accept::accept_with_backoff;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -24,9 +25,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's headers — and how long a connection
 /// may stay idle between requests.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// The wait after a failed accept, doubling up to the most.
-const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(10);
-const ACCEPT_BACKOFF_MOST: Duration = Duration::from_secs(1);
 /// How long shutdown waits for requests in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -42,7 +40,6 @@ pub async fn serve(
     tokio::pin!(shutdown);
     let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
-    let mut backoff = ACCEPT_BACKOFF_FIRST;
     loop {
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => match slot {
@@ -52,21 +49,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let tcp = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    backoff = ACCEPT_BACKOFF_FIRST;
-                    tcp
-                }
-                Err(error) => {
-                    crate::node_log::warn(
-                        &format!("cannot accept an API connection: {error}"),
-                        &[("retry_in_ms", &backoff.as_millis().to_string())],
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MOST);
-                    continue;
-                }
-            },
+            (tcp, _) = accept_with_backoff(&listener, "an API connection") => tcp,
             () = &mut shutdown => break,
         };
         let (tls, app, watcher) = (tls.clone(), app.clone(), graceful.watcher());

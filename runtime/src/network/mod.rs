@@ -3,6 +3,7 @@
 //! TLS when configured (`tls`), served by `server`; `tcp` adapts it to openraft. A
 //! single-node cluster has no peers (`NoPeers`).
 
+pub mod accept;
 mod admission;
 mod no_peers;
 pub mod peers;

@@ -6,6 +6,7 @@
 //! Connections are capped, and accept errors (no file descriptors left) back off
 //! instead of spinning.
 
+use super::accept::accept_with_backoff;
 use super::admission::{self, Refusal};
 use super::snapshot_chunks::{Assembly, Received};
 use super::tls::BoxedIo;
@@ -33,9 +34,6 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 const IN_FLIGHT_PER_CONNECTION: usize = 4096;
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 256;
-/// The wait after a failed accept (file descriptors exhausted), doubling up to the most.
-const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(10);
-const ACCEPT_BACKOFF_MOST: Duration = Duration::from_secs(1);
 
 pub type RaftHandle = Raft<TypeConfig, StateStore>;
 
@@ -48,26 +46,11 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
 ) {
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut backoff = ACCEPT_BACKOFF_FIRST;
     loop {
         let Ok(slot) = connections.clone().acquire_owned().await else {
             return;
         };
-        let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => {
-                backoff = ACCEPT_BACKOFF_FIRST;
-                accepted
-            }
-            Err(error) => {
-                node_log::warn(
-                    &format!("cannot accept a Raft connection: {error}"),
-                    &[("retry_in_ms", &backoff.as_millis().to_string())],
-                );
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MOST);
-                continue;
-            }
-        };
+        let (tcp, peer) = accept_with_backoff(&listener, "a Raft connection").await;
         let (raft, trust, tls) = (raft.clone(), trust.clone(), tls.clone());
         tokio::spawn(async move {
             let _slot = slot;
