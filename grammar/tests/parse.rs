@@ -17,7 +17,7 @@ fn edgeflow_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn valid_conformance_programs_parse_cleanly() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/valid");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/valid");
     let mut files = Vec::new();
     edgeflow_files(&root, &mut files);
     assert!(files.len() >= 8, "found only {files:?}");
