@@ -9,7 +9,7 @@ mod common;
 use common::cluster::{Cluster, SNAPSHOT_EVERY};
 use common::http;
 use common::raft_wire::RaftWire;
-use common::stderr;
+use common::{stderr, stdout};
 use edgeflow_runtime::network::wire::{self, Answer, Envelope, Hello, HelloReply, RemoteError};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -699,6 +699,14 @@ fn a_follower_catches_up_from_a_snapshot_larger_than_a_frame() {
     let behind = if leader == 3 { 2 } else { 3 };
     let writer = (1..=3).find(|id| *id != behind).expect("a writer");
     cluster.kill(behind);
+    // A running run: its program travels in the snapshot too, beside the state.
+    let fixture = common::root().join("tests/fixtures/cluster/runs.edgeflow");
+    let submitted = cluster.cli(
+        writer,
+        &["submit", &fixture.to_string_lossy(), "-w", "sleepy"],
+    );
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    let run_id = stdout(&submitted).trim().to_string();
     // About 72 MB of state: more than one frame (64 MiB) can carry.
     let value = format!("\"{}\"", "v".repeat(1_000_000));
     for i in 0..72 {
@@ -730,4 +738,12 @@ fn a_follower_catches_up_from_a_snapshot_larger_than_a_frame() {
     let big = cluster.get(behind, "big", "k71", true);
     assert_eq!(big.status, 200);
     assert_eq!(big.json()["value"].as_str().map(str::len), Some(1_000_000));
+    let program = http::get(
+        cluster.url(behind),
+        &format!("/v1/runs/{run_id}/bundle"),
+        Some(&cluster.token(behind)),
+    )
+    .expect("answer");
+    assert_eq!(program.status, 200, "{}", program.body);
+    assert!(program.json()["workflows"].is_array(), "{}", program.body);
 }

@@ -1,6 +1,7 @@
 //! Runs on a cluster as a user submits and stops them: `POST /v1/runs` binds inputs
 //! exactly as `edgeflow run` does (defaults, types, names — 400 naming the parameter),
-//! and `edgeflow runs cancel` stops a run that would otherwise sleep for ever.
+//! and `edgeflow runs cancel` stops a run that would otherwise sleep for ever; a run's
+//! program is kept while a run uses it and dropped after.
 
 mod common;
 
@@ -108,6 +109,60 @@ fn a_submitted_run_binds_its_inputs_as_edgeflow_run_does() {
         "{}",
         stderr(&missing)
     );
+}
+
+/// A gauge's value in the node's `/metrics`.
+fn gauge(cluster: &Cluster, name: &str) -> u64 {
+    let metrics = http::get(cluster.url(1), "/metrics", Some(&cluster.token(1))).expect("metrics");
+    metrics
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no gauge {name} in {}", metrics.body))
+}
+
+#[test]
+fn a_programs_bundle_is_kept_while_a_run_uses_it_and_dropped_after() {
+    let cluster = Cluster::up("runs-bundles", 1);
+    let submit = |arguments: &[&str]| {
+        let fixture = fixture();
+        let submitted = cluster.cli(1, &[&["submit", fixture.as_str()], arguments].concat());
+        assert!(submitted.status.success(), "{}", stderr(&submitted));
+        stdout(&submitted).trim().to_string()
+    };
+    let sleeping = submit(&["-w", "sleepy"]);
+    let quick = submit(&["-w", "typed", "-i", "count=1"]);
+    await_status(&cluster, &quick, "succeeded");
+    // The sleeping run still uses the program the quick one shared with it.
+    assert_eq!(gauge(&cluster, "edgeflow_stored_bundles"), 1);
+    assert!(gauge(&cluster, "edgeflow_stored_bundle_bytes") > 1_000);
+    let bundle_file = cluster.dir.join("runs.bundle");
+    let compiled = common::edgeflow(&["compile", &fixture(), "-o", &bundle_file.to_string_lossy()]);
+    assert!(compiled.status.success(), "{}", stderr(&compiled));
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(&bundle_file).expect("bundle")).expect("JSON");
+    let path = format!("/v1/runs/{sleeping}/bundle");
+    let kept = http::get(cluster.url(1), &path, Some(&cluster.token(1))).expect("answer");
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    assert_eq!(kept.json(), expected);
+
+    let cancelled = cluster.cli(1, &["runs", "cancel", &sleeping]);
+    assert!(cancelled.status.success(), "{}", stderr(&cancelled));
+    assert_eq!(gauge(&cluster, "edgeflow_stored_bundles"), 0);
+    assert_eq!(gauge(&cluster, "edgeflow_stored_bundle_bytes"), 0);
+    let dropped = http::get(cluster.url(1), &path, Some(&cluster.token(1))).expect("answer");
+    assert_eq!(dropped.status, 404, "{}", dropped.body);
+    assert!(
+        dropped.body.contains("no longer stored"),
+        "{}",
+        dropped.body
+    );
+
+    // Submitting the program again stores it again.
+    let again = submit(&["-w", "typed", "-i", "count=1"]);
+    await_status(&cluster, &again, "succeeded");
+    assert_eq!(gauge(&cluster, "edgeflow_stored_bundles"), 0);
 }
 
 #[test]

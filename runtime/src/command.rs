@@ -83,15 +83,13 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         dispatch_us: Option<u64>,
     },
-    /// Keep a compiled program (bundle JSON) under its content hash.
-    StoreBundle {
-        hash: String,
-        bundle: String,
-    },
-    /// Record a run for the cluster to drive (its bundle must be stored).
+    /// Record a run for the cluster to drive. Its compiled program (bundle JSON) comes
+    /// along unless the cluster stores it already; refused when it is not stored.
     SubmitRun {
         run_id: String,
         bundle_hash: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bundle: Option<String>,
         workflow: String,
         inputs: serde_json::Value,
     },
@@ -286,7 +284,6 @@ impl fmt::Display for Request {
                 run_id, step, node, ..
             } => write!(f, "node {node} finished {run_id}/{step}"),
             Command::CancelAssignment { run_id, step } => write!(f, "cancel {run_id}/{step}"),
-            Command::StoreBundle { hash, .. } => write!(f, "store bundle {hash}"),
             Command::AddWorker { node, edge, .. } => write!(f, "add worker {node} ({edge})"),
             Command::RemoveWorker { node } => write!(f, "remove worker {node}"),
             Command::Heartbeat { node, .. } => write!(f, "heartbeat of {node}"),

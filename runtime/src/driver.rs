@@ -116,18 +116,17 @@ impl Driver {
     }
 
     async fn execute(&self, run_id: &str) -> Result<(), String> {
-        let (record, bundle) = self
+        let record: RunRecord = self
             .node
-            .read_local(|state| {
-                let record = state.runs.get(run_id).cloned();
-                let bundle = record
-                    .as_ref()
-                    .and_then(|r| state.bundles.get(&r.bundle_hash).cloned());
-                (record, bundle)
-            })
-            .await;
-        let record: RunRecord = record.ok_or("the run is not recorded")?;
-        let bundle = bundle.ok_or("the run's program is not stored")?;
+            .read_local(|state| state.runs.get(run_id).cloned())
+            .await
+            .ok_or("the run is not recorded")?;
+        let bundle = self
+            .node
+            .bundle(&record.bundle_hash)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the run's program is not stored")?;
         let program = from_bundle(bundle.as_bytes()).map_err(|e| e.to_string())?;
         let workflow = program
             .workflows

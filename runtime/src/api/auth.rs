@@ -47,6 +47,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/runs/{run_id}",
         Access::MembersAndScope(Scope::Submit),
     ),
+    (
+        "GET",
+        "/v1/runs/{run_id}/bundle",
+        Access::MembersAndScope(Scope::Submit),
+    ),
     ("POST", "/v1/workers", Access::Members),
     ("DELETE", "/v1/workers/{id}", Access::Members),
     ("POST", "/v1/fleet/{id}/maintenance", Access::Members),

@@ -1,6 +1,6 @@
 //! `/metrics` in Prometheus text format: Raft term, leader, log, commit and apply
 //! positions, the proposal latency histogram, runs and steps by status, members by role
-//! and state, and (on the leader) how far each member is behind.
+//! and state, the bundles stored, and (on the leader) how far each member is behind.
 
 use super::ApiState;
 use crate::state::RunStatus;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     let status = state.node.raft_status();
-    let (runs, steps) = state
+    let (runs, steps, bundles) = state
         .node
         .read_local(|s| {
             let count = |wanted: RunStatus| s.runs.values().filter(|r| r.status == wanted).count();
@@ -23,7 +23,7 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
                 ("cancelled", count(RunStatus::Cancelled)),
             ];
             let steps: usize = s.runs.values().map(|r| r.steps.len()).sum();
-            (runs, steps)
+            (runs, steps, s.bundles.totals())
         })
         .await;
     let members = state.node.cluster_status().members;
@@ -54,6 +54,16 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         "edgeflow_raft_applied_index",
         "The index of the last entry applied to the state machine.",
         status.last_applied,
+    );
+    gauge(
+        "edgeflow_stored_bundles",
+        "Compiled programs stored for running runs.",
+        bundles.0 as u64,
+    );
+    gauge(
+        "edgeflow_stored_bundle_bytes",
+        "The bytes of the stored programs (kept in the database, not in memory).",
+        bundles.1,
     );
     state.node.proposal_latency().render(
         "edgeflow_proposal_seconds",

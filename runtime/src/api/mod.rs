@@ -72,6 +72,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/v1/runs/{run_id}", get(runs::show))
         .route("/v1/runs/{run_id}/cancel", post(runs::cancel))
+        .route("/v1/runs/{run_id}/bundle", get(runs::bundle))
         .route("/v1/workers", post(fleet::add_worker))
         .route(
             "/v1/workers/{id}",

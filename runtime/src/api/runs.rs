@@ -1,8 +1,9 @@
 //! `/v1/runs`: workflow runs on the cluster. `POST` submits one (the compiled bundle,
-//! the workflow and its inputs): the bundle is verified and stored by its hash, the run
-//! recorded, and a node claims and drives it. `GET /v1/runs/{id}?wait_ms=N` answers
-//! once the run has finished or after N ms, whichever comes first, with where its
-//! placed steps are (waiting for a node, or assigned to one).
+//! the workflow and its inputs): the bundle is verified, stored by its hash unless the
+//! cluster has it, the run recorded, and a node claims and drives it.
+//! `GET /v1/runs/{id}?wait_ms=N` answers once the run has finished or after N ms,
+//! whichever comes first, with where its placed steps are (waiting for a node, or
+//! assigned to one). `GET /v1/runs/{id}/bundle` answers the program a run executes.
 
 use super::{json_body, ApiError, ApiState};
 use crate::command::{Command, Response};
@@ -11,6 +12,8 @@ use crate::state::assignments::AssignmentStatus;
 use crate::state::{RunRecord, RunStatus, State as ReplicatedState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::Json;
 use edgeflow_compiler::inputs::{bind, Given};
 use edgeflow_compiler::program::from_bundle;
@@ -62,37 +65,55 @@ pub async fn submit(
         .into_iter()
         .map(|(name, value)| (name, Given::Json(value)));
     let inputs = bind(workflow, given).map_err(ApiError::BadRequest)?;
+    let run_id = format!("run-{}-{:04x}", now_ms(), fastrand::u16(..));
     let stored = state
         .node
-        .read_local(|s| s.bundles.contains_key(&program.hash))
+        .read_local(|s| s.bundles.contains(&program.hash))
         .await;
-    if !stored {
-        state
-            .node
-            .write(Command::StoreBundle {
-                hash: program.hash.clone(),
-                bundle: bundle_text,
-            })
-            .await?;
-    }
-    let run_id = format!("run-{}-{:04x}", now_ms(), fastrand::u16(..));
-    let response = state
+    let submit = |bundle: Option<String>| Command::SubmitRun {
+        run_id: run_id.clone(),
+        bundle_hash: program.hash.clone(),
+        bundle,
+        workflow: submission.workflow.clone(),
+        inputs: json!(inputs),
+    };
+    // Without the bundle when the cluster stores it; with it when it does not, or when
+    // it was released (its last run ended) between the look and the submission.
+    let mut response = state
         .node
-        .write(Command::SubmitRun {
-            run_id: run_id.clone(),
-            bundle_hash: program.hash.clone(),
-            workflow: submission.workflow,
-            inputs: json!(inputs),
-        })
+        .write(submit((!stored).then(|| bundle_text.clone())))
         .await?;
+    if stored && response == (Response::Submitted { accepted: false }) {
+        response = state.node.write(submit(Some(bundle_text))).await?;
+    }
     match response {
         Response::Submitted { accepted: true } => Ok(Json(
             json!({ "run_id": run_id, "bundle_hash": program.hash }),
         )),
-        _ => Err(ApiError::BadRequest(
-            "the bundle was not stored; submit again".into(),
-        )),
+        other => Err(ApiError::Conflict(format!(
+            "the run was not recorded (the cluster answered {other:?})"
+        ))),
     }
+}
+
+/// `GET /v1/runs/{run_id}/bundle`: the compiled program a running run executes, as
+/// this node stores it (404 for an unknown run, and once the run ended and no other
+/// running run uses the program: it is then no longer kept).
+pub async fn bundle(
+    State(state): State<Arc<ApiState>>,
+    Path(run_id): Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = state
+        .node
+        .read_local(|s| s.runs.get(&run_id).map(|run| run.bundle_hash.clone()))
+        .await
+        .ok_or_else(|| ApiError::NotFound(format!("no run `{run_id}`")))?;
+    let bundle = state.node.bundle(&hash).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "the program of run `{run_id}` is no longer stored (its runs have ended)"
+        ))
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bundle).into_response())
 }
 
 /// `POST /v1/runs/{run_id}/cancel`: 200 with the status after (`cancelled`), 409 when

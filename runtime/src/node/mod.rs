@@ -17,7 +17,7 @@ use crate::latency::LatencyHistogram;
 use crate::member::NodeInfo;
 use crate::network::{NoPeers, Peers, TcpNetwork};
 use crate::raft_types::TypeConfig;
-use crate::storage::{self, LogStore, StateStore};
+use crate::storage::{self, BundleStore, LogStore, StateStore};
 use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{Config, Raft, ReadPolicy, SnapshotPolicy};
 use std::collections::BTreeMap;
@@ -59,6 +59,8 @@ pub enum NodeError {
     /// was lost, or storage failed after it was handed to Raft). Retrying with the same
     /// idempotency key is safe.
     OutcomeUnknown(String),
+    /// Reading the node's database failed.
+    StorageRead(String),
 }
 
 impl fmt::Display for NodeError {
@@ -84,6 +86,9 @@ impl fmt::Display for NodeError {
             ),
             NodeError::Refused(reason) => write!(f, "{reason}"),
             NodeError::Unreachable(reason) => write!(f, "the cluster cannot be reached: {reason}"),
+            NodeError::StorageRead(reason) => {
+                write!(f, "cannot read the node's database: {reason}")
+            }
             NodeError::OutcomeUnknown(reason) => write!(
                 f,
                 "the write may have been applied ({reason}); retry with the same idempotency key"
@@ -147,6 +152,7 @@ pub struct MemberSetup<'a> {
 pub struct Node {
     raft: RaftHandle,
     applied: Arc<RwLock<storage::state_store::Applied>>,
+    bundles: BundleStore,
     /// This node's name, the identity it campaigns for leases under.
     pub name: String,
     /// Connections to other members (none for the embedded single node).
@@ -210,6 +216,7 @@ impl Node {
                 reason: e.to_string(),
             })?;
         let applied = state.applied();
+        let bundles = state.bundles();
         let assignment_signals = state.signals();
         let config = Config {
             cluster_name: "edgeflow".to_string(),
@@ -252,6 +259,7 @@ impl Node {
         Ok(Node {
             raft,
             applied,
+            bundles,
             name: name.to_string(),
             peers,
             request_timeout: Duration::from_millis(timing.request),
@@ -259,6 +267,16 @@ impl Node {
             assignment_signals,
             started_empty,
         })
+    }
+
+    /// The bundle (compiled program) stored under `hash`, read from the database.
+    pub async fn bundle(&self, hash: &str) -> Result<Option<String>, NodeError> {
+        let (store, hash) = (self.bundles.clone(), hash.to_string());
+        tokio::task::spawn_blocking(move || store.get(&hash))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|read| read)
+            .map_err(|e| NodeError::StorageRead(format!("a stored bundle: {e}")))
     }
 
     /// Wakes whoever waits for the steps assigned to a node, as assignments apply here.

@@ -5,6 +5,7 @@
 pub mod activity;
 mod applied;
 pub mod assignments;
+pub mod bundles;
 pub mod fleet;
 mod groups;
 mod kv;
@@ -18,6 +19,7 @@ use crate::command::{Command, Request, Response};
 use crate::tokens::Tokens;
 use applied::{AppliedKeys, Replay};
 use assignments::Assignments;
+use bundles::Bundles;
 use fleet::EdgeRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,9 +37,10 @@ pub struct State {
     /// The fleet registry: every node that heartbeats, and every registered worker.
     #[serde(default)]
     pub fleet: BTreeMap<u64, EdgeRecord>,
-    /// Compiled programs of submitted runs: bundle JSON by content hash.
+    /// Compiled programs of submitted runs, by content hash (their bytes are in the
+    /// node's database, not here).
     #[serde(default)]
-    pub bundles: BTreeMap<String, String>,
+    pub bundles: Bundles,
     /// Requests that carried an idempotency key: the command each key was used for and
     /// its response. Keys start with their run id and are dropped when the run finishes.
     #[serde(default)]
@@ -144,22 +147,21 @@ impl State {
                 self.record_run(run_id, bundle_hash, workflow, inputs, now, false);
                 Response::Recorded
             }
-            Command::StoreBundle { hash, bundle } => {
-                self.bundles
-                    .entry(hash.clone())
-                    .or_insert_with(|| bundle.clone());
-                Response::Recorded
-            }
             Command::SubmitRun {
                 run_id,
                 bundle_hash,
+                bundle,
                 workflow,
                 inputs,
             } => {
-                let known = self.bundles.contains_key(bundle_hash);
+                if let Some(bundle) = bundle {
+                    self.bundles.stored(bundle_hash, bundle.len() as u64);
+                }
+                let known = self.bundles.contains(bundle_hash);
                 if known {
                     self.record_run(run_id, bundle_hash, workflow, inputs, now, true);
                 }
+                self.bundles.release_if_unused(bundle_hash);
                 Response::Submitted { accepted: known }
             }
             Command::ClaimRun {
@@ -328,6 +330,7 @@ impl State {
                     run.output = output.clone();
                     run.error = error.clone();
                     run.finished_at_ms = Some(now);
+                    self.bundles.run_ended(&run.bundle_hash);
                 }
                 self.applied_keys.drop_run(run_id);
                 self.assignments.drop_run(run_id);
@@ -345,6 +348,7 @@ impl State {
                     run.status = RunStatus::Cancelled;
                     run.error = Some("cancelled by an operator".into());
                     run.finished_at_ms = Some(now);
+                    self.bundles.run_ended(&run.bundle_hash);
                     self.applied_keys.drop_run(run_id);
                     self.assignments.drop_run(run_id);
                 }
@@ -436,9 +440,13 @@ impl State {
         now: u64,
         submitted: bool,
     ) {
-        self.runs
-            .entry(run_id.to_string())
-            .or_insert_with(|| RunRecord {
+        if self.runs.contains_key(run_id) {
+            return;
+        }
+        self.bundles.run_started(bundle_hash);
+        self.runs.insert(
+            run_id.to_string(),
+            RunRecord {
                 run_id: run_id.to_string(),
                 bundle_hash: bundle_hash.to_string(),
                 workflow: workflow.to_string(),
@@ -451,7 +459,8 @@ impl State {
                 finished_at_ms: None,
                 submitted,
                 driver: None,
-            });
+            },
+        );
     }
 
     /// A key's current value and version (version 0 and `None` when absent).

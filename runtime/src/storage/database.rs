@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
 /// Small records: vote, last purged and committed log ids, the current snapshot.
 pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
+/// Stored bundles (compiled programs) by content hash (`bundle_store`).
+pub(super) const BUNDLES: TableDefinition<&str, &str> = TableDefinition::new("bundles");
 
 pub(super) const VOTE: &str = "vote";
 pub(super) const LAST_PURGED: &str = "last_purged";
@@ -75,6 +77,7 @@ pub fn open(data_dir: &Path) -> Result<Arc<Database>, StorageError> {
     let txn = db.begin_write().map_err(|e| error(e.to_string()))?;
     txn.open_table(LOG).map_err(|e| error(e.to_string()))?;
     txn.open_table(META).map_err(|e| error(e.to_string()))?;
+    txn.open_table(BUNDLES).map_err(|e| error(e.to_string()))?;
     txn.commit().map_err(|e| error(e.to_string()))?;
     Ok(Arc::new(db))
 }

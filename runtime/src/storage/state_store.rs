@@ -3,7 +3,13 @@
 //! re-applies the committed log entries after it, so nothing committed is lost.
 //! Building a snapshot copies the state under the lock and encodes and writes it on
 //! tokio's blocking pool, so applying and serving go on meanwhile.
+//!
+//! Bundle bytes are not part of the state (`state::bundles`): they are written to their
+//! own table as the `SubmitRun` entry carrying one applies and deleted when the state releases them.
+//! The snapshot kept on disk holds the state alone; the snapshot sent to a follower adds
+//! the stored bundles (`Transfer`), and installing one replaces them.
 
+use super::bundle_store::{BundleStore, StoredBundle};
 use super::database::{
     io_error, off_the_runtime, read_meta, read_raw, write_records, SNAPSHOT_DATA, SNAPSHOT_META,
 };
@@ -32,6 +38,35 @@ struct SnapshotBody {
     state: State,
 }
 
+/// A snapshot as it travels to a follower: the encoded `SnapshotBody` (what is kept on
+/// disk) framed by its length, then the stored bundles.
+struct Transfer;
+
+impl Transfer {
+    fn assemble(body: &[u8], bundles: &[StoredBundle]) -> Vec<u8> {
+        let bundles = encoding::encode(bundles);
+        let mut data = Vec::with_capacity(8 + body.len() + bundles.len());
+        data.extend_from_slice(&(body.len() as u64).to_be_bytes());
+        data.extend_from_slice(body);
+        data.extend_from_slice(&bundles);
+        data
+    }
+
+    /// The body and the bundles of a received snapshot.
+    fn split(data: &[u8]) -> io::Result<(&[u8], Vec<StoredBundle>)> {
+        let malformed =
+            || io_error("the snapshot received is malformed (its framing is cut short)");
+        let (length, rest) = data.split_first_chunk::<8>().ok_or_else(malformed)?;
+        let length = usize::try_from(u64::from_be_bytes(*length)).map_err(|_| malformed())?;
+        if length > rest.len() {
+            return Err(malformed());
+        }
+        let (body, bundles) = rest.split_at(length);
+        let bundles = encoding::decode(bundles).map_err(io_error)?;
+        Ok((body, bundles))
+    }
+}
+
 /// The applied state, shared with readers (linearizable reads look at it after
 /// openraft confirms leadership).
 #[derive(Debug, Default)]
@@ -45,6 +80,7 @@ pub struct Applied {
 pub struct StateStore {
     db: Arc<Database>,
     applied: Arc<RwLock<Applied>>,
+    bundles: BundleStore,
     /// Told about every step assigned as entries are applied.
     signals: AssignmentSignals,
 }
@@ -53,6 +89,7 @@ impl StateStore {
     /// Opens the state machine at its latest snapshot (openraft replays the rest).
     pub async fn open(db: Arc<Database>) -> io::Result<StateStore> {
         let mut store = StateStore {
+            bundles: BundleStore::new(db.clone()),
             db,
             applied: Arc::default(),
             signals: AssignmentSignals::default(),
@@ -66,6 +103,11 @@ impl StateStore {
     /// Wake-ups for the nodes steps are assigned to.
     pub fn signals(&self) -> AssignmentSignals {
         self.signals.clone()
+    }
+
+    /// The stored bundles, for drivers.
+    pub fn bundles(&self) -> BundleStore {
+        self.bundles.clone()
     }
 
     /// The applied state, for reads.
@@ -95,12 +137,12 @@ impl RaftSnapshotBuilder<TypeConfig> for StateStore {
             };
             (applied.state.clone(), meta)
         };
-        let db = self.db.clone();
+        let (db, bundles) = (self.db.clone(), self.bundles.clone());
         let stored_meta = meta.clone();
         let data = off_the_runtime(move || {
-            let data = encoding::encode(&SnapshotBody { state });
-            write_snapshot(&db, &stored_meta, &data)?;
-            Ok(data)
+            let body = encoding::encode(&SnapshotBody { state });
+            write_snapshot(&db, &stored_meta, &body)?;
+            Ok(Transfer::assemble(&body, &bundles.all()?))
         })
         .await?;
         Ok(Snapshot {
@@ -151,11 +193,23 @@ impl RaftStateMachine<TypeConfig> for StateStore {
     {
         while let Some((entry, responder)) = entries.try_next().await? {
             let log_id = entry.log_id();
+            if let EntryPayload::Normal(request) = &entry.payload {
+                if let Command::SubmitRun {
+                    bundle_hash,
+                    bundle: Some(bundle),
+                    ..
+                } = &request.command
+                {
+                    let (store, hash, bundle) =
+                        (self.bundles.clone(), bundle_hash.clone(), bundle.clone());
+                    off_the_runtime(move || store.put(&hash, &bundle)).await?;
+                }
+            }
             let mut topic = None;
-            let response = {
+            let (response, released) = {
                 let mut applied = self.applied.write().await;
                 applied.last_applied = Some(log_id);
-                match entry.payload {
+                let response = match entry.payload {
                     EntryPayload::Blank => Response::Nothing,
                     EntryPayload::Normal(request) => {
                         let position = LogPosition {
@@ -169,8 +223,13 @@ impl RaftStateMachine<TypeConfig> for StateStore {
                         applied.membership = StoredMembership::new(Some(log_id), membership);
                         Response::Nothing
                     }
-                }
+                };
+                (response, applied.state.bundles.take_released())
             };
+            if !released.is_empty() {
+                let store = self.bundles.clone();
+                off_the_runtime(move || store.delete(&released)).await?;
+            }
             if let Response::Assignment {
                 status: Some(AssignmentStatus::Assigned { node, .. }),
             } = &response
@@ -197,16 +256,27 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         snapshot: Self::SnapshotData,
     ) -> Result<(), io::Error> {
         let data = snapshot.into_inner();
-        self.restore(meta, &data).await?;
+        let (body, received) = Transfer::split(&data)?;
+        let body = body.to_vec();
+        let bundles = self.bundles.clone();
+        off_the_runtime(move || bundles.replace_all(&received)).await?;
+        self.restore(meta, &body).await?;
         self.signals.everyone();
         let (db, meta) = (self.db.clone(), meta.clone());
-        off_the_runtime(move || write_snapshot(&db, &meta, &data)).await
+        off_the_runtime(move || write_snapshot(&db, &meta, &body)).await
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        Ok(read_snapshot(&self.db)?.map(|(meta, data)| Snapshot {
-            meta,
-            snapshot: Cursor::new(data),
-        }))
+        let (db, bundles) = (self.db.clone(), self.bundles.clone());
+        off_the_runtime(move || {
+            let Some((meta, body)) = read_snapshot(&db)? else {
+                return Ok(None);
+            };
+            Ok(Some(Snapshot {
+                meta,
+                snapshot: Cursor::new(Transfer::assemble(&body, &bundles.all()?)),
+            }))
+        })
+        .await
     }
 }
