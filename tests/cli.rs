@@ -313,6 +313,26 @@ fn hostile_files_and_pipes_get_a_clear_error_not_a_crash() {
         &stderr(&output)[..200]
     );
     assert!(output.stderr.len() < 4_000, "{} bytes", output.stderr.len());
+    // A literal as big as a bundle may be is a literal, not a syntax error.
+    let large = write(
+        "large.edgeflow",
+        format!("const S: string = \"{}\"\n", "x0".repeat(7_000_000)),
+    );
+    let output = edgeflow(&["check", &large]);
+    assert!(output.status.success(), "{}", &stderr(&output)[..200]);
+    // A huge unexpected word is named, not echoed whole.
+    let word = write(
+        "word.edgeflow",
+        format!("const X: int = 1 {}\n", "w".repeat(100_000)),
+    );
+    let output = edgeflow(&["check", &word]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("(100000 characters)"),
+        "{}",
+        &stderr(&output)[..200]
+    );
+    assert!(output.stderr.len() < 4_000, "{} bytes", output.stderr.len());
     // A flat chain is not "nesting".
     let chain = write(
         "chain.edgeflow",

@@ -176,6 +176,11 @@ fn a_run_can_be_cancelled_and_stays_cancelled() {
         assert!(Instant::now() < deadline, "nobody drives the run");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A second run of the same program is submitted without it (the cluster stores it
+    // already): every member decodes that entry and the run completes.
+    let second = cluster.cli(3, &["submit", &fixture(), "-w", "typed", "-i", "count=2"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    await_status(&cluster, stdout(&second).trim(), "succeeded");
     let cancelled = cluster.cli(2, &["runs", "cancel", &run_id]);
     assert!(cancelled.status.success(), "{}", stderr(&cancelled));
     assert!(

@@ -120,6 +120,9 @@ fn describe_token(token: &str) -> Option<Expected> {
     None
 }
 
+/// The longest word quoted whole after "unexpected".
+const MAX_QUOTED_WORD: usize = 40;
+
 /// What stands at `at`, for "unexpected …", and its length in bytes.
 pub fn describe_found(src: &str, at: usize) -> (String, usize) {
     let rest = &src[at.min(src.len())..];
@@ -130,7 +133,12 @@ pub fn describe_found(src: &str, at: usize) -> (String, usize) {
         let len = rest
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(rest.len());
-        return (format!("`{}`", &rest[..len]), len);
+        // A word is quoted whole only when short: a huge one would flood the message.
+        let shown = match rest[..len].char_indices().nth(MAX_QUOTED_WORD) {
+            Some((cut, _)) => format!("`{}…` ({len} characters)", &rest[..cut]),
+            None => format!("`{}`", &rest[..len]),
+        };
+        return (shown, len);
     }
     if first == '"' {
         return ("string literal".to_string(), 1);

@@ -297,3 +297,43 @@ impl fmt::Display for Request {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding;
+
+    /// Optional fields left out of the encoding, anywhere in a command, must not shift
+    /// the fields after them (a follower could not decode the entry, and replication
+    /// would stop).
+    #[test]
+    fn commands_with_absent_optional_fields_round_trip() {
+        let requests = [
+            Command::SubmitRun {
+                run_id: "r".into(),
+                bundle_hash: "h".into(),
+                bundle: None,
+                workflow: "w".into(),
+                inputs: serde_json::json!({"count": 1}),
+            },
+            Command::CompleteStep {
+                run_id: "r".into(),
+                step: "s".into(),
+                value: serde_json::json!(1),
+                attempts: 1,
+                elapsed_ms: 2,
+                ran_on: None,
+                dispatch_us: Some(3),
+            },
+        ]
+        .map(|command| Request {
+            at_ms: 1,
+            command,
+            idempotency_key: None,
+        });
+        for request in requests {
+            let decoded: Request = encoding::decode(&encoding::encode(&request)).expect("decodes");
+            assert_eq!(decoded, request);
+        }
+    }
+}

@@ -127,12 +127,14 @@ impl Driver {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("the run's program is not stored")?;
-        let program = from_bundle(bundle.as_bytes()).map_err(|e| e.to_string())?;
-        let workflow = program
+        // Only the run's workflow is kept while it runs (a program can be megabytes).
+        let workflow = from_bundle(bundle.as_bytes())
+            .map_err(|e| e.to_string())?
             .workflows
-            .iter()
+            .into_iter()
             .find(|w| w.name == record.workflow)
             .ok_or_else(|| format!("the program has no workflow `{}`", record.workflow))?;
+        drop(bundle);
         let inputs: BTreeMap<String, Value> =
             serde_json::from_value(record.inputs).map_err(|e| e.to_string())?;
         let executor = Executor {
@@ -145,7 +147,7 @@ impl Driver {
             bundle_hash: &record.bundle_hash,
         };
         // A failing step is recorded as the run's outcome by the executor.
-        let _ = executor.run(workflow, inputs, identity).await;
+        let _ = executor.run(&workflow, inputs, identity).await;
         Ok(())
     }
 

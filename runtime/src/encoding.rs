@@ -21,7 +21,9 @@ impl std::error::Error for DecodeError {}
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // Serializing our own types into a Vec cannot fail: no type of ours has a fallible
     // `Serialize` and every map key is a string or an integer.
-    rmp_serde::to_vec(value).unwrap_or_default()
+    // Fields by name, not position: a field left out when empty (`skip_serializing_if`)
+    // cannot shift the ones after it, and a field added later decodes as its default.
+    rmp_serde::to_vec_named(value).unwrap_or_default()
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
