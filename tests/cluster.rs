@@ -525,6 +525,20 @@ fn a_partition_leaves_the_minority_unable_to_commit_and_heals() {
         refused.body
     );
     assert_eq!(cluster.get(majority[1], "p", "minority", false).status, 404);
+    // Nor can it answer a linearizable read: it says so (503, the read is simply not
+    // answered) — found by the robustness harness: it answered 500 with openraft's
+    // message, which printed every member's record, token hashes included.
+    let unanswered = cluster.get(old_leader, "p", "before", false);
+    assert_eq!(unanswered.status, 503, "{}", unanswered.body);
+    assert!(unanswered.body.contains("quorum"), "{}", unanswered.body);
+    for id in 1..=3 {
+        let hash = edgeflow_runtime::member::token_sha256(cluster.token(id).trim());
+        assert!(
+            !unanswered.body.contains(&hash),
+            "node {id}'s token hash left the node: {}",
+            unanswered.body
+        );
+    }
 
     proxy.heal();
     let deadline = Instant::now() + Duration::from_secs(20);

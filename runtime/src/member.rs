@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves the token hash out: openraft prints memberships in its errors, and
+/// those reach logs and API answers.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeInfo {
     /// The edge this node is (the name `.edgeflow` files use).
     pub edge: String,
@@ -25,6 +27,16 @@ impl NodeInfo {
             edge: edge.to_string(),
             ..NodeInfo::default()
         }
+    }
+}
+
+impl fmt::Debug for NodeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeInfo")
+            .field("edge", &self.edge)
+            .field("raft", &self.raft)
+            .field("api", &self.api)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,6 +89,19 @@ pub fn check_token_strength(token: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_members_debug_form_leaves_its_token_hash_out() {
+        let info = NodeInfo {
+            edge: "node_1".into(),
+            raft: "127.0.0.1:1".into(),
+            api: "http://127.0.0.1:2".into(),
+            token_sha256: token_sha256("secret"),
+        };
+        let printed = format!("{info:?}");
+        assert!(printed.contains("node_1") && printed.contains("127.0.0.1:1"));
+        assert!(!printed.contains(&info.token_sha256), "{printed}");
+    }
 
     #[test]
     fn weak_tokens_are_refused_and_random_ones_pass() {

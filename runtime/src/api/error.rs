@@ -69,7 +69,7 @@ impl IntoResponse for ApiError {
                     "leader_api": leader.as_ref().map(|(_, info)| &info.api),
                 }),
             ),
-            ApiError::Node(NodeError::NoLeader { .. }) => {
+            ApiError::Node(NodeError::NoLeader { .. } | NodeError::NoQuorum { .. }) => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message }))
             }
             ApiError::Node(NodeError::OutcomeUnknown(_)) => (

@@ -5,10 +5,12 @@
 //! to the leader when needed) are in `requests.rs`, membership changes in
 //! `membership.rs`.
 
+mod digest;
 mod lost_data;
 mod membership;
 mod requests;
 
+pub use digest::StateDigest;
 pub use lost_data::refuse_if_data_lost;
 pub use membership::{ClusterStatus, MemberRole, MemberStatus};
 
@@ -51,6 +53,11 @@ pub enum NodeError {
     NoLeader {
         waited: Duration,
     },
+    /// This node leads, but no quorum confirmed it in time (it may be cut off): a
+    /// linearizable read is not answered.
+    NoQuorum {
+        waited: Duration,
+    },
     /// A membership change that cannot be made (unknown node, already initialized, …).
     Refused(String),
     /// A worker could not reach any voter of the cluster.
@@ -82,6 +89,12 @@ impl fmt::Display for NodeError {
             NodeError::NoLeader { waited } => write!(
                 f,
                 "no leader could be reached within {} ms",
+                waited.as_millis()
+            ),
+            NodeError::NoQuorum { waited } => write!(
+                f,
+                "no quorum confirmed this node's leadership within {} ms (it may be cut off from \
+                 the other voters); the read was not answered",
                 waited.as_millis()
             ),
             NodeError::Refused(reason) => write!(f, "{reason}"),

@@ -9,12 +9,25 @@ use crate::member::NodeInfo;
 use crate::network::wire::{Answer, Call, RemoteError};
 use crate::network::CallError;
 use crate::state::State;
-use openraft::error::{ForwardToLeader, RaftError};
+use openraft::error::{ForwardToLeader, LinearizableReadError, RaftError};
 use openraft::{ReadPolicy, TryAsRef};
 use std::time::{Duration, Instant};
 
 /// Longest pause between retries while waiting for a (new) leader.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Whether this node leads but could not hear from a quorum.
+fn is_quorum_not_enough(
+    error: &RaftError<
+        crate::raft_types::TypeConfig,
+        LinearizableReadError<crate::raft_types::TypeConfig>,
+    >,
+) -> bool {
+    matches!(
+        error.api_error(),
+        Some(LinearizableReadError::QuorumNotEnough(_))
+    )
+}
 
 /// What to do after a forwarded call failed.
 enum Next {
@@ -112,6 +125,16 @@ impl Node {
         loop {
             let forward = match self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
                 Ok(_) => return Ok(()),
+                Err(error) if is_quorum_not_enough(&error) => {
+                    // A leader cut off from the others: wait for them or a new leader.
+                    if Instant::now() + RETRY_PAUSE > deadline {
+                        return Err(NodeError::NoQuorum {
+                            waited: self.request_timeout,
+                        });
+                    }
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                    continue;
+                }
                 Err(error) => self.leader_elsewhere(error)?,
             };
             if let Some((leader, info)) = &forward {
