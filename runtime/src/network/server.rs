@@ -269,10 +269,16 @@ async fn answer(raft: &RaftHandle, call: Call) -> Answer {
                 Err(error) => failed(error),
             }
         }
-        Call::Write(request) => match raft.client_write(request).await {
-            Ok(response) => Answer::Written(response.data),
-            Err(error) => refused(error),
-        },
+        // The leader's clock stamps what it is asked to commit, not the follower's that
+        // forwarded it: leases and driver leases are judged in that time, and a follower
+        // whose clock runs ahead must not expire them early.
+        Call::Write(mut request) => {
+            request.at_ms = crate::node::now_ms();
+            match raft.client_write(request).await {
+                Ok(response) => Answer::Written(response.data),
+                Err(error) => refused(error),
+            }
+        }
         Call::ReadIndex => match raft.get_read_log_id(ReadPolicy::ReadIndex).await {
             Ok((read, _)) => Answer::ReadIndex(read.log_id().index),
             Err(error) => refused(error),

@@ -63,6 +63,9 @@ pub struct LogPosition {
 impl State {
     pub fn apply(&mut self, request: &Request, position: LogPosition) -> Response {
         if let Some(key) = &request.idempotency_key {
+            if let Some(ended) = self.ended_run_of(key) {
+                return Response::Refused { reason: ended };
+            }
             return match self.applied_keys.replay(key, &request.command) {
                 Replay::Answer(response) => response,
                 Replay::Apply { command_sha256 } => {
@@ -74,6 +77,21 @@ impl State {
             };
         }
         self.apply_command(request, position)
+    }
+
+    /// Why a keyed request of a run that has ended changes nothing: its keys were
+    /// forgotten when it finished, so a late step of it — from a driver that lost its
+    /// lease while paused or cut off, or a worker's late report — would otherwise apply
+    /// a second time. Keys start with their run id (`RUN/…`).
+    fn ended_run_of(&self, key: &str) -> Option<String> {
+        let (run_id, _) = key.split_once('/')?;
+        let run = self.runs.get(run_id)?;
+        (run.status != RunStatus::Running).then(|| {
+            format!(
+                "run {run_id} has ended ({}): none of its steps changes anything any more",
+                run.status.name()
+            )
+        })
     }
 
     fn apply_command(&mut self, request: &Request, position: LogPosition) -> Response {
@@ -541,6 +559,54 @@ mod tests {
         };
         state.apply(&at(0, finish), POS);
         assert!(state.applied_keys.is_empty());
+    }
+
+    #[test]
+    fn a_step_of_a_run_that_has_ended_changes_nothing() {
+        // Found by the robustness harness: a driver that lost its lease proposed a step
+        // after another driver had finished the run (and its keys were forgotten), and
+        // the step took effect twice.
+        let mut state = State::default();
+        let start = Command::StartRun {
+            run_id: "run-1".into(),
+            bundle_hash: "sha256:0".into(),
+            workflow: "w".into(),
+            inputs: json!({}),
+        };
+        state.apply(&at(0, start), POS);
+        let propose = Request {
+            at_ms: 0,
+            command: Command::Propose {
+                group: "g".into(),
+                value: json!("effect"),
+            },
+            idempotency_key: Some("run-1/second/1".into()),
+        };
+        assert!(matches!(
+            state.apply(&propose, POS),
+            Response::Propose { .. }
+        ));
+        let finish = Command::FinishRun {
+            run_id: "run-1".into(),
+            output: None,
+            error: None,
+        };
+        state.apply(&at(0, finish), POS);
+        let late = state.apply(&propose, POS);
+        assert!(
+            matches!(&late, Response::Refused { reason } if reason.contains("has ended")),
+            "{late:?}"
+        );
+        assert_eq!(state.groups["g"].proposals.len(), 1);
+        // Keys of no run (or of runs this state does not know) still apply once.
+        let unrelated = Request {
+            idempotency_key: Some("elsewhere/step/1".into()),
+            ..propose
+        };
+        assert!(matches!(
+            state.apply(&unrelated, POS),
+            Response::Propose { .. }
+        ));
     }
 
     const POS: LogPosition = LogPosition { index: 7, term: 2 };
