@@ -26,6 +26,9 @@ pub enum Query {
     },
     /// A group's live lease holder at `at_ms`, and its term.
     Leader { group: String, at_ms: u64 },
+    /// A group's fencing term, the last sequence number `global_order` handed out and
+    /// the proposals it keeps (a group never used answers zeros).
+    Group { group: String },
     /// Every node of the fleet registry (without its activity or token hash: those
     /// never leave the node).
     Fleet,
@@ -45,6 +48,12 @@ pub enum QueryAnswer {
     Leader {
         holder: Option<String>,
         term: u64,
+    },
+    Group {
+        term: u64,
+        last_sequence: u64,
+        /// Each kept proposal with the log index that committed it.
+        proposals: Vec<(u64, serde_json::Value)>,
     },
     Fleet(Vec<EdgeRecord>),
     /// Edges no node serves are listed in `unknown`.
@@ -79,6 +88,14 @@ impl Query {
             Query::Leader { group, at_ms } => {
                 let (holder, term) = state.leader(group, *at_ms);
                 QueryAnswer::Leader { holder, term }
+            }
+            Query::Group { group } => {
+                let group = state.groups.get(group);
+                QueryAnswer::Group {
+                    term: group.map_or(0, |g| g.term),
+                    last_sequence: group.map_or(0, |g| g.last_sequence),
+                    proposals: group.map(|g| g.proposals.clone()).unwrap_or_default(),
+                }
             }
             Query::Fleet => QueryAnswer::Fleet(
                 state

@@ -115,7 +115,8 @@ impl Cluster {
         self.dir.join(format!("{id}.toml"))
     }
 
-    fn pid(&self, id: u64) -> Option<u32> {
+    /// The pid of node `id`'s process, from its pid file.
+    pub fn pid(&self, id: u64) -> Option<u32> {
         std::fs::read_to_string(self.dir.join(format!("{id}.pid")))
             .ok()?
             .trim()
@@ -126,12 +127,24 @@ impl Cluster {
     /// Starts `count` voters whose Raft traffic all goes through `proxy` (each node's
     /// recorded Raft address is its proxy port), bootstrapped into one cluster.
     pub fn up_behind_proxy(name: &str, count: u64, proxy: &Proxy) -> Cluster {
+        Cluster::up_behind_proxy_prepared(name, count, proxy, |_| {})
+    }
+
+    /// Like `up_behind_proxy`, with `prepare(dir)` run on the fresh cluster directory
+    /// before any node starts (to mount a small file system at `dir/data-3`, say).
+    pub fn up_behind_proxy_prepared(
+        name: &str,
+        count: u64,
+        proxy: &Proxy,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Cluster {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         if dir.exists() {
             let _ = Command::new(scripts().join("down.sh")).arg(&dir).status();
             std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
         }
         std::fs::create_dir_all(&dir).expect("cluster dir");
+        prepare(&dir);
         let mut cluster = Cluster {
             dir,
             urls: Vec::new(),

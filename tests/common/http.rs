@@ -55,3 +55,68 @@ pub fn request(
 pub fn get(base: &str, path: &str, token: Option<&str>) -> std::io::Result<Reply> {
     request(base, "GET", path, token, None)
 }
+
+/// How a call with a deadline ended without an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// Nothing was sent: the connection was refused or could not be made in time.
+    NotSent(String),
+    /// The request went out and no complete answer came back in time: it may have
+    /// taken effect.
+    Lost(String),
+}
+
+/// Like `request`, but the whole call must finish within `timeout`, and it says
+/// whether a failed request was sent at all (a harness records a lost answer as an
+/// operation of unknown outcome, a refused connection as one that did not happen).
+pub fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Reply, NoAnswer> {
+    let address = base.trim_start_matches("http://").trim_end_matches('/');
+    let socket: std::net::SocketAddr = address
+        .parse()
+        .map_err(|e| NoAnswer::NotSent(format!("{address}: {e}")))?;
+    let mut stream = TcpStream::connect_timeout(&socket, timeout)
+        .map_err(|e| NoAnswer::NotSent(e.to_string()))?;
+    let deadline = std::time::Instant::now() + timeout;
+    let lost = |e: std::io::Error| NoAnswer::Lost(e.to_string());
+    stream.set_write_timeout(Some(timeout)).map_err(lost)?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let body = body.unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).map_err(lost)?;
+    stream.write_all(body).map_err(lost)?;
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(NoAnswer::Lost(format!("no answer within {timeout:?}")));
+        }
+        stream.set_read_timeout(Some(left)).map_err(lost)?;
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(lost(e)),
+        }
+    }
+    let response = String::from_utf8_lossy(&response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| NoAnswer::Lost("the answer was cut short".into()))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string());
+    Ok(Reply { status, body })
+}

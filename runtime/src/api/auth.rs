@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/cluster/promote", Access::Members),
     ("POST", "/v1/cluster/remove", Access::Members),
     ("GET", "/v1/cluster/status", Access::Members),
+    ("GET", "/v1/cluster/digest", Access::Members),
     ("POST", "/v1/runs", Access::MembersAndScope(Scope::Submit)),
     ("GET", "/v1/runs", Access::MembersAndScope(Scope::Submit)),
     (

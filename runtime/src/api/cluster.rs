@@ -3,7 +3,7 @@
 
 use super::{ApiError, ApiState};
 use crate::member::NodeInfo;
-use crate::node::{ClusterStatus, NodeError};
+use crate::node::{ClusterStatus, NodeError, StateDigest};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -98,4 +98,10 @@ pub async fn status(
         }
         _ => Ok(Json(status)),
     }
+}
+
+/// This node's applied state as a digest and the log index it was taken at (never sent
+/// on to the leader: the point is to compare what each node holds).
+pub async fn digest(State(state): State<Arc<ApiState>>) -> Json<StateDigest> {
+    Json(state.node.state_digest().await)
 }

@@ -64,6 +64,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cluster/promote", post(cluster::promote))
         .route("/v1/cluster/remove", post(cluster::remove))
         .route("/v1/cluster/status", get(cluster::status))
+        .route("/v1/cluster/digest", get(cluster::digest))
         .route(
             "/v1/runs",
             post(runs::submit)

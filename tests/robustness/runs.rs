@@ -1,0 +1,200 @@
+//! Submitted runs under the same faults: a submitter sends a run of `exactly_once`
+//! (`tests/fixtures/cluster/robustness.edgeflow`) to a random node every few hundred
+//! milliseconds; each run proposes two records naming its tag. Afterwards every run
+//! must finish, and the group's proposals must hold each record of a succeeded run
+//! exactly once — a driver that died mid-run was replaced without repeating a step —
+//! and no record twice, whatever happened to the run.
+
+use crate::common::{self, http};
+use crate::workload::Shared;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const EFFECTS_GROUP: &str = "runs-effects";
+const EVERY: Duration = Duration::from_millis(300);
+
+/// One submission: its tag, and the run id when the node answered.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Submitted {
+    pub tag: String,
+    pub node: u64,
+    pub run_id: Option<String>,
+    /// How the submission was answered (`recorded`, `not recorded: 503`, `answer lost`).
+    pub answer: String,
+}
+
+/// The compiled program, as `POST /v1/runs` takes it.
+pub fn bundle(dir: &std::path::Path) -> Value {
+    let fixture = common::root().join("tests/fixtures/cluster/robustness.edgeflow");
+    let out = dir.join("robustness.bundle");
+    let compiled = common::edgeflow(&[
+        "compile",
+        &fixture.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert!(compiled.status.success(), "{}", common::stderr(&compiled));
+    serde_json::from_slice(&std::fs::read(&out).expect("bundle")).expect("bundle JSON")
+}
+
+pub fn start_submitter(
+    shared: &Arc<Shared>,
+    bundle: Value,
+    seed: u64,
+) -> JoinHandle<Vec<Submitted>> {
+    let shared = shared.clone();
+    std::thread::spawn(move || {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut submitted = Vec::new();
+        while !shared.stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let tag = format!("run-{}", submitted.len());
+            let node = rng.usize(..shared.urls.len());
+            let body =
+                json!({"bundle": bundle, "workflow": "exactly_once", "inputs": {"tag": tag}});
+            let reply = http::call(
+                &shared.urls[node],
+                "POST",
+                "/v1/runs",
+                Some(&shared.token),
+                Some(body.to_string().as_bytes()),
+                Duration::from_secs(4),
+            );
+            let (run_id, answer) = match reply {
+                Ok(reply) if reply.status == 200 => (
+                    serde_json::from_str::<Value>(&reply.body)
+                        .ok()
+                        .and_then(|v| v["run_id"].as_str().map(str::to_string)),
+                    "recorded".to_string(),
+                ),
+                Ok(reply) => (None, format!("not recorded: {}", reply.status)),
+                Err(http::NoAnswer::NotSent(_)) => (None, "not sent".to_string()),
+                Err(http::NoAnswer::Lost(_)) => (None, "answer lost".to_string()),
+            };
+            submitted.push(Submitted {
+                tag,
+                node: node as u64 + 1,
+                run_id,
+                answer,
+            });
+            std::thread::sleep(EVERY.saturating_sub(started.elapsed()));
+        }
+        submitted
+    })
+}
+
+fn call_json(
+    url: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Option<Value> {
+    let body = body.map(|b| b.to_string());
+    let reply = http::call(
+        url,
+        method,
+        path,
+        Some(token),
+        body.as_ref().map(|b| b.as_bytes()),
+        Duration::from_secs(4),
+    )
+    .ok()
+    .filter(|r| r.status == 200)?;
+    serde_json::from_str(&reply.body).ok()
+}
+
+/// Waits (up to 60 s) for every recorded run to end, then checks the effects; returns
+/// the runs' final statuses and the violations found.
+pub fn check(
+    urls: &[String],
+    token: &str,
+    submitted: &[Submitted],
+) -> (BTreeMap<String, u64>, Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut statuses: BTreeMap<&str, String> = BTreeMap::new();
+    for submission in submitted {
+        let Some(run_id) = &submission.run_id else {
+            continue;
+        };
+        loop {
+            let url = &urls[statuses.len() % urls.len()];
+            let status = call_json(url, token, "GET", &format!("/v1/runs/{run_id}"), None)
+                .and_then(|v| v["status"].as_str().map(str::to_string));
+            match status {
+                Some(status) if status != "running" => {
+                    statuses.insert(run_id, status);
+                    break;
+                }
+                _ if Instant::now() > deadline => {
+                    statuses.insert(run_id, "running".into());
+                    break;
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+    let query = json!({"query": {"group": {"group": EFFECTS_GROUP}}, "freshness": "linearizable"});
+    let proposals = urls
+        .iter()
+        .find_map(|url| call_json(url, token, "POST", "/v1/ops/query", Some(query.clone())))
+        .and_then(|answer| answer["group"]["proposals"].as_array().cloned());
+    let mut violations = Vec::new();
+    let Some(proposals) = proposals else {
+        violations.push("runs: no node answered for the effects' group".to_string());
+        return (BTreeMap::new(), violations);
+    };
+    let mut effects: BTreeMap<(String, u64), u64> = BTreeMap::new();
+    for proposal in &proposals {
+        let value = &proposal[1];
+        if let (Some(tag), Some(step)) = (value["tag"].as_str(), value["step"].as_u64()) {
+            *effects.entry((tag.to_string(), step)).or_default() += 1;
+        }
+    }
+    for ((tag, step), count) in &effects {
+        if *count > 1 {
+            violations.push(format!(
+                "runs: {tag}'s step {step} took effect {count} times"
+            ));
+        }
+    }
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for submission in submitted {
+        let Some(run_id) = &submission.run_id else {
+            *counts.entry(submission.answer.clone()).or_default() += 1;
+            continue;
+        };
+        let status = statuses.get(run_id.as_str()).cloned().unwrap_or_default();
+        *counts.entry(status.clone()).or_default() += 1;
+        match status.as_str() {
+            "running" => violations.push(format!(
+                "runs: {run_id} ({}) did not finish within 60 s of the last fault",
+                submission.tag
+            )),
+            "succeeded" => {
+                for step in [1, 2] {
+                    if effects
+                        .get(&(submission.tag.clone(), step))
+                        .copied()
+                        .unwrap_or(0)
+                        != 1
+                    {
+                        violations.push(format!(
+                            "runs: {run_id} succeeded but its step {step} took effect {} times",
+                            effects
+                                .get(&(submission.tag.clone(), step))
+                                .copied()
+                                .unwrap_or(0)
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (counts, violations)
+}
