@@ -69,9 +69,11 @@ impl IntoResponse for ApiError {
                     "leader_api": leader.as_ref().map(|(_, info)| &info.api),
                 }),
             ),
-            ApiError::Node(NodeError::NoLeader { .. } | NodeError::NoQuorum { .. }) => {
-                (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message }))
-            }
+            ApiError::Node(
+                NodeError::NoLeader { .. }
+                | NodeError::NoQuorum { .. }
+                | NodeError::CatchingUp { .. },
+            ) => (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message })),
             ApiError::Node(NodeError::OutcomeUnknown(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({ "error": message, "outcome": "unknown" }),

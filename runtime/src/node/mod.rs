@@ -53,6 +53,11 @@ pub enum NodeError {
     NoLeader {
         waited: Duration,
     },
+    /// This node restarted and has not applied the log it held yet: a linearizable
+    /// read is not answered from the older state.
+    CatchingUp {
+        waited: Duration,
+    },
     /// This node leads, but no quorum confirmed it in time (it may be cut off): a
     /// linearizable read is not answered.
     NoQuorum {
@@ -89,6 +94,12 @@ impl fmt::Display for NodeError {
             NodeError::NoLeader { waited } => write!(
                 f,
                 "no leader could be reached within {} ms",
+                waited.as_millis()
+            ),
+            NodeError::CatchingUp { waited } => write!(
+                f,
+                "this node restarted and has not applied its log yet after {} ms; the read was \
+                 not answered (ask another node, or retry)",
                 waited.as_millis()
             ),
             NodeError::NoQuorum { waited } => write!(
@@ -176,6 +187,10 @@ pub struct Node {
     /// Whether the storage held nothing when the node started (no vote, no log entry):
     /// a new node, or one that lost its data (`lost_data`).
     started_empty: bool,
+    /// The last log index this node held when it started, and whether it has applied
+    /// that far: until then it answers no linearizable read (`requests::linearize`).
+    boot_log_index: u64,
+    boot_log_applied: std::sync::atomic::AtomicBool,
 }
 
 impl Node {
@@ -197,6 +212,7 @@ impl Node {
             .ensure_linearizable(ReadPolicy::ReadIndex)
             .await
             .map_err(raft_error)?;
+        node.await_boot_log().await?;
         Ok(node)
     }
 
@@ -242,6 +258,12 @@ impl Node {
             // Per snapshot chunk (4 MiB); installing the whole snapshot has its own,
             // longer, timeout (`network::tcp`).
             install_snapshot_timeout: 10_000,
+            // The commit index is saved only now and then (`storage::log_writer`), so a
+            // member that led before a restart must not take its leadership back
+            // without an election: it would serve from a state behind its own
+            // acknowledgements (openraft's documented caveat). The embedded node keeps
+            // it (one voter, no one else to elect); `requests::linearize` covers both.
+            enable_leader_restore: Some(peers.is_none()),
             ..Config::default()
         }
         .validate()
@@ -251,7 +273,7 @@ impl Node {
             path: data_dir.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let started_empty = {
+        let (started_empty, boot_log_index) = {
             use openraft::storage::{RaftLogReader, RaftLogStorage};
             let io = |e: std::io::Error| NodeError::Io {
                 path: data_dir.to_path_buf(),
@@ -259,7 +281,10 @@ impl Node {
             };
             let vote = log.read_vote().await.map_err(io)?;
             let state = log.get_log_state().await.map_err(io)?;
-            vote.is_none() && state.last_log_id.is_none()
+            (
+                vote.is_none() && state.last_log_id.is_none(),
+                state.last_log_id.map_or(0, |id| id.index),
+            )
         };
         let raft = match &peers {
             Some(peers) => {
@@ -279,6 +304,8 @@ impl Node {
             proposal_latency: LatencyHistogram::default(),
             assignment_signals,
             started_empty,
+            boot_log_index,
+            boot_log_applied: std::sync::atomic::AtomicBool::new(boot_log_index == 0),
         })
     }
 

@@ -117,7 +117,29 @@ impl Node {
     /// committed before the read started is visible, on whichever node reads.
     pub async fn read<T>(&self, read: impl FnOnce(&State) -> T) -> Result<T, NodeError> {
         self.linearize().await?;
+        self.await_boot_log().await?;
         Ok(read(&self.applied.read().await.state))
+    }
+
+    /// A node holds entries in its log at a restart that it has not applied yet (its
+    /// saved commit index lags by up to 1,024 entries); every write it acknowledged
+    /// before is among them. Until it applied that far, a read index — its own, if it
+    /// kept leading — may be older than those acknowledgements, so it answers no
+    /// linearizable read before.
+    pub(super) async fn await_boot_log(&self) -> Result<(), NodeError> {
+        use std::sync::atomic::Ordering;
+        if self.boot_log_applied.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.raft
+            .wait(Some(self.request_timeout))
+            .applied_index_at_least(Some(self.boot_log_index), "apply the log held at start")
+            .await
+            .map_err(|_| NodeError::CatchingUp {
+                waited: self.request_timeout,
+            })?;
+        self.boot_log_applied.store(true, Ordering::Release);
+        Ok(())
     }
 
     async fn linearize(&self) -> Result<(), NodeError> {
