@@ -1,9 +1,9 @@
 //! Submitted runs under the same faults: a submitter sends a run of `exactly_once`
 //! (`tests/fixtures/cluster/robustness.edgeflow`) to a random node every few hundred
-//! milliseconds; each run proposes two records naming its tag. Afterwards every run
-//! must finish, and the group's proposals must hold each record of a succeeded run
-//! exactly once — a driver that died mid-run was replaced without repeating a step —
-//! and no record twice, whatever happened to the run.
+//! milliseconds; each run writes two keys named after its tag, and a key's version
+//! counts the writes that took effect. Afterwards every run must finish, each key of a
+//! succeeded run must be at version 1 — a driver that died mid-run was replaced
+//! without repeating a step — and no key of any run beyond it.
 
 use crate::common::{self, http};
 use crate::workload::Shared;
@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub const EFFECTS_GROUP: &str = "runs-effects";
+/// Where the runs write the keys that count their effects.
+pub const EFFECTS_NAMESPACE: &str = "runs-effects";
 const EVERY: Duration = Duration::from_millis(300);
 
 /// One submission: its tag, and the run id when the node answered.
@@ -138,28 +139,35 @@ pub fn check(
             }
         }
     }
-    let query = json!({"query": {"group": {"group": EFFECTS_GROUP}}, "freshness": "linearizable"});
-    let proposals = urls
-        .iter()
-        .find_map(|url| call_json(url, token, "POST", "/v1/ops/query", Some(query.clone())))
-        .and_then(|answer| answer["group"]["proposals"].as_array().cloned());
-    let mut violations = Vec::new();
-    let Some(proposals) = proposals else {
-        violations.push("runs: no node answered for the effects' group".to_string());
-        return (BTreeMap::new(), violations);
+    // A key's version is how many of its writes took effect (404: none).
+    let effect_count = |tag: &str, step: u64| -> Option<u64> {
+        let path = format!("/v1/state/{EFFECTS_NAMESPACE}/{tag}-{step}");
+        urls.iter().find_map(|url| {
+            let reply =
+                http::call(url, "GET", &path, Some(token), None, Duration::from_secs(4)).ok()?;
+            match reply.status {
+                200 => serde_json::from_str::<Value>(&reply.body).ok()?["version"].as_u64(),
+                404 => Some(0),
+                _ => None,
+            }
+        })
     };
+    let mut violations = Vec::new();
     let mut effects: BTreeMap<(String, u64), u64> = BTreeMap::new();
-    for proposal in &proposals {
-        let value = &proposal[1];
-        if let (Some(tag), Some(step)) = (value["tag"].as_str(), value["step"].as_u64()) {
-            *effects.entry((tag.to_string(), step)).or_default() += 1;
-        }
-    }
-    for ((tag, step), count) in &effects {
-        if *count > 1 {
-            violations.push(format!(
-                "runs: {tag}'s step {step} took effect {count} times"
-            ));
+    for submission in submitted {
+        for step in [1, 2] {
+            match effect_count(&submission.tag, step) {
+                Some(count) => {
+                    effects.insert((submission.tag.clone(), step), count);
+                    if count > 1 {
+                        violations.push(format!(
+                            "runs: {}'s step {step} took effect {count} times",
+                            submission.tag
+                        ));
+                    }
+                }
+                None => violations.push(format!("runs: no node answered for {}", submission.tag)),
+            }
         }
     }
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -177,18 +185,11 @@ pub fn check(
             )),
             "succeeded" => {
                 for step in [1, 2] {
-                    if effects
-                        .get(&(submission.tag.clone(), step))
-                        .copied()
-                        .unwrap_or(0)
-                        != 1
-                    {
+                    let count = effects.get(&(submission.tag.clone(), step)).copied();
+                    if count != Some(1) {
                         violations.push(format!(
                             "runs: {run_id} succeeded but its step {step} took effect {} times",
-                            effects
-                                .get(&(submission.tag.clone(), step))
-                                .copied()
-                                .unwrap_or(0)
+                            count.unwrap_or(0)
                         ));
                     }
                 }
