@@ -303,3 +303,58 @@ fn inputs_can_come_from_a_json_file_and_ephemeral_runs_leave_nothing_behind() {
         "an ephemeral run wrote a data dir"
     );
 }
+
+#[test]
+fn rate_limits_hold_within_a_run_across_runs_and_per_key_on_one_data_dir() {
+    let data = data_dir("ratelimit");
+    let fixture = "tests/fixtures/run/ratelimit.edgeflow";
+    let run = |workflow: &str, inputs: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "run", fixture, "-w", workflow, "--data", &data, "--format", "json",
+        ];
+        for input in inputs {
+            args.extend(["--input", input]);
+        }
+        let output = edgeflow(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str(&stdout(&output)).expect("JSON output")
+    };
+    // Within one run: three requests of 2 at once against 5 — exactly two pass.
+    assert_eq!(run("three_at_once", &[])["admitted"], 2);
+    // Across runs on the same data dir: the 1 token left, then nothing.
+    let last = run("take", &[]);
+    assert_eq!(last["allowed"], true, "{last}");
+    assert_eq!(last["used"], 5, "{last}");
+    let denied = run("take", &[]);
+    assert_eq!(denied["allowed"], false, "{denied}");
+    let retry = denied["retry_after"].as_str().expect("a duration");
+    assert!(retry != "0s" && !retry.is_empty(), "{denied}");
+    // More than the budget can ever hold is an error at the step, not a denial.
+    let output = edgeflow(&[
+        "run", fixture, "-w", "take", "--input", "tokens=6", "--data", &data,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("can never be admitted"),
+        "{}",
+        stderr(&output)
+    );
+    // Per key: each user has a budget of two, whatever the others used.
+    for (user, expected) in [
+        ("alice", true),
+        ("alice", true),
+        ("alice", false),
+        ("bob", true),
+    ] {
+        let input = format!("user={user}");
+        assert_eq!(
+            run("per_user_take", &[&input])["allowed"],
+            expected,
+            "{user}"
+        );
+    }
+    // Per edge: the embedded node is one edge, its budget kept across runs as well.
+    for expected in [true, true, true, false] {
+        assert_eq!(run("local_take", &[])["allowed"], expected);
+    }
+}

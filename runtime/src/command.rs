@@ -2,6 +2,7 @@
 //! Raft log, stamped with the proposer's clock so that applying it never reads a local
 //! clock (replicas stay identical). Each command has exactly one `Response`.
 
+use crate::quotas::{LeaseAnswer, QuotaCommand};
 use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
 use crate::tokens::TokenCommand;
@@ -174,6 +175,8 @@ pub enum Command {
     },
     /// Create or revoke a client token (the `tokens` subsystem).
     Token(TokenCommand),
+    /// Lease tokens of a global rate-limit budget to an edge (the `quotas` subsystem).
+    Quota(QuotaCommand),
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -246,6 +249,8 @@ pub enum Response {
         cancelled: bool,
         status: Option<crate::state::RunStatus>,
     },
+    /// What a lease request of the `quotas` subsystem got.
+    Quota(LeaseAnswer),
     /// Whether a client token change was made, and if not why.
     Tokens {
         accepted: bool,
@@ -294,6 +299,9 @@ impl fmt::Display for Request {
             Command::RenewRun { run_id, node, .. } => write!(f, "node {node} renews {run_id}"),
             Command::Token(TokenCommand::Create { id, .. }) => write!(f, "create token {id}"),
             Command::Token(TokenCommand::Revoke { id }) => write!(f, "revoke token {id}"),
+            Command::Quota(QuotaCommand::Lease {
+                policy, key, edge, ..
+            }) => write!(f, "lease {}/{key} to {edge}", policy.name),
         }
     }
 }

@@ -127,20 +127,23 @@ impl Driver {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("the run's program is not stored")?;
-        // Only the run's workflow is kept while it runs (a program can be megabytes).
-        let workflow = from_bundle(bundle.as_bytes())
-            .map_err(|e| e.to_string())?
+        // Only the run's workflow and policies are kept while it runs (a program can be
+        // megabytes).
+        let program = from_bundle(bundle.as_bytes()).map_err(|e| e.to_string())?;
+        drop(bundle);
+        let policies = Arc::new(program.policies);
+        let workflow = program
             .workflows
             .into_iter()
             .find(|w| w.name == record.workflow)
             .ok_or_else(|| format!("the program has no workflow `{}`", record.workflow))?;
-        drop(bundle);
         let inputs: BTreeMap<String, Value> =
             serde_json::from_value(record.inputs).map_err(|e| e.to_string())?;
         let executor = Executor {
             registry: self.registry.clone(),
             node: self.node.clone(),
             on_step: None,
+            policies,
         };
         let identity = RunIdentity {
             run_id,

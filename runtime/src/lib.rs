@@ -20,6 +20,7 @@ pub mod node;
 pub mod node_log;
 pub mod op;
 pub mod op_host;
+pub mod quotas;
 pub mod raft_types;
 pub mod state;
 pub mod storage;

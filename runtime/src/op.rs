@@ -20,6 +20,8 @@ pub struct OpContext {
     pub run_id: String,
     pub step: String,
     pub attempt: u32,
+    /// The rate-limit policies of the run's program, for `ratelimit.*`.
+    pub policies: Arc<Vec<edgeflow_compiler::ir::Policy>>,
 }
 
 impl OpContext {

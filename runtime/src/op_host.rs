@@ -26,6 +26,12 @@ pub enum Query {
     },
     /// A group's live lease holder at `at_ms`, and its term.
     Leader { group: String, at_ms: u64 },
+    /// How much of a global rate-limit budget is used at `at_ms`.
+    Quota {
+        policy: crate::quotas::QuotaPolicy,
+        key: String,
+        at_ms: u64,
+    },
     /// A group's fencing term, the last sequence number `global_order` handed out and
     /// the proposals it keeps (a group never used answers zeros).
     Group { group: String },
@@ -49,6 +55,7 @@ pub enum QueryAnswer {
         holder: Option<String>,
         term: u64,
     },
+    Quota(crate::quotas::Usage),
     Group {
         term: u64,
         last_sequence: u64,
@@ -88,6 +95,9 @@ impl Query {
             Query::Leader { group, at_ms } => {
                 let (holder, term) = state.leader(group, *at_ms);
                 QueryAnswer::Leader { holder, term }
+            }
+            Query::Quota { policy, key, at_ms } => {
+                QueryAnswer::Quota(state.quotas.usage(policy, key, *at_ms))
             }
             Query::Group { group } => {
                 let group = state.groups.get(group);
@@ -153,6 +163,11 @@ pub trait OpHost: Send + Sync {
         query: Query,
         freshness: Freshness,
     ) -> BoxFuture<'_, Result<QueryAnswer, NodeError>>;
+
+    /// This host's rate-limit decisions (none where they are not made yet: a worker).
+    fn quotas(&self) -> Option<&crate::quotas::EdgeQuotas> {
+        None
+    }
 }
 
 impl OpHost for Node {
@@ -179,5 +194,9 @@ impl OpHost for Node {
                 Freshness::Local => Ok(self.read_local(|state| query.answer(state)).await),
             }
         })
+    }
+
+    fn quotas(&self) -> Option<&crate::quotas::EdgeQuotas> {
+        Some(self.quotas())
     }
 }

@@ -77,6 +77,7 @@ async fn run(
         registry,
         node,
         on_step: None,
+        policies: Default::default(),
     };
     let identity = RunIdentity {
         run_id: "run",

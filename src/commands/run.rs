@@ -145,6 +145,7 @@ async fn run_on(
         registry: edgeflow_stdlib::registry(),
         node: node.clone(),
         on_step,
+        policies: Arc::new(program.policies.clone()),
     };
     let identity = RunIdentity {
         run_id: &run_id,

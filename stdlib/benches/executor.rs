@@ -63,6 +63,7 @@ async fn main() {
         registry: edgeflow_stdlib::registry(),
         node,
         on_step: None,
+        policies: Default::default(),
     };
 
     let mut chain = String::from("workflow chain() {\n  let s0 = 1\n");

@@ -9,6 +9,7 @@ mod edge;
 mod log;
 mod monitor;
 mod op_fn;
+mod ratelimit;
 mod result;
 mod state;
 mod time;
@@ -24,6 +25,7 @@ pub fn registry() -> Registry {
     edge::register(&mut registry);
     log::register(&mut registry);
     monitor::register(&mut registry);
+    ratelimit::register(&mut registry);
     time::register(&mut registry);
     unavailable::register(&mut registry);
     registry

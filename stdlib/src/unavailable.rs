@@ -5,14 +5,6 @@ use crate::op_fn::{OpFn, OpFuture};
 use edgeflow_runtime::op::{Args, OpContext, OpError, Registry};
 
 const NOT_YET: &[(&str, &str)] = &[
-    (
-        "ratelimit.acquire",
-        "the global rate limiter is not built yet",
-    ),
-    (
-        "ratelimit.usage",
-        "the global rate limiter is not built yet",
-    ),
     ("migrate.start", "workload migration is not built yet"),
     ("migrate.progress", "workload migration is not built yet"),
     ("migrate.pause", "workload migration is not built yet"),

@@ -66,6 +66,7 @@ async fn run(
         registry: edgeflow_stdlib::registry(),
         node: node.clone(),
         on_step: None,
+        policies: Default::default(),
     };
     let report = executor
         .run(
@@ -96,6 +97,7 @@ async fn executor() -> (tempfile::TempDir, Executor) {
         registry: edgeflow_stdlib::registry(),
         node: Arc::new(node),
         on_step: None,
+        policies: Default::default(),
     };
     (dir, executor)
 }

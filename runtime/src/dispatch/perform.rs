@@ -58,6 +58,9 @@ async fn run(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork) -> (Ou
         run_id: work.run_id.clone(),
         step: work.step.clone(),
         attempt: 0,
+        // A placed step does not carry its program's policies (yet): `ratelimit.*`
+        // there says so.
+        policies: Default::default(),
     };
     let (result, attempts) = call_with_retries(op, context, Args(values), policy).await;
     let outcome = match result.map(|value| serde_json::to_value(&value)) {

@@ -38,6 +38,8 @@ pub struct Executor {
     pub node: Arc<Node>,
     /// Called as each step finishes (progress output).
     pub on_step: Option<StepObserver>,
+    /// The rate-limit policies of the program the runs come from.
+    pub policies: Arc<Vec<edgeflow_compiler::ir::Policy>>,
 }
 
 /// Which program a run belongs to, recorded with it so a resume runs the same code.
@@ -351,6 +353,7 @@ impl Executor {
             run_id: run_id.to_string(),
             step: step.name.clone(),
             attempt: 0,
+            policies: self.policies.clone(),
         };
         let node = self.node.clone();
         tasks.spawn(async move {

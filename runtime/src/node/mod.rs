@@ -191,6 +191,8 @@ pub struct Node {
     /// that far: until then it answers no linearizable read (`requests::linearize`).
     boot_log_index: u64,
     boot_log_applied: std::sync::atomic::AtomicBool,
+    /// This node's rate-limit decisions: leases of global budgets, per-edge budgets.
+    quotas: crate::quotas::EdgeQuotas,
 }
 
 impl Node {
@@ -286,6 +288,7 @@ impl Node {
                 state.last_log_id.map_or(0, |id| id.index),
             )
         };
+        let quotas = crate::quotas::EdgeQuotas::new(name, peers.is_none());
         let raft = match &peers {
             Some(peers) => {
                 let network = TcpNetwork::new(peers.clone());
@@ -306,6 +309,7 @@ impl Node {
             started_empty,
             boot_log_index,
             boot_log_applied: std::sync::atomic::AtomicBool::new(boot_log_index == 0),
+            quotas,
         })
     }
 
@@ -322,6 +326,11 @@ impl Node {
     /// Wakes whoever waits for the steps assigned to a node, as assignments apply here.
     pub fn assignment_signals(&self) -> &AssignmentSignals {
         &self.assignment_signals
+    }
+
+    /// This node's rate-limit decisions.
+    pub fn quotas(&self) -> &crate::quotas::EdgeQuotas {
+        &self.quotas
     }
 
     /// The Raft instance, for the transport's server side.

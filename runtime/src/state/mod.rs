@@ -16,6 +16,7 @@ pub use kv::{check_address, Versioned};
 pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
+use crate::quotas::Ledger;
 use crate::tokens::Tokens;
 use applied::{AppliedKeys, Replay};
 use assignments::Assignments;
@@ -51,6 +52,9 @@ pub struct State {
     /// Scoped client tokens (hashes only).
     #[serde(default)]
     pub tokens: Tokens,
+    /// Global rate-limit budgets and the leases granted from them.
+    #[serde(default)]
+    pub quotas: Ledger,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -415,6 +419,7 @@ impl State {
                     ),
                 }
             }
+            Command::Quota(command) => Response::Quota(self.quotas.apply(command, now)),
             Command::Token(command) => match self.tokens.apply(command, now) {
                 Ok(()) => Response::Tokens {
                     accepted: true,

@@ -1,0 +1,325 @@
+//! An edge's side of rate limiting: the decision for each request, made in this
+//! process. A global policy's tokens come from leases the ledger grants (one Raft
+//! proposal per lease, sized by this edge's demand over the last second so steady
+//! traffic needs about one a second); a lease is counted from when this edge asked, so
+//! it ends here no later than in the ledger. A per-edge policy's budget lives only
+//! here (on the embedded node: in its ledger, so it holds across runs); keys idle long enough that their budget is full again are forgotten, so memory
+//! stays bounded whatever the key cardinality (`MAX_LOCAL_KEYS`).
+
+use super::algorithm::{Budget, Decision, Limit};
+use super::ledger::{budget_name, LeaseAnswer, QuotaCommand, Usage};
+use super::policy::{QuotaPolicy, Scope};
+use crate::command::{Command, Response};
+use crate::node::NodeError;
+use crate::op_host::OpHost;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Keys of per-edge budgets kept: past it, budgets as full as new ones are dropped, and
+/// while still past it a new key waits.
+const MAX_LOCAL_KEYS: usize = 100_000;
+/// Demand is measured over windows of this length.
+const DEMAND_WINDOW: Duration = Duration::from_secs(1);
+
+/// What a request got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    pub allowed: bool,
+    /// Tokens left for the next requests here (a global policy: in this edge's lease).
+    pub remaining: u64,
+    /// When denied: how long until the request could be admitted (0 when allowed).
+    pub retry_after_ns: u64,
+}
+
+#[derive(Debug)]
+pub enum QuotaError {
+    /// More tokens than the policy can ever admit at once, or none.
+    Tokens {
+        policy: String,
+        tokens: u64,
+        most: u64,
+    },
+    Node(NodeError),
+    /// The cluster answered something else than a lease.
+    Unexpected(String),
+}
+
+impl std::fmt::Display for QuotaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QuotaError::Tokens {
+                policy,
+                tokens: 0,
+                ..
+            } => write!(f, "a request of policy `{policy}` takes at least 1 token"),
+            QuotaError::Tokens {
+                policy,
+                tokens,
+                most,
+            } => write!(
+                f,
+                "{tokens} tokens can never be admitted at once by policy `{policy}` (at most {most})"
+            ),
+            QuotaError::Node(error) => write!(f, "{error}"),
+            QuotaError::Unexpected(answer) => write!(f, "the cluster answered {answer}"),
+        }
+    }
+}
+
+impl From<NodeError> for QuotaError {
+    fn from(error: NodeError) -> QuotaError {
+        QuotaError::Node(error)
+    }
+}
+
+/// A lease in hand, and the demand that sized it.
+#[derive(Debug)]
+struct Held {
+    tokens: u64,
+    valid_until: Instant,
+    demand: Demand,
+}
+
+/// Tokens asked for in the current and the last full demand window.
+#[derive(Debug)]
+struct Demand {
+    since: Instant,
+    current: u64,
+    last: u64,
+}
+
+impl Demand {
+    fn new(now: Instant) -> Demand {
+        Demand {
+            since: now,
+            current: 0,
+            last: 0,
+        }
+    }
+
+    fn note(&mut self, now: Instant, tokens: u64) {
+        let elapsed = now.duration_since(self.since);
+        if elapsed >= DEMAND_WINDOW {
+            self.last = if elapsed < 2 * DEMAND_WINDOW {
+                self.current
+            } else {
+                0
+            };
+            self.current = 0;
+            self.since = now;
+        }
+        self.current += tokens;
+    }
+
+    /// Tokens a lease of `LEASE_TTL_MS` should carry: the higher of the last and the
+    /// current window's demand.
+    fn lease_size(&self) -> u64 {
+        self.last.max(self.current)
+    }
+}
+
+#[derive(Debug)]
+struct Local {
+    budget: Budget,
+    limit: Limit,
+    most: u64,
+}
+
+pub struct EdgeQuotas {
+    edge: String,
+    /// The embedded node keeps per-edge budgets in the ledger too (its one edge, on its
+    /// own disk), so they hold across `edgeflow run`s on one data dir; a cluster member
+    /// keeps them in memory, decided without the quorum.
+    per_edge_in_ledger: bool,
+    leases: Mutex<HashMap<String, Held>>,
+    local: Mutex<HashMap<String, Local>>,
+}
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl EdgeQuotas {
+    pub fn new(edge: &str, per_edge_in_ledger: bool) -> EdgeQuotas {
+        EdgeQuotas {
+            edge: edge.to_string(),
+            per_edge_in_ledger,
+            leases: Mutex::new(HashMap::new()),
+            local: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Decides a request for `tokens` of `policy` with `key`.
+    pub async fn acquire(
+        &self,
+        host: &dyn OpHost,
+        policy: &QuotaPolicy,
+        key: &str,
+        tokens: u64,
+    ) -> Result<Admission, QuotaError> {
+        let most = policy.most_at_once();
+        if tokens == 0 || tokens > most {
+            return Err(QuotaError::Tokens {
+                policy: policy.name.clone(),
+                tokens,
+                most,
+            });
+        }
+        if self.uses_ledger(policy) {
+            self.acquire_leased(host, policy, key, tokens).await
+        } else {
+            Ok(self.acquire_local(policy, key, tokens))
+        }
+    }
+
+    /// Whether `policy`'s budgets are the ledger's (leased) or this process's own.
+    pub fn uses_ledger(&self, policy: &QuotaPolicy) -> bool {
+        policy.scope == Scope::Global || self.per_edge_in_ledger
+    }
+
+    fn acquire_local(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> Admission {
+        let now_ns = unix_ns();
+        let name = budget_name(policy, key);
+        let mut local = self
+            .local
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if local.len() >= MAX_LOCAL_KEYS && !local.contains_key(&name) {
+            forget_full_budgets(&mut local, now_ns);
+            if local.len() >= MAX_LOCAL_KEYS {
+                // Every key is in use: a new one waits (never a fresh budget for an old key).
+                return Admission {
+                    allowed: false,
+                    remaining: 0,
+                    retry_after_ns: policy.limit.per_ns,
+                };
+            }
+        }
+        let entry = local.entry(name).or_insert_with(|| Local {
+            budget: Budget::new(policy.algorithm, &policy.limit, now_ns),
+            limit: policy.limit,
+            most: policy.most_at_once(),
+        });
+        match entry.budget.take(&policy.limit, now_ns, tokens) {
+            Decision::Allowed { remaining } => Admission {
+                allowed: true,
+                remaining,
+                retry_after_ns: 0,
+            },
+            Decision::Denied { retry_after_ns } => Admission {
+                allowed: false,
+                remaining: entry.budget.available(&policy.limit, now_ns),
+                retry_after_ns: retry_after_ns.unwrap_or(u64::MAX),
+            },
+        }
+    }
+
+    async fn acquire_leased(
+        &self,
+        host: &dyn OpHost,
+        policy: &QuotaPolicy,
+        key: &str,
+        tokens: u64,
+    ) -> Result<Admission, QuotaError> {
+        let name = budget_name(policy, key);
+        let now = Instant::now();
+        let want = {
+            let mut leases = self
+                .leases
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            let held = leases.entry(name.clone()).or_insert_with(|| Held {
+                tokens: 0,
+                valid_until: now,
+                demand: Demand::new(now),
+            });
+            held.demand.note(now, tokens);
+            if held.valid_until > now && held.tokens >= tokens {
+                held.tokens -= tokens;
+                return Ok(Admission {
+                    allowed: true,
+                    remaining: held.tokens,
+                    retry_after_ns: 0,
+                });
+            }
+            held.demand
+                .lease_size()
+                .clamp(tokens, policy.most_at_once())
+        };
+        let command = Command::Quota(QuotaCommand::Lease {
+            policy: policy.clone(),
+            key: policy.budget_key(key).to_string(),
+            edge: self.edge.clone(),
+            need: tokens,
+            want,
+        });
+        let answer = match host.write_once(command, None).await? {
+            Response::Quota(answer) => answer,
+            other => return Err(QuotaError::Unexpected(format!("{other:?}"))),
+        };
+        Ok(self.take_lease(&name, now, tokens, &answer))
+    }
+
+    /// Records a lease the ledger answered (asked at `asked`) and spends `tokens` of it.
+    fn take_lease(
+        &self,
+        name: &str,
+        asked: Instant,
+        tokens: u64,
+        answer: &LeaseAnswer,
+    ) -> Admission {
+        if answer.granted < tokens {
+            return Admission {
+                allowed: false,
+                remaining: 0,
+                retry_after_ns: answer.retry_after_ns.unwrap_or(u64::MAX),
+            };
+        }
+        let lasts =
+            Duration::from_millis(answer.expires_at_ms.saturating_sub(answer.granted_at_ms));
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let held = leases.entry(name.to_string()).or_insert_with(|| Held {
+            tokens: 0,
+            valid_until: asked,
+            demand: Demand::new(asked),
+        });
+        // What is left of an older lease is not carried over: its tokens end with it.
+        held.tokens = answer.granted - tokens;
+        held.valid_until = asked + lasts;
+        Admission {
+            allowed: true,
+            remaining: held.tokens,
+            retry_after_ns: 0,
+        }
+    }
+
+    /// A per-edge policy's usage on this edge.
+    pub fn local_usage(&self, policy: &QuotaPolicy, key: &str) -> Usage {
+        let now_ns = unix_ns();
+        let most = policy.most_at_once();
+        let local = self
+            .local
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let remaining = local.get(&budget_name(policy, key)).map_or(most, |l| {
+            l.budget.available(&policy.limit, now_ns).min(most)
+        });
+        Usage {
+            used: most - remaining,
+            limit: most,
+            remaining,
+            per_edge: BTreeMap::from([(self.edge.clone(), most - remaining)]),
+        }
+    }
+}
+
+/// Drops per-edge budgets that are as full as new ones (nothing to remember).
+fn forget_full_budgets(local: &mut HashMap<String, Local>, now_ns: u64) {
+    local.retain(|_, entry| entry.budget.available(&entry.limit, now_ns) < entry.most);
+}

@@ -1,0 +1,120 @@
+//! A rate-limit policy as the quota subsystem enforces it, resolved from the IR's
+//! `policy` declaration: its algorithm and limit in integers, its scope, the descriptor
+//! keys that partition it. A policy's `id` is a digest of that definition, so a budget
+//! belongs to one definition: changing a policy's limit starts a new budget instead of
+//! reinterpreting the old one's state.
+
+use super::algorithm::{Algorithm, Limit};
+use edgeflow_compiler::ir;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// One budget for the whole fleet, leased to the edges through the state machine.
+    Global,
+    /// Every edge has the whole budget, decided locally.
+    PerEdge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExceed {
+    Reject,
+    /// Admit after waiting when the wait is at most this long, else deny.
+    Delay {
+        max_ns: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaPolicy {
+    pub name: String,
+    pub algorithm: Algorithm,
+    pub limit: Limit,
+    pub scope: Scope,
+    /// Descriptor keys that partition the budget (none: one budget, the key ignored).
+    pub by: Vec<String>,
+    pub on_exceed: OnExceed,
+}
+
+/// Why an IR policy cannot be enforced (the compiler already refuses these; a bundle
+/// from elsewhere is checked again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub policy: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "policy `{}`: {}", self.policy, self.reason)
+    }
+}
+
+impl QuotaPolicy {
+    pub fn from_ir(policy: &ir::Policy) -> Result<QuotaPolicy, PolicyError> {
+        let fail = |reason: String| PolicyError {
+            policy: policy.name.clone(),
+            reason,
+        };
+        let algorithm = Algorithm::from_name(&policy.algorithm)
+            .ok_or_else(|| fail(format!("unknown algorithm `{}`", policy.algorithm)))?;
+        let scope = match policy.scope.as_str() {
+            "global" => Scope::Global,
+            "per_edge" => Scope::PerEdge,
+            other => return Err(fail(format!("unknown scope `{other}`"))),
+        };
+        let positive = |what: &str, value: i64| -> Result<u64, PolicyError> {
+            u64::try_from(value)
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| fail(format!("{what} must be positive, not {value}")))
+        };
+        let limit = Limit {
+            count: positive("the limit's count", policy.limit.count)?,
+            per_ns: positive("the limit's period", policy.limit.per)?,
+            burst: positive("burst", policy.burst)?,
+        };
+        let on_exceed = match policy.on_exceed {
+            ir::OnExceed::Reject => OnExceed::Reject,
+            ir::OnExceed::Delay(nanos) => OnExceed::Delay {
+                max_ns: u64::try_from(nanos).unwrap_or(0),
+            },
+        };
+        Ok(QuotaPolicy {
+            name: policy.name.clone(),
+            algorithm,
+            limit,
+            scope,
+            by: policy.by.clone(),
+            on_exceed,
+        })
+    }
+
+    /// The budget a request with `key` draws from: the policy's one budget without
+    /// `by`, else one per key value.
+    pub fn budget_key<'a>(&self, key: &'a str) -> &'a str {
+        if self.by.is_empty() {
+            ""
+        } else {
+            key
+        }
+    }
+
+    /// A digest of the definition: `name@` and 16 hex digits.
+    pub fn id(&self) -> String {
+        let digest = Sha256::digest(crate::encoding::encode(self));
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}@{hex}", self.name)
+    }
+
+    /// The most tokens one request can ever get.
+    pub fn most_at_once(&self) -> u64 {
+        match self.algorithm {
+            Algorithm::TokenBucket | Algorithm::Gcra => self.limit.burst,
+            Algorithm::FixedWindow | Algorithm::SlidingWindow => self.limit.count,
+        }
+    }
+}
