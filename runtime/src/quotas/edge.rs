@@ -126,13 +126,39 @@ struct Local {
     most: u64,
 }
 
+/// Leases by policy id (a handful: a short list compared in place), then by budget key
+/// (client-chosen: a map with the standard, flood-resistant hasher) — looked up without
+/// building a name.
+#[derive(Default)]
+struct LeasesByPolicy(Vec<(String, HashMap<String, Held>)>);
+
+impl LeasesByPolicy {
+    fn get_mut(&mut self, policy: &str) -> Option<&mut HashMap<String, Held>> {
+        self.0
+            .iter_mut()
+            .find(|(id, _)| id == policy)
+            .map(|(_, keys)| keys)
+    }
+
+    fn entry(&mut self, policy: &str) -> &mut HashMap<String, Held> {
+        let index = match self.0.iter().position(|(id, _)| id == policy) {
+            Some(index) => index,
+            None => {
+                self.0.push((policy.to_string(), HashMap::new()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[index].1
+    }
+}
+
 pub struct EdgeQuotas {
     edge: String,
     /// The embedded node keeps per-edge budgets in the ledger too (its one edge, on its
     /// own disk), so they hold across `edgeflow run`s on one data dir; a cluster member
     /// keeps them in memory, decided without the quorum.
     per_edge_in_ledger: bool,
-    leases: Mutex<HashMap<String, Held>>,
+    leases: Mutex<LeasesByPolicy>,
     local: Mutex<HashMap<String, Local>>,
 }
 
@@ -147,7 +173,7 @@ impl EdgeQuotas {
         EdgeQuotas {
             edge: edge.to_string(),
             per_edge_in_ledger,
-            leases: Mutex::new(HashMap::new()),
+            leases: Mutex::new(LeasesByPolicy::default()),
             local: Mutex::new(HashMap::new()),
         }
     }
@@ -217,6 +243,62 @@ impl EdgeQuotas {
         }
     }
 
+    /// The decision from the lease in hand, without waiting: `None` when the lease
+    /// cannot cover the request (then a new one must be asked for). The hot path of a
+    /// global policy: one lock, two lookups, one clock read.
+    pub fn decide_from_lease(
+        &self,
+        policy: &QuotaPolicy,
+        key: &str,
+        tokens: u64,
+    ) -> Option<Admission> {
+        let now = Instant::now();
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let held = leases
+            .get_mut(policy.id())?
+            .get_mut(policy.budget_key(key))?;
+        held.demand.note(now, tokens);
+        if held.valid_until > now && held.tokens >= tokens {
+            held.tokens -= tokens;
+            return Some(Admission {
+                allowed: true,
+                remaining: held.tokens,
+                retry_after_ns: 0,
+            });
+        }
+        None
+    }
+
+    /// How many tokens to ask for: the recent demand, at least the request.
+    fn lease_size(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> u64 {
+        let now = Instant::now();
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let by_key = leases.entry(policy.id());
+        if by_key.len() >= MAX_LOCAL_KEYS {
+            // Keys whose lease ended hold nothing but their demand: forget them.
+            by_key.retain(|_, held| held.valid_until > now);
+        }
+        let held = by_key
+            .entry(policy.budget_key(key).to_string())
+            .or_insert_with(|| Held {
+                tokens: 0,
+                valid_until: now,
+                demand: Demand::new(now),
+            });
+        if held.demand.current == 0 {
+            held.demand.note(now, tokens);
+        }
+        held.demand
+            .lease_size()
+            .clamp(tokens, policy.most_at_once())
+    }
+
     async fn acquire_leased(
         &self,
         host: &dyn OpHost,
@@ -224,49 +306,29 @@ impl EdgeQuotas {
         key: &str,
         tokens: u64,
     ) -> Result<Admission, QuotaError> {
-        let name = budget_name(policy, key);
-        let now = Instant::now();
-        let want = {
-            let mut leases = self
-                .leases
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            let held = leases.entry(name.clone()).or_insert_with(|| Held {
-                tokens: 0,
-                valid_until: now,
-                demand: Demand::new(now),
-            });
-            held.demand.note(now, tokens);
-            if held.valid_until > now && held.tokens >= tokens {
-                held.tokens -= tokens;
-                return Ok(Admission {
-                    allowed: true,
-                    remaining: held.tokens,
-                    retry_after_ns: 0,
-                });
-            }
-            held.demand
-                .lease_size()
-                .clamp(tokens, policy.most_at_once())
-        };
+        if let Some(admission) = self.decide_from_lease(policy, key, tokens) {
+            return Ok(admission);
+        }
+        let asked = Instant::now();
         let command = Command::Quota(QuotaCommand::Lease {
             policy: policy.clone(),
             key: policy.budget_key(key).to_string(),
             edge: self.edge.clone(),
             need: tokens,
-            want,
+            want: self.lease_size(policy, key, tokens),
         });
         let answer = match host.write_once(command, None).await? {
             Response::Quota(answer) => answer,
             other => return Err(QuotaError::Unexpected(format!("{other:?}"))),
         };
-        Ok(self.take_lease(&name, now, tokens, &answer))
+        Ok(self.take_lease(policy, key, asked, tokens, &answer))
     }
 
     /// Records a lease the ledger answered (asked at `asked`) and spends `tokens` of it.
     fn take_lease(
         &self,
-        name: &str,
+        policy: &QuotaPolicy,
+        key: &str,
         asked: Instant,
         tokens: u64,
         answer: &LeaseAnswer,
@@ -284,11 +346,14 @@ impl EdgeQuotas {
             .leases
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let held = leases.entry(name.to_string()).or_insert_with(|| Held {
-            tokens: 0,
-            valid_until: asked,
-            demand: Demand::new(asked),
-        });
+        let held = leases
+            .entry(policy.id())
+            .entry(policy.budget_key(key).to_string())
+            .or_insert_with(|| Held {
+                tokens: 0,
+                valid_until: asked,
+                demand: Demand::new(asked),
+            });
         // What is left of an older lease is not carried over: its tokens end with it.
         held.tokens = answer.granted - tokens;
         held.valid_until = asked + lasts;

@@ -235,18 +235,18 @@ mod tests {
     use crate::quotas::policy::{OnExceed, Scope};
 
     fn policy(algorithm: Algorithm, count: u64, burst: u64) -> QuotaPolicy {
-        QuotaPolicy {
-            name: "p".into(),
+        QuotaPolicy::new(
+            "p",
             algorithm,
-            limit: Limit {
+            Limit {
                 count,
                 per_ns: 60_000_000_000,
                 burst,
             },
-            scope: Scope::Global,
-            by: vec!["user".into()],
-            on_exceed: OnExceed::Reject,
-        }
+            Scope::Global,
+            vec!["user".into()],
+            OnExceed::Reject,
+        )
     }
 
     fn lease(

@@ -30,6 +30,8 @@ pub enum OnExceed {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaPolicy {
+    /// `name@` and 16 hex digits of the definition's digest (`new` computes it).
+    id: String,
     pub name: String,
     pub algorithm: Algorithm,
     pub limit: Limit,
@@ -83,14 +85,38 @@ impl QuotaPolicy {
                 max_ns: u64::try_from(nanos).unwrap_or(0),
             },
         };
-        Ok(QuotaPolicy {
-            name: policy.name.clone(),
+        Ok(QuotaPolicy::new(
+            &policy.name,
             algorithm,
             limit,
             scope,
-            by: policy.by.clone(),
+            policy.by.clone(),
             on_exceed,
-        })
+        ))
+    }
+
+    /// A policy from its parts, its id computed from them.
+    pub fn new(
+        name: &str,
+        algorithm: Algorithm,
+        limit: Limit,
+        scope: Scope,
+        by: Vec<String>,
+        on_exceed: OnExceed,
+    ) -> QuotaPolicy {
+        let mut policy = QuotaPolicy {
+            id: String::new(),
+            name: name.to_string(),
+            algorithm,
+            limit,
+            scope,
+            by,
+            on_exceed,
+        };
+        let digest = Sha256::digest(crate::encoding::encode(&policy));
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        policy.id = format!("{name}@{hex}");
+        policy
     }
 
     /// The budget a request with `key` draws from: the policy's one budget without
@@ -103,11 +129,9 @@ impl QuotaPolicy {
         }
     }
 
-    /// A digest of the definition: `name@` and 16 hex digits.
-    pub fn id(&self) -> String {
-        let digest = Sha256::digest(crate::encoding::encode(self));
-        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}@{hex}", self.name)
+    /// The definition's id: `name@` and 16 hex digits of its digest.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The most tokens one request can ever get.
