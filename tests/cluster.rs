@@ -461,18 +461,7 @@ fn submit_waits_for_the_output_and_runs_lists_it() {
 
 /// Node `id`'s own view: the leader it knows (0: none) and its term, from its metrics.
 fn view(cluster: &Cluster, id: u64) -> Option<(u64, u64)> {
-    view_at(cluster.url(id), &cluster.token(id))
-}
-
-fn view_at(url: &str, token: &str) -> Option<(u64, u64)> {
-    let metrics = http::get(url, "/metrics", Some(token)).ok()?;
-    let gauge = |name: &str| {
-        metrics
-            .body
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
-    };
-    Some((gauge("edgeflow_raft_leader")?, gauge("edgeflow_raft_term")?))
+    common::cluster::raft_view(cluster.url(id), &cluster.token(id))
 }
 
 #[test]
@@ -497,7 +486,7 @@ fn a_partition_leaves_the_minority_unable_to_commit_and_heals() {
             while !stop.load(Ordering::Relaxed) {
                 for (index, (url, token)) in urls.iter().zip(&tokens).enumerate() {
                     let id = index as u64 + 1;
-                    if let Some((leader, term)) = view_at(url, token) {
+                    if let Some((leader, term)) = common::cluster::raft_view(url, token) {
                         if leader == id {
                             leaders_by_term
                                 .lock()

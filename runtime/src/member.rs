@@ -49,10 +49,14 @@ impl fmt::Display for NodeInfo {
 /// Lower-case hex SHA-256 of a token, as stored in `NodeInfo::token_sha256` and in
 /// node configuration files.
 pub fn token_sha256(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 /// Bits of entropy a node's token must carry at least (32 random bytes).

@@ -18,7 +18,7 @@ pub struct Cluster {
 }
 
 /// Whether `pid` is alive: it exists and is not a zombie waiting to be reaped.
-fn is_running(pid: u32) -> bool {
+pub fn is_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|stat| {
@@ -35,6 +35,28 @@ fn await_exit(pid: u32, what: &str) {
         assert!(Instant::now() < deadline, "{what} did not stop");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Node at `url`'s own view, from its `/metrics` (half a second at most, so a paused node
+/// is simply no answer): (the leader it follows, 0 for none; its term).
+pub fn raft_view(url: &str, token: &str) -> Option<(u64, u64)> {
+    let reply = http::call(
+        url,
+        "GET",
+        "/metrics",
+        Some(token),
+        None,
+        Duration::from_millis(500),
+    )
+    .ok()
+    .filter(|reply| reply.status == 200)?;
+    let gauge = |name: &str| {
+        reply
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+    };
+    Some((gauge("edgeflow_raft_leader")?, gauge("edgeflow_raft_term")?))
 }
 
 /// Log entries between snapshots in test clusters.

@@ -17,6 +17,15 @@ impl Reply {
     }
 }
 
+/// A request's head: one request per connection, JSON, with the token when given.
+fn head(method: &str, path: &str, address: &str, token: Option<&str>, length: usize) -> String {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+}
+
 /// `base` is `http://host:port`.
 pub fn request(
     base: &str,
@@ -28,14 +37,8 @@ pub fn request(
     let address = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(address)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let body = body.unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
+    stream.write_all(head(method, path, address, token, body.len()).as_bytes())?;
     // A node may answer (413) before reading a large body and close; that is an answer.
     let _ = stream.write_all(body);
     let mut response = Vec::new();
@@ -86,14 +89,10 @@ pub fn call(
     let deadline = std::time::Instant::now() + timeout;
     let lost = |e: std::io::Error| NoAnswer::Lost(e.to_string());
     stream.set_write_timeout(Some(timeout)).map_err(lost)?;
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let body = body.unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).map_err(lost)?;
+    stream
+        .write_all(head(method, path, address, token, body.len()).as_bytes())
+        .map_err(lost)?;
     stream.write_all(body).map_err(lost)?;
     let mut response = Vec::new();
     let mut chunk = [0u8; 8192];

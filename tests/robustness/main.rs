@@ -152,7 +152,7 @@ fn run(profile: &Profile) -> RunRecord {
     }
     watcher.join().expect("watcher");
     let submitted = submitter.join().expect("submitter");
-    let (run_statuses, run_violations) = runs::check(&cluster.urls, &shared.token, &submitted);
+    let runs = runs::check(&cluster.urls, &shared.token, &submitted);
     let converged = convergence::await_same_state(&cluster, profile.nodes);
     let last_sequences =
         convergence::last_sequences(&cluster, profile.nodes, workload::ORDER_GROUP);
@@ -164,8 +164,9 @@ fn run(profile: &Profile) -> RunRecord {
         episodes,
         entries: shared.recorder.entries(),
         verdicts: BTreeMap::new(),
-        violations: run_violations,
-        runs: run_statuses,
+        violations: runs.violations,
+        runs: runs.counts,
+        run_failures: runs.failures,
         submitted,
     };
     if let Err(divergence) = converged {

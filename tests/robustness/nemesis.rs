@@ -12,7 +12,7 @@
 //! under libfaketime, its wall clock seconds ahead or behind — the clock that stamps
 //! commands and so decides leases).
 
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{raft_view, Cluster};
 use crate::common::http;
 use crate::common::proxy::{LinkQuality, Proxy};
 use serde::{Deserialize, Serialize};
@@ -124,7 +124,7 @@ impl Nemesis<'_> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             for id in self.all() {
-                if let Some((leader, _)) = view(self.cluster.url(id), &token) {
+                if let Some((leader, _)) = raft_view(self.cluster.url(id), &token) {
                     if leader > 0 {
                         return Some(leader);
                     }
@@ -337,7 +337,7 @@ impl Nemesis<'_> {
         let exited = self
             .cluster
             .pid(victim)
-            .is_none_or(|pid| !process_alive(pid));
+            .is_none_or(|pid| !crate::common::cluster::is_running(pid));
         let _ = std::fs::remove_file(&filler);
         if exited {
             self.cluster.kill(victim); // reaps it
@@ -347,36 +347,4 @@ impl Nemesis<'_> {
             format!("filled node {victim}'s disk for {hold:?}, then freed it (it kept running)")
         }
     }
-}
-
-fn process_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().to_string())
-        })
-        .is_some_and(|rest| !rest.starts_with('Z'))
-}
-
-/// Node at `url`'s own view, from its `/metrics`: (the leader it follows, 0 for none;
-/// its term).
-pub fn view(url: &str, token: &str) -> Option<(u64, u64)> {
-    let reply = http::call(
-        url,
-        "GET",
-        "/metrics",
-        Some(token),
-        None,
-        Duration::from_millis(500),
-    )
-    .ok()
-    .filter(|reply| reply.status == 200)?;
-    let gauge = |name: &str| {
-        reply
-            .body
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
-    };
-    Some((gauge("edgeflow_raft_leader")?, gauge("edgeflow_raft_term")?))
 }

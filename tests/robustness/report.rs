@@ -24,6 +24,9 @@ pub struct RunRecord {
     pub violations: Vec<String>,
     /// Submitted runs by how they ended ("answer lost": the submission's answer).
     pub runs: BTreeMap<String, u64>,
+    /// The errors of runs that failed.
+    #[serde(default)]
+    pub run_failures: Vec<String>,
     pub submitted: Vec<crate::runs::Submitted>,
 }
 
@@ -115,6 +118,9 @@ impl RunRecord {
                 runs.join(", ")
             }
         );
+        for failure in self.run_failures.iter().take(5) {
+            let _ = writeln!(out, "  failed run {failure}");
+        }
         let undecided = self
             .verdicts
             .values()

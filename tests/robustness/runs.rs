@@ -109,25 +109,39 @@ fn call_json(
     serde_json::from_str(&reply.body).ok()
 }
 
-/// Waits (up to 60 s) for every recorded run to end, then checks the effects; returns
-/// the runs' final statuses and the violations found.
-pub fn check(
-    urls: &[String],
-    token: &str,
-    submitted: &[Submitted],
-) -> (BTreeMap<String, u64>, Vec<String>) {
+/// What the runs came to.
+pub struct RunsVerdict {
+    /// Runs by how they ended (or how their submission was answered).
+    pub counts: BTreeMap<String, u64>,
+    pub violations: Vec<String>,
+    /// The error of each run that failed (not a violation: said for the record).
+    pub failures: Vec<String>,
+}
+
+/// Waits (up to 60 s) for every recorded run to end, then checks the effects.
+pub fn check(urls: &[String], token: &str, submitted: &[Submitted]) -> RunsVerdict {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut statuses: BTreeMap<&str, String> = BTreeMap::new();
+    let mut failures = Vec::new();
     for submission in submitted {
         let Some(run_id) = &submission.run_id else {
             continue;
         };
         loop {
             let url = &urls[statuses.len() % urls.len()];
-            let status = call_json(url, token, "GET", &format!("/v1/runs/{run_id}"), None)
+            let view = call_json(url, token, "GET", &format!("/v1/runs/{run_id}"), None);
+            let status = view
+                .as_ref()
                 .and_then(|v| v["status"].as_str().map(str::to_string));
             match status {
                 Some(status) if status != "running" => {
+                    if status == "failed" {
+                        let error = view
+                            .as_ref()
+                            .map(|v| v["error"].to_string())
+                            .unwrap_or_default();
+                        failures.push(format!("{run_id} ({}): {error}", submission.tag));
+                    }
                     statuses.insert(run_id, status);
                     break;
                 }
@@ -197,5 +211,9 @@ pub fn check(
             _ => {}
         }
     }
-    (counts, violations)
+    RunsVerdict {
+        counts,
+        violations,
+        failures,
+    }
 }

@@ -6,8 +6,8 @@
 //! node's `/metrics` for the leader it follows and its term.
 
 use crate::client::{self, Reads};
+use crate::common::cluster::raft_view;
 use crate::history::{Answer, Entry, Op, Outcome, Recorder};
-use crate::nemesis;
 use crate::register::{KvOp, KvRet};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -160,7 +160,7 @@ pub fn start_watcher(shared: &Arc<Shared>) -> (JoinHandle<()>, Arc<Mutex<Leaders
         while !shared.stop.load(Ordering::Relaxed) {
             for (index, url) in shared.urls.iter().enumerate() {
                 let id = index as u64 + 1;
-                if let Some((leader, term)) = nemesis::view(url, &shared.token) {
+                if let Some((leader, term)) = raft_view(url, &shared.token) {
                     if leader == id {
                         seen.lock()
                             .expect("leaders")
