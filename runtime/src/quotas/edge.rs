@@ -19,6 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Keys of per-edge budgets kept: past it, budgets as full as new ones are dropped, and
 /// while still past it a new key waits.
 const MAX_LOCAL_KEYS: usize = 100_000;
+/// The longest a denial is remembered here without asking the ledger again.
+const LEASE_TTL_NS: u64 = super::ledger::LEASE_TTL_MS * 1_000_000;
 /// Demand is measured over windows of this length.
 const DEMAND_WINDOW: Duration = Duration::from_secs(1);
 
@@ -79,6 +81,9 @@ struct Held {
     tokens: u64,
     valid_until: Instant,
     demand: Demand,
+    /// After a denial: until when the ledger said nothing could be granted — requests
+    /// until then are denied here, without asking it again (no proposal per denial).
+    denied_until: Instant,
 }
 
 /// Tokens asked for in the current and the last full demand window.
@@ -269,6 +274,13 @@ impl EdgeQuotas {
                 retry_after_ns: 0,
             });
         }
+        if held.denied_until > now {
+            return Some(Admission {
+                allowed: false,
+                remaining: 0,
+                retry_after_ns: held.denied_until.duration_since(now).as_nanos() as u64,
+            });
+        }
         None
     }
 
@@ -290,6 +302,7 @@ impl EdgeQuotas {
                 tokens: 0,
                 valid_until: now,
                 demand: Demand::new(now),
+                denied_until: now,
             });
         if held.demand.current == 0 {
             held.demand.note(now, tokens);
@@ -333,19 +346,26 @@ impl EdgeQuotas {
         tokens: u64,
         answer: &LeaseAnswer,
     ) -> Admission {
-        if answer.granted < tokens {
-            return Admission {
-                allowed: false,
-                remaining: 0,
-                retry_after_ns: answer.retry_after_ns.unwrap_or(u64::MAX),
-            };
-        }
-        let lasts =
-            Duration::from_millis(answer.expires_at_ms.saturating_sub(answer.granted_at_ms));
         let mut leases = self
             .leases
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
+        if answer.granted < tokens {
+            let retry_after_ns = answer.retry_after_ns.unwrap_or(u64::MAX);
+            if let Some(held) = leases
+                .get_mut(policy.id())
+                .and_then(|keys| keys.get_mut(policy.budget_key(key)))
+            {
+                held.denied_until = asked + Duration::from_nanos(retry_after_ns.min(LEASE_TTL_NS));
+            }
+            return Admission {
+                allowed: false,
+                remaining: 0,
+                retry_after_ns,
+            };
+        }
+        let lasts =
+            Duration::from_millis(answer.expires_at_ms.saturating_sub(answer.granted_at_ms));
         let held = leases
             .entry(policy.id())
             .entry(policy.budget_key(key).to_string())
@@ -353,6 +373,7 @@ impl EdgeQuotas {
                 tokens: 0,
                 valid_until: asked,
                 demand: Demand::new(asked),
+                denied_until: asked,
             });
         // What is left of an older lease is not carried over: its tokens end with it.
         held.tokens = answer.granted - tokens;
