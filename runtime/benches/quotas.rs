@@ -89,6 +89,33 @@ fn decisions(c: &mut Criterion) {
                 })
         })
     });
+    let keyed = QuotaPolicy::new(
+        "bench_by_user",
+        Algorithm::TokenBucket,
+        global.limit,
+        Scope::Global,
+        vec!["user".into()],
+        OnExceed::Reject,
+    );
+    for _ in 0..1_000 {
+        runtime
+            .block_on(quotas.acquire(&GrantingHost, &keyed, "alice", 1))
+            .expect("admitted");
+    }
+    c.bench_function(
+        "global policy with `by`, lease in hand (decide_from_lease)",
+        |b| {
+            b.iter(|| {
+                quotas
+                    .decide_from_lease(black_box(&keyed), "alice", 1)
+                    .unwrap_or_else(|| {
+                        runtime
+                            .block_on(quotas.acquire(&GrantingHost, &keyed, "alice", 1))
+                            .expect("admitted")
+                    })
+            })
+        },
+    );
     c.bench_function("global policy, lease in hand (the async acquire)", |b| {
         b.iter(|| {
             runtime

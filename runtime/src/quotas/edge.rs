@@ -131,29 +131,66 @@ struct Local {
     most: u64,
 }
 
-/// Leases by policy id (a handful: a short list compared in place), then by budget key
-/// (client-chosen: a map with the standard, flood-resistant hasher) — looked up without
-/// building a name.
+/// One policy's leases: the one budget of a policy without `by` in a slot of its own
+/// (no hashing on the hot path), the others by key (client-chosen: a map with the
+/// standard, flood-resistant hasher).
+struct PolicyLeases {
+    id: String,
+    keyless: Option<Held>,
+    by_key: HashMap<String, Held>,
+}
+
+/// Leases by policy (a handful: a short list, ids compared in place).
 #[derive(Default)]
-struct LeasesByPolicy(Vec<(String, HashMap<String, Held>)>);
+struct LeasesByPolicy(Vec<PolicyLeases>);
+
+impl Held {
+    fn new(now: Instant) -> Held {
+        Held {
+            tokens: 0,
+            valid_until: now,
+            demand: Demand::new(now),
+            denied_until: now,
+        }
+    }
+}
 
 impl LeasesByPolicy {
-    fn get_mut(&mut self, policy: &str) -> Option<&mut HashMap<String, Held>> {
-        self.0
-            .iter_mut()
-            .find(|(id, _)| id == policy)
-            .map(|(_, keys)| keys)
+    /// The lease of `budget_key` of policy `id`, if this edge has one.
+    fn held(&mut self, id: &str, budget_key: &str) -> Option<&mut Held> {
+        let policy = self.0.iter_mut().find(|p| p.id == id)?;
+        match budget_key {
+            "" => policy.keyless.as_mut(),
+            key => policy.by_key.get_mut(key),
+        }
     }
 
-    fn entry(&mut self, policy: &str) -> &mut HashMap<String, Held> {
-        let index = match self.0.iter().position(|(id, _)| id == policy) {
+    /// The lease of `budget_key` of policy `id`, made empty when there is none; past
+    /// `MAX_LOCAL_KEYS` keys, those whose lease ended (they hold nothing but their
+    /// demand) are forgotten first.
+    fn held_or_new(&mut self, id: &str, budget_key: &str, now: Instant) -> &mut Held {
+        let index = match self.0.iter().position(|p| p.id == id) {
             Some(index) => index,
             None => {
-                self.0.push((policy.to_string(), HashMap::new()));
+                self.0.push(PolicyLeases {
+                    id: id.to_string(),
+                    keyless: None,
+                    by_key: HashMap::new(),
+                });
                 self.0.len() - 1
             }
         };
-        &mut self.0[index].1
+        let policy = &mut self.0[index];
+        if budget_key.is_empty() {
+            return policy.keyless.get_or_insert_with(|| Held::new(now));
+        }
+        if policy.by_key.len() >= MAX_LOCAL_KEYS && !policy.by_key.contains_key(budget_key) {
+            policy.by_key.retain(|_, held| held.valid_until > now);
+        }
+        policy
+            .by_key
+            .entry(budget_key.to_string())
+            .or_insert_with(|| Held::new(now))
     }
 }
 
@@ -262,9 +299,7 @@ impl EdgeQuotas {
             .leases
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let held = leases
-            .get_mut(policy.id())?
-            .get_mut(policy.budget_key(key))?;
+        let held = leases.held(policy.id(), policy.budget_key(key))?;
         held.demand.note(now, tokens);
         if held.valid_until > now && held.tokens >= tokens {
             held.tokens -= tokens;
@@ -291,19 +326,7 @@ impl EdgeQuotas {
             .leases
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let by_key = leases.entry(policy.id());
-        if by_key.len() >= MAX_LOCAL_KEYS {
-            // Keys whose lease ended hold nothing but their demand: forget them.
-            by_key.retain(|_, held| held.valid_until > now);
-        }
-        let held = by_key
-            .entry(policy.budget_key(key).to_string())
-            .or_insert_with(|| Held {
-                tokens: 0,
-                valid_until: now,
-                demand: Demand::new(now),
-                denied_until: now,
-            });
+        let held = leases.held_or_new(policy.id(), policy.budget_key(key), now);
         if held.demand.current == 0 {
             held.demand.note(now, tokens);
         }
@@ -352,10 +375,7 @@ impl EdgeQuotas {
             .unwrap_or_else(|poison| poison.into_inner());
         if answer.granted < tokens {
             let retry_after_ns = answer.retry_after_ns.unwrap_or(u64::MAX);
-            if let Some(held) = leases
-                .get_mut(policy.id())
-                .and_then(|keys| keys.get_mut(policy.budget_key(key)))
-            {
+            if let Some(held) = leases.held(policy.id(), policy.budget_key(key)) {
                 held.denied_until = asked + Duration::from_nanos(retry_after_ns.min(LEASE_TTL_NS));
             }
             return Admission {
@@ -366,15 +386,7 @@ impl EdgeQuotas {
         }
         let lasts =
             Duration::from_millis(answer.expires_at_ms.saturating_sub(answer.granted_at_ms));
-        let held = leases
-            .entry(policy.id())
-            .entry(policy.budget_key(key).to_string())
-            .or_insert_with(|| Held {
-                tokens: 0,
-                valid_until: asked,
-                demand: Demand::new(asked),
-                denied_until: asked,
-            });
+        let held = leases.held_or_new(policy.id(), policy.budget_key(key), asked);
         // What is left of an older lease is not carried over: its tokens end with it.
         held.tokens = answer.granted - tokens;
         held.valid_until = asked + lasts;
