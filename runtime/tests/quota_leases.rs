@@ -97,3 +97,52 @@ async fn leases_share_one_budget_exactly_and_follow_demand() {
         "admitted {total}, under 90 % of the {allowed} the policy allows"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_edge_policy_gives_each_cluster_edge_the_whole_budget_decided_alone() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let node = Node::start_single(dir.path(), "ledger")
+        .await
+        .expect("node");
+    let policy = QuotaPolicy::new(
+        "local",
+        Algorithm::FixedWindow,
+        Limit {
+            count: 3,
+            per_ns: 3_600_000_000_000,
+            burst: 3,
+        },
+        Scope::PerEdge,
+        vec!["user".into()],
+        OnExceed::Reject,
+    );
+    let (a, b) = (EdgeQuotas::new("a", false), EdgeQuotas::new("b", false));
+    for edge in [&a, &b] {
+        for key in ["alice", "bob"] {
+            for _ in 0..3 {
+                let admission = edge.acquire(&node, &policy, key, 1).await.expect("decided");
+                assert!(admission.allowed);
+            }
+            let denied = edge.acquire(&node, &policy, key, 1).await.expect("decided");
+            assert!(!denied.allowed && denied.retry_after_ns > 0, "{denied:?}");
+        }
+    }
+    // Nothing of it went through the ledger.
+    let usage = edgeflow_runtime::op_host::Query::Quota {
+        policy: policy.clone(),
+        key: "alice".into(),
+        at_ms: 0,
+    };
+    let answer = edgeflow_runtime::op_host::OpHost::query(
+        &node,
+        usage,
+        edgeflow_runtime::op_host::Freshness::Linearizable,
+    )
+    .await
+    .expect("an answer");
+    assert!(
+        matches!(&answer, edgeflow_runtime::op_host::QueryAnswer::Quota(u) if u.used == 0),
+        "{answer:?}"
+    );
+    assert_eq!(a.local_usage(&policy, "alice").used, 3);
+}

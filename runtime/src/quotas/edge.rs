@@ -7,12 +7,13 @@
 //! stays bounded whatever the key cardinality (`MAX_LOCAL_KEYS`).
 
 use super::algorithm::{Budget, Decision, Limit};
-use super::ledger::{budget_name, LeaseAnswer, QuotaCommand, Usage};
+use super::by_policy::ByPolicy;
+use super::ledger::{LeaseAnswer, QuotaCommand, Usage};
 use super::policy::{QuotaPolicy, Scope};
 use crate::command::{Command, Response};
 use crate::node::NodeError;
 use crate::op_host::OpHost;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -131,19 +132,6 @@ struct Local {
     most: u64,
 }
 
-/// One policy's leases: the one budget of a policy without `by` in a slot of its own
-/// (no hashing on the hot path), the others by key (client-chosen: a map with the
-/// standard, flood-resistant hasher).
-struct PolicyLeases {
-    id: String,
-    keyless: Option<Held>,
-    by_key: HashMap<String, Held>,
-}
-
-/// Leases by policy (a handful: a short list, ids compared in place).
-#[derive(Default)]
-struct LeasesByPolicy(Vec<PolicyLeases>);
-
 impl Held {
     fn new(now: Instant) -> Held {
         Held {
@@ -155,53 +143,14 @@ impl Held {
     }
 }
 
-impl LeasesByPolicy {
-    /// The lease of `budget_key` of policy `id`, if this edge has one.
-    fn held(&mut self, id: &str, budget_key: &str) -> Option<&mut Held> {
-        let policy = self.0.iter_mut().find(|p| p.id == id)?;
-        match budget_key {
-            "" => policy.keyless.as_mut(),
-            key => policy.by_key.get_mut(key),
-        }
-    }
-
-    /// The lease of `budget_key` of policy `id`, made empty when there is none; past
-    /// `MAX_LOCAL_KEYS` keys, those whose lease ended (they hold nothing but their
-    /// demand) are forgotten first.
-    fn held_or_new(&mut self, id: &str, budget_key: &str, now: Instant) -> &mut Held {
-        let index = match self.0.iter().position(|p| p.id == id) {
-            Some(index) => index,
-            None => {
-                self.0.push(PolicyLeases {
-                    id: id.to_string(),
-                    keyless: None,
-                    by_key: HashMap::new(),
-                });
-                self.0.len() - 1
-            }
-        };
-        let policy = &mut self.0[index];
-        if budget_key.is_empty() {
-            return policy.keyless.get_or_insert_with(|| Held::new(now));
-        }
-        if policy.by_key.len() >= MAX_LOCAL_KEYS && !policy.by_key.contains_key(budget_key) {
-            policy.by_key.retain(|_, held| held.valid_until > now);
-        }
-        policy
-            .by_key
-            .entry(budget_key.to_string())
-            .or_insert_with(|| Held::new(now))
-    }
-}
-
 pub struct EdgeQuotas {
     edge: String,
     /// The embedded node keeps per-edge budgets in the ledger too (its one edge, on its
     /// own disk), so they hold across `edgeflow run`s on one data dir; a cluster member
     /// keeps them in memory, decided without the quorum.
     per_edge_in_ledger: bool,
-    leases: Mutex<LeasesByPolicy>,
-    local: Mutex<HashMap<String, Local>>,
+    leases: Mutex<ByPolicy<Held>>,
+    local: Mutex<ByPolicy<Local>>,
 }
 
 fn unix_ns() -> u64 {
@@ -215,8 +164,8 @@ impl EdgeQuotas {
         EdgeQuotas {
             edge: edge.to_string(),
             per_edge_in_ledger,
-            leases: Mutex::new(LeasesByPolicy::default()),
-            local: Mutex::new(HashMap::new()),
+            leases: Mutex::new(ByPolicy::default()),
+            local: Mutex::new(ByPolicy::default()),
         }
     }
 
@@ -250,27 +199,29 @@ impl EdgeQuotas {
 
     fn acquire_local(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> Admission {
         let now_ns = unix_ns();
-        let name = budget_name(policy, key);
         let mut local = self
             .local
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if local.len() >= MAX_LOCAL_KEYS && !local.contains_key(&name) {
-            forget_full_budgets(&mut local, now_ns);
-            if local.len() >= MAX_LOCAL_KEYS {
-                // Every key is in use: a new one waits (never a fresh budget for an old key).
-                return Admission {
-                    allowed: false,
-                    remaining: 0,
-                    retry_after_ns: policy.limit.per_ns,
-                };
-            }
-        }
-        let entry = local.entry(name).or_insert_with(|| Local {
-            budget: Budget::new(policy.algorithm, &policy.limit, now_ns),
-            limit: policy.limit,
-            most: policy.most_at_once(),
-        });
+        let entry = local.get_or_insert(
+            policy.id(),
+            policy.budget_key(key),
+            MAX_LOCAL_KEYS,
+            |entry| entry.budget.available(&entry.limit, now_ns) >= entry.most,
+            || Local {
+                budget: Budget::new(policy.algorithm, &policy.limit, now_ns),
+                limit: policy.limit,
+                most: policy.most_at_once(),
+            },
+        );
+        let Some(entry) = entry else {
+            // Every key is in use: a new one waits (never a fresh budget for an old key).
+            return Admission {
+                allowed: false,
+                remaining: 0,
+                retry_after_ns: policy.limit.per_ns,
+            };
+        };
         match entry.budget.take(&policy.limit, now_ns, tokens) {
             Decision::Allowed { remaining } => Admission {
                 allowed: true,
@@ -299,7 +250,7 @@ impl EdgeQuotas {
             .leases
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let held = leases.held(policy.id(), policy.budget_key(key))?;
+        let held = leases.get(policy.id(), policy.budget_key(key))?;
         held.demand.note(now, tokens);
         if held.valid_until > now && held.tokens >= tokens {
             held.tokens -= tokens;
@@ -319,20 +270,29 @@ impl EdgeQuotas {
         None
     }
 
-    /// How many tokens to ask for: the recent demand, at least the request.
-    fn lease_size(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> u64 {
+    /// How many tokens to ask for: the recent demand, at least the request (`None`:
+    /// this edge holds `MAX_LOCAL_KEYS` live leases of the policy, a new key waits).
+    fn lease_size(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> Option<u64> {
         let now = Instant::now();
         let mut leases = self
             .leases
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let held = leases.held_or_new(policy.id(), policy.budget_key(key), now);
+        let held = leases.get_or_insert(
+            policy.id(),
+            policy.budget_key(key),
+            MAX_LOCAL_KEYS,
+            |held| held.valid_until <= now,
+            || Held::new(now),
+        )?;
         if held.demand.current == 0 {
             held.demand.note(now, tokens);
         }
-        held.demand
-            .lease_size()
-            .clamp(tokens, policy.most_at_once())
+        Some(
+            held.demand
+                .lease_size()
+                .clamp(tokens, policy.most_at_once()),
+        )
     }
 
     async fn acquire_leased(
@@ -345,13 +305,20 @@ impl EdgeQuotas {
         if let Some(admission) = self.decide_from_lease(policy, key, tokens) {
             return Ok(admission);
         }
+        let Some(want) = self.lease_size(policy, key, tokens) else {
+            return Ok(Admission {
+                allowed: false,
+                remaining: 0,
+                retry_after_ns: LEASE_TTL_NS,
+            });
+        };
         let asked = Instant::now();
         let command = Command::Quota(QuotaCommand::Lease {
             policy: policy.clone(),
             key: policy.budget_key(key).to_string(),
             edge: self.edge.clone(),
             need: tokens,
-            want: self.lease_size(policy, key, tokens),
+            want,
         });
         let answer = match host.write_once(command, None).await? {
             Response::Quota(answer) => answer,
@@ -375,7 +342,7 @@ impl EdgeQuotas {
             .unwrap_or_else(|poison| poison.into_inner());
         if answer.granted < tokens {
             let retry_after_ns = answer.retry_after_ns.unwrap_or(u64::MAX);
-            if let Some(held) = leases.held(policy.id(), policy.budget_key(key)) {
+            if let Some(held) = leases.get(policy.id(), policy.budget_key(key)) {
                 held.denied_until = asked + Duration::from_nanos(retry_after_ns.min(LEASE_TTL_NS));
             }
             return Admission {
@@ -386,13 +353,26 @@ impl EdgeQuotas {
         }
         let lasts =
             Duration::from_millis(answer.expires_at_ms.saturating_sub(answer.granted_at_ms));
-        let held = leases.held_or_new(policy.id(), policy.budget_key(key), asked);
+        let held = leases.get_or_insert(
+            policy.id(),
+            policy.budget_key(key),
+            MAX_LOCAL_KEYS,
+            |held| held.valid_until <= asked,
+            || Held::new(asked),
+        );
         // What is left of an older lease is not carried over: its tokens end with it.
-        held.tokens = answer.granted - tokens;
-        held.valid_until = asked + lasts;
+        // (No room to keep the lease: the request is admitted, the rest is lost.)
+        let remaining = match held {
+            Some(held) => {
+                held.tokens = answer.granted - tokens;
+                held.valid_until = asked + lasts;
+                held.tokens
+            }
+            None => 0,
+        };
         Admission {
             allowed: true,
-            remaining: held.tokens,
+            remaining,
             retry_after_ns: 0,
         }
     }
@@ -401,13 +381,15 @@ impl EdgeQuotas {
     pub fn local_usage(&self, policy: &QuotaPolicy, key: &str) -> Usage {
         let now_ns = unix_ns();
         let most = policy.most_at_once();
-        let local = self
+        let mut local = self
             .local
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let remaining = local.get(&budget_name(policy, key)).map_or(most, |l| {
-            l.budget.available(&policy.limit, now_ns).min(most)
-        });
+        let remaining = local
+            .get(policy.id(), policy.budget_key(key))
+            .map_or(most, |l| {
+                l.budget.available(&policy.limit, now_ns).min(most)
+            });
         Usage {
             used: most - remaining,
             limit: most,
@@ -415,9 +397,4 @@ impl EdgeQuotas {
             per_edge: BTreeMap::from([(self.edge.clone(), most - remaining)]),
         }
     }
-}
-
-/// Drops per-edge budgets that are as full as new ones (nothing to remember).
-fn forget_full_budgets(local: &mut HashMap<String, Local>, now_ns: u64) {
-    local.retain(|_, entry| entry.budget.available(&entry.limit, now_ns) < entry.most);
 }

@@ -7,6 +7,7 @@
 //! (per-edge).
 
 pub mod algorithm;
+mod by_policy;
 pub mod edge;
 pub mod ledger;
 pub mod policy;
