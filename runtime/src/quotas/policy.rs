@@ -28,9 +28,13 @@ pub enum OnExceed {
     },
 }
 
+/// Read back (from a log entry, a query) through `QuotaPolicyFields`: the limit is
+/// checked again and the id computed here, never taken from the sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "QuotaPolicyFields")]
 pub struct QuotaPolicy {
     /// `name@` and 16 hex digits of the definition's digest (`new` computes it).
+    #[serde(skip_serializing)]
     id: String,
     pub name: String,
     pub algorithm: Algorithm,
@@ -39,6 +43,43 @@ pub struct QuotaPolicy {
     /// Descriptor keys that partition the budget (none: one budget, the key ignored).
     pub by: Vec<String>,
     pub on_exceed: OnExceed,
+}
+
+/// A policy's fields as they arrive, before they are checked.
+#[derive(Deserialize)]
+struct QuotaPolicyFields {
+    name: String,
+    algorithm: Algorithm,
+    limit: Limit,
+    scope: Scope,
+    by: Vec<String>,
+    on_exceed: OnExceed,
+}
+
+impl TryFrom<QuotaPolicyFields> for QuotaPolicy {
+    type Error = String;
+
+    fn try_from(fields: QuotaPolicyFields) -> Result<QuotaPolicy, String> {
+        let Limit {
+            count,
+            per_ns,
+            burst,
+        } = fields.limit;
+        if count == 0 || per_ns == 0 || burst == 0 {
+            return Err(format!(
+                "policy `{}`: a limit needs a count, a period and a burst above 0",
+                fields.name
+            ));
+        }
+        Ok(QuotaPolicy::new(
+            &fields.name,
+            fields.algorithm,
+            fields.limit,
+            fields.scope,
+            fields.by,
+            fields.on_exceed,
+        ))
+    }
 }
 
 /// Why an IR policy cannot be enforced (the compiler already refuses these; a bundle
@@ -140,5 +181,37 @@ impl QuotaPolicy {
             Algorithm::TokenBucket | Algorithm::Gcra => self.limit.burst,
             Algorithm::FixedWindow | Algorithm::SlidingWindow => self.limit.count,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_read_back_is_checked_and_its_id_computed_not_trusted() {
+        let policy = QuotaPolicy::new(
+            "p",
+            Algorithm::Gcra,
+            Limit {
+                count: 5,
+                per_ns: 1_000,
+                burst: 2,
+            },
+            Scope::Global,
+            vec![],
+            OnExceed::Reject,
+        );
+        let encoded = crate::encoding::encode(&policy);
+        let decoded: QuotaPolicy = crate::encoding::decode(&encoded).expect("round trip");
+        assert_eq!(decoded, policy);
+        let mut json = serde_json::to_value(&policy).expect("JSON");
+        json["id"] = serde_json::json!("p@forged");
+        let read: QuotaPolicy = serde_json::from_value(json.clone()).expect("read");
+        assert_eq!(read.id(), policy.id());
+        // A period of 0 would divide by zero in the state machine: refused on reading.
+        json["limit"]["per_ns"] = serde_json::json!(0);
+        let refused = serde_json::from_value::<QuotaPolicy>(json).expect_err("refused");
+        assert!(refused.to_string().contains("above 0"), "{refused}");
     }
 }
