@@ -788,3 +788,33 @@ fn a_restarted_leader_never_answers_a_linearizable_read_from_its_old_state() {
         answered += 1;
     }
 }
+
+#[test]
+fn a_follower_that_missed_a_promotion_still_lets_the_new_voters_elect_a_leader() {
+    // Found by the CI's partition test (a flake): node 2 had not received the promotion of
+    // node 3 when the leader was cut off, refused node 3's votes as "not a voter", and the
+    // majority stayed leaderless. A node's view of who votes can lag behind the cluster's.
+    let proxy = common::proxy::Proxy::default();
+    let mut cluster = Cluster::empty("cluster-missed-promotion");
+    for id in 1..=3 {
+        cluster.configure_new_member(id, Some(&proxy));
+        cluster.start(id);
+        cluster.await_healthy(id);
+    }
+    let init = cluster.cli(1, &["cluster", "init"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    for id in 2..=3 {
+        let config = cluster.config(id).to_string_lossy().to_string();
+        let added = cluster.cli(1, &["cluster", "add", "--config", &config]);
+        assert!(added.status.success(), "{}", stderr(&added));
+    }
+    // Node 2 hears nothing more from the leader: the promotion commits without it.
+    proxy.cut_one_way(1, 2);
+    let promoted = cluster.cli(1, &["cluster", "promote", "2", "3"]);
+    assert!(promoted.status.success(), "{}", stderr(&promoted));
+    // The leader is cut off: nodes 2 and 3 are a majority of the new voters.
+    proxy.partition(&[&[1], &[2, 3]]);
+    let leader = cluster.leader_among(&[2, 3]);
+    assert!([2, 3].contains(&leader));
+    write_until_acknowledged(&cluster, 2, "after-promotion", Duration::from_secs(10));
+}

@@ -91,20 +91,6 @@ impl Trust {
             .map(|(id, _)| *id)
     }
 
-    /// Whether node `id` may take part in elections and lead: a voter of the membership
-    /// this node knows (before it knows one, any configured peer).
-    pub fn is_voter(&self, id: u64) -> bool {
-        if let Some(node) = &self.node {
-            let metrics = node.raft().metrics();
-            let metrics = metrics.borrow_watched();
-            let membership = metrics.membership_config.membership();
-            if membership.nodes().next().is_some() {
-                return membership.voter_ids().any(|voter| voter == id);
-            }
-        }
-        self.configured.contains_key(&id)
-    }
-
     /// This node's current Raft term (0 without a node).
     pub fn current_term(&self) -> u64 {
         self.node.as_ref().map_or(0, |node| {
@@ -134,7 +120,5 @@ mod tests {
         assert_ne!(trust.member_of("two"), Some(1));
         assert_eq!(trust.member_of("three"), None);
         assert_eq!(trust.member_of(""), None);
-        assert!(trust.is_voter(2));
-        assert!(!trust.is_voter(3));
     }
 }

@@ -160,18 +160,8 @@ impl Cluster {
         proxy: &Proxy,
         prepare: impl FnOnce(&std::path::Path),
     ) -> Cluster {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-        if dir.exists() {
-            let _ = Command::new(scripts().join("down.sh")).arg(&dir).status();
-            std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
-        }
-        std::fs::create_dir_all(&dir).expect("cluster dir");
-        prepare(&dir);
-        let mut cluster = Cluster {
-            dir,
-            urls: Vec::new(),
-            children: Mutex::new(Vec::new()),
-        };
+        let mut cluster = Cluster::empty(name);
+        prepare(&cluster.dir);
         for id in 1..=count {
             cluster.configure_new_member(id, Some(proxy));
             cluster.start(id);
@@ -193,6 +183,22 @@ impl Cluster {
         let promoted = cluster.cli(1, &promote);
         assert!(promoted.status.success(), "{}", super::stderr(&promoted));
         cluster
+    }
+
+    /// A fresh directory named after the test and no node yet (add them with
+    /// `configure_new_member` and `start`).
+    pub fn empty(name: &str) -> Cluster {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        if dir.exists() {
+            let _ = Command::new(scripts().join("down.sh")).arg(&dir).status();
+            std::fs::remove_dir_all(&dir).expect("old cluster dir removed");
+        }
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        Cluster {
+            dir,
+            urls: Vec::new(),
+            children: Mutex::new(Vec::new()),
+        }
     }
 
     /// Waits until node `id`'s API answers its health probe.

@@ -2,9 +2,12 @@
 //! node whose token it carried; every call after it is checked against that binding and
 //! against the membership as it is *now*: a node removed meanwhile is refused (and its
 //! connection closed), a call claiming to come from another node (a vote for node 3 on
-//! node 2's connection) is refused, only voters may campaign or lead, and terms far
-//! beyond this node's own are refused, so a leaked token cannot push the cluster's term
-//! to the end of its range.
+//! node 2's connection) is refused, and terms far beyond this node's own are refused, so
+//! a leaked token cannot push the cluster's term to the end of its range. Who may
+//! campaign or lead is Raft's to decide from the log, not this check's: a node's view of
+//! the voters can lag behind the cluster's (it missed a promotion), and refusing a newly
+//! promoted voter's votes or entries left a majority without a leader (tests/cluster.rs,
+//! `a_follower_that_missed_a_promotion_…`).
 
 use super::wire::Call;
 use crate::trust::Trust;
@@ -23,8 +26,6 @@ pub enum Refusal {
     NotAMember { from: u64 },
     /// The call speaks for another node than the connection's.
     Impersonation { from: u64, claimed: u64 },
-    /// Only voters campaign and lead.
-    NotAVoter { from: u64 },
     /// The term is beyond what this node accepts.
     AbsurdTerm { term: u64, current: u64 },
 }
@@ -39,10 +40,6 @@ impl std::fmt::Display for Refusal {
             Refusal::Impersonation { from, claimed } => write!(
                 f,
                 "node {from}'s connection sent a call as node {claimed}"
-            ),
-            Refusal::NotAVoter { from } => write!(
-                f,
-                "node {from} is not a voter: it may not campaign or lead"
             ),
             Refusal::AbsurdTerm { term, current } => write!(
                 f,
@@ -66,9 +63,6 @@ pub fn admit(call: &Call, from: u64, token_sha256: &str, trust: &Trust) -> Resul
     let claimed = vote.leader_id().node_id;
     if claimed != from {
         return Err(Refusal::Impersonation { from, claimed });
-    }
-    if !trust.is_voter(from) {
-        return Err(Refusal::NotAVoter { from });
     }
     let term = vote.leader_id().term;
     let current = trust.current_term();
