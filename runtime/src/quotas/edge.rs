@@ -14,7 +14,7 @@ use crate::command::{Command, Response};
 use crate::node::NodeError;
 use crate::op_host::OpHost;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Keys of per-edge budgets kept: past it, budgets as full as new ones are dropped, and
@@ -199,10 +199,7 @@ impl EdgeQuotas {
 
     fn acquire_local(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> Admission {
         let now_ns = unix_ns();
-        let mut local = self
-            .local
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut local = locked(&self.local);
         let entry = local.get_or_insert(
             policy.id(),
             policy.budget_key(key),
@@ -246,10 +243,7 @@ impl EdgeQuotas {
         tokens: u64,
     ) -> Option<Admission> {
         let now = Instant::now();
-        let mut leases = self
-            .leases
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut leases = locked(&self.leases);
         let held = leases.get(policy.id(), policy.budget_key(key))?;
         held.demand.note(now, tokens);
         if held.valid_until > now && held.tokens >= tokens {
@@ -274,10 +268,7 @@ impl EdgeQuotas {
     /// this edge holds `MAX_LOCAL_KEYS` live leases of the policy, a new key waits).
     fn lease_size(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> Option<u64> {
         let now = Instant::now();
-        let mut leases = self
-            .leases
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut leases = locked(&self.leases);
         let held = leases.get_or_insert(
             policy.id(),
             policy.budget_key(key),
@@ -336,10 +327,7 @@ impl EdgeQuotas {
         tokens: u64,
         answer: &LeaseAnswer,
     ) -> Admission {
-        let mut leases = self
-            .leases
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut leases = locked(&self.leases);
         if answer.granted < tokens {
             let retry_after_ns = answer.retry_after_ns.unwrap_or(u64::MAX);
             if let Some(held) = leases.get(policy.id(), policy.budget_key(key)) {
@@ -381,10 +369,7 @@ impl EdgeQuotas {
     pub fn local_usage(&self, policy: &QuotaPolicy, key: &str) -> Usage {
         let now_ns = unix_ns();
         let most = policy.most_at_once();
-        let mut local = self
-            .local
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut local = locked(&self.local);
         let remaining = local
             .get(policy.id(), policy.budget_key(key))
             .map_or(most, |l| {
@@ -397,4 +382,10 @@ impl EdgeQuotas {
             per_edge: BTreeMap::from([(self.edge.clone(), most - remaining)]),
         }
     }
+}
+
+/// The guarded value; a lock poisoned by a panicking holder is still used (what it
+/// guards is counters and leases, consistent after every statement).
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
