@@ -119,3 +119,27 @@ pub fn call(
         .map_or(String::new(), |(_, b)| b.to_string());
     Ok(Reply { status, body })
 }
+
+/// A call answered 200 with a JSON body, or `None` (no answer in time, another status,
+/// not JSON).
+pub fn call_json(
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> Option<serde_json::Value> {
+    let body = body.map(|b| b.to_string());
+    let reply = call(
+        base,
+        method,
+        path,
+        Some(token),
+        body.as_ref().map(|b| b.as_bytes()),
+        timeout,
+    )
+    .ok()
+    .filter(|reply| reply.status == 200)?;
+    serde_json::from_str(&reply.body).ok()
+}

@@ -17,19 +17,14 @@ fn get_json(
     path: &str,
     body: Option<&Value>,
 ) -> Option<Value> {
-    let token = cluster.token(1);
-    let body = body.map(|b| b.to_string());
-    let reply = http::call(
+    http::call_json(
         cluster.url(id),
+        &cluster.token(1),
         method,
         path,
-        Some(&token),
-        body.as_ref().map(|b| b.as_bytes()),
+        body,
         Duration::from_secs(2),
     )
-    .ok()
-    .filter(|reply| reply.status == 200)?;
-    serde_json::from_str(&reply.body).ok()
 }
 
 /// Waits (up to 30 s) until every node reports the same digest at the same applied

@@ -328,11 +328,11 @@ impl Nemesis<'_> {
     /// node if the full disk took it out of service.
     fn fill_disk(&self, victim: u64, hold: Duration) -> String {
         let filler = self.cluster.dir.join(format!("data-{victim}/filler"));
-        let filled = Command::new("dd")
+        // dd writes until the file system is full, and then fails: that is the point.
+        let _ = Command::new("dd")
             .args(["if=/dev/zero", "bs=1M"])
             .arg(format!("of={}", filler.display()))
             .output();
-        let _ = filled;
         std::thread::sleep(hold);
         let exited = self
             .cluster

@@ -95,18 +95,14 @@ fn call_json(
     path: &str,
     body: Option<Value>,
 ) -> Option<Value> {
-    let body = body.map(|b| b.to_string());
-    let reply = http::call(
+    http::call_json(
         url,
+        token,
         method,
         path,
-        Some(token),
-        body.as_ref().map(|b| b.as_bytes()),
+        body.as_ref(),
         Duration::from_secs(4),
     )
-    .ok()
-    .filter(|r| r.status == 200)?;
-    serde_json::from_str(&reply.body).ok()
 }
 
 /// What the runs came to.

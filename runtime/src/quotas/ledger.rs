@@ -203,14 +203,6 @@ impl Ledger {
             }
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.budgets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.budgets.is_empty()
-    }
 }
 
 /// When a lease granted at `now_ms` ends: after `LEASE_TTL_MS`, and for window
