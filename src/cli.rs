@@ -163,6 +163,48 @@ pub enum Command {
         #[command(flatten)]
         target: ClusterTarget,
     },
+    /// Deploy a file to a cluster: its compiled bundle is stored by hash under a name
+    /// (the file's stem, or --name) and its rate-limit policies become active on every
+    /// node. Applying the same name again replaces the previous version.
+    #[command(
+        after_help = "Examples:\n  edgeflow apply examples/rate_limit.edgeflow --cluster http://127.0.0.1:8001 --token-file node-1.token\n  edgeflow apply limits.edgeflow --name edge-limits --shadow\n\n--shadow: the policies decide and count (`policy show`), but never deny.\nA policy name may be active in one deployment only."
+    )]
+    Apply {
+        file: PathBuf,
+        /// The deployment's name (default: the file's stem).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Shadow mode: decide and count, never deny.
+        #[arg(long)]
+        shadow: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
+    /// List, show and remove the cluster's deployments (`edgeflow apply`).
+    #[command(
+        after_help = "Examples:\n  edgeflow deployments list --cluster http://127.0.0.1:8001\n  edgeflow deployments show rate_limit --format json\n  edgeflow deployments remove rate_limit"
+    )]
+    Deployments {
+        #[command(subcommand)]
+        action: DeploymentsAction,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
+    /// The rate-limit policies the cluster enforces: definitions, the budget now, each
+    /// edge's live lease and decisions.
+    #[command(
+        after_help = "Examples:\n  edgeflow policy list --cluster http://127.0.0.1:8001\n  edgeflow policy show generate_api --format json\n  edgeflow policy show per_user --key alice"
+    )]
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
     Explain {
@@ -314,6 +356,42 @@ pub enum TokenAction {
     },
     /// Revoke a token by its id.
     Revoke { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeploymentsAction {
+    /// Every deployment: name, version, bundle hash, shadow mode, policies.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// One deployment with its policies' definitions.
+    Show {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Remove a deployment: its policies stop being enforced.
+    Remove { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyAction {
+    /// Every active policy with its definition and deployment.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// One policy: its definition, its budget now, the live lease of each edge and what
+    /// each edge decided.
+    Show {
+        name: String,
+        /// The budget of this key (policies with `by`).
+        #[arg(long, value_name = "KEY", default_value = "")]
+        key: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

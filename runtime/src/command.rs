@@ -2,6 +2,7 @@
 //! Raft log, stamped with the proposer's clock so that applying it never reads a local
 //! clock (replicas stay identical). Each command has exactly one `Response`.
 
+use crate::deployments::{DeploymentAnswer, DeploymentCommand};
 use crate::quotas::{LeaseAnswer, QuotaCommand};
 use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
@@ -177,6 +178,8 @@ pub enum Command {
     Token(TokenCommand),
     /// Lease tokens of a global rate-limit budget to an edge (the `quotas` subsystem).
     Quota(QuotaCommand),
+    /// Apply or remove a deployment (the `deployments` subsystem).
+    Deployment(DeploymentCommand),
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -251,6 +254,8 @@ pub enum Response {
     },
     /// What a lease request of the `quotas` subsystem got.
     Quota(LeaseAnswer),
+    /// How a command of the `deployments` subsystem went.
+    Deployment(DeploymentAnswer),
     /// Whether a client token change was made, and if not why.
     Tokens {
         accepted: bool,
@@ -302,6 +307,32 @@ impl fmt::Display for Request {
             Command::Quota(QuotaCommand::Lease {
                 policy, key, edge, ..
             }) => write!(f, "lease {}/{key} to {edge}", policy.name),
+            Command::Deployment(DeploymentCommand::Apply { name, .. }) => {
+                write!(f, "apply deployment {name}")
+            }
+            Command::Deployment(DeploymentCommand::Remove { name }) => {
+                write!(f, "remove deployment {name}")
+            }
+        }
+    }
+}
+
+impl Command {
+    /// The compiled program (hash, JSON) this command carries for the storage layer to
+    /// keep beside the state: a submission's or a deployment's.
+    pub fn carried_bundle(&self) -> Option<(&str, &str)> {
+        match self {
+            Command::SubmitRun {
+                bundle_hash,
+                bundle: Some(bundle),
+                ..
+            }
+            | Command::Deployment(DeploymentCommand::Apply {
+                bundle_hash,
+                bundle: Some(bundle),
+                ..
+            }) => Some((bundle_hash, bundle)),
+            _ => None,
         }
     }
 }

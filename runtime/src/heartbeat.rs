@@ -36,6 +36,7 @@ pub async fn voter_heartbeats(
         ticks.tick().await;
         let beat = Beat {
             running: in_hand.count(),
+            ratelimit: node.quotas().decisions(),
             ..Beat::idle(sampler.sample(), latency_ms)
         };
         let started = Instant::now();

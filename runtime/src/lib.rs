@@ -7,6 +7,7 @@ pub mod api;
 pub mod cluster_link;
 pub mod command;
 pub mod config;
+pub mod deployments;
 pub mod dispatch;
 pub mod driver;
 pub mod encoding;

@@ -32,6 +32,8 @@ pub enum Query {
         key: String,
         at_ms: u64,
     },
+    /// The active policy of this name among the cluster's deployments.
+    DeployedPolicy { name: String },
     /// A group's fencing term, the last sequence number `global_order` handed out and
     /// the proposals it keeps (a group never used answers zeros).
     Group { group: String },
@@ -56,6 +58,8 @@ pub enum QueryAnswer {
         term: u64,
     },
     Quota(crate::quotas::Usage),
+    /// A deployed policy, and whether its deployment is in shadow mode.
+    DeployedPolicy(Option<(crate::deployments::DeployedPolicy, bool)>),
     Group {
         term: u64,
         last_sequence: u64,
@@ -107,6 +111,12 @@ impl Query {
                     proposals: group.map(|g| g.proposals.clone()).unwrap_or_default(),
                 }
             }
+            Query::DeployedPolicy { name } => QueryAnswer::DeployedPolicy(
+                state
+                    .deployments
+                    .policy(name)
+                    .map(|(deployed, shadow)| (deployed.clone(), shadow)),
+            ),
             Query::Fleet => QueryAnswer::Fleet(
                 state
                     .fleet

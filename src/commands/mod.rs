@@ -1,11 +1,14 @@
 //! One module per subcommand; `run` dispatches.
 
+mod apply;
 mod check;
 mod cluster;
 mod compile;
+mod deployments;
 mod explain;
 mod graph;
 mod node;
+mod policy;
 mod remote;
 mod run;
 mod runs;
@@ -47,6 +50,16 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::State { action, target } => state::run(action, target),
         Command::Worker { action, target } => worker::run(action, target),
         Command::Token { action, target } => token::run(action, target),
+        Command::Apply {
+            file,
+            name,
+            shadow,
+            format,
+            color,
+            target,
+        } => apply::run(&file, name, shadow, format, color, &target),
+        Command::Deployments { action, target } => deployments::run(action, target),
+        Command::Policy { action, target } => policy::run(action, target),
         Command::Submit {
             file,
             options,

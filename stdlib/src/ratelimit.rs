@@ -1,5 +1,6 @@
 //! `ratelimit.*`: a run's requests against the rate-limit policies of its program.
-//! `acquire` decides locally on this node (`EdgeQuotas`: a lease of a global budget, or
+//! A policy the cluster has deployed (`edgeflow apply`) takes precedence over the
+//! run's own program's of the same name. `acquire` decides locally on this node (`EdgeQuotas`: a lease of a global budget, or
 //! a per-edge budget); with `on_exceed: delay(d)` a request that would be admitted
 //! within `d` waits and is admitted. `usage` reports the budget now: the ledger's for a
 //! leased budget (linearizable), this edge's for one it keeps itself.
@@ -17,8 +18,9 @@ pub fn register(registry: &mut Registry) {
     registry.register("ratelimit.usage", OpFn(usage));
 }
 
-/// The policy the `policy` argument names, from the run's program.
-fn policy(context: &OpContext, args: &Args) -> Result<QuotaPolicy, OpError> {
+/// The policy the `policy` argument names: the cluster's deployed policy of that name
+/// when there is one (with its deployment's shadow flag), else the run's program's.
+async fn policy(context: &OpContext, args: &Args) -> Result<(QuotaPolicy, bool), OpError> {
     let name = match args.get("policy")? {
         Value::Policy(name) | Value::String(name) => name,
         _ => {
@@ -28,13 +30,25 @@ fn policy(context: &OpContext, args: &Args) -> Result<QuotaPolicy, OpError> {
             })
         }
     };
+    let query = Query::DeployedPolicy { name: name.clone() };
+    match context.host.query(query, Freshness::Local).await? {
+        QueryAnswer::DeployedPolicy(Some((deployed, shadow))) => {
+            return Ok((deployed.policy, shadow))
+        }
+        QueryAnswer::DeployedPolicy(None) => {}
+        other => {
+            return Err(OpError::Failed(format!(
+                "unexpected answer about policy `{name}`: {other:?}"
+            )))
+        }
+    }
     let declared = context
         .policies
         .iter()
         .find(|p| &p.name == name)
         .ok_or_else(|| {
             OpError::Failed(format!(
-                "no policy `{name}` in this run's program{}",
+                "no policy `{name}` is deployed or in this run's program{}",
                 if context.policies.is_empty() {
                     " (a step placed on another node does not carry its program's policies yet)"
                 } else {
@@ -42,7 +56,8 @@ fn policy(context: &OpContext, args: &Args) -> Result<QuotaPolicy, OpError> {
                 }
             ))
         })?;
-    QuotaPolicy::from_ir(declared).map_err(|e| OpError::Failed(e.to_string()))
+    let policy = QuotaPolicy::from_ir(declared).map_err(|e| OpError::Failed(e.to_string()))?;
+    Ok((policy, false))
 }
 
 fn quotas(context: &OpContext) -> Result<&EdgeQuotas, OpError> {
@@ -55,7 +70,7 @@ fn quotas(context: &OpContext) -> Result<&EdgeQuotas, OpError> {
 
 fn acquire<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
-        let policy = policy(context, args)?;
+        let (policy, shadow) = policy(context, args).await?;
         let key = args.string("key")?;
         let tokens = u64::try_from(args.int("tokens")?).unwrap_or(0);
         let quotas = quotas(context)?;
@@ -70,15 +85,17 @@ fn acquire<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
                 OnExceed::Delay { max_ns } => waited + retry_after <= Duration::from_nanos(max_ns),
                 OnExceed::Reject => false,
             };
-            if admission.allowed || !may_wait {
+            if admission.allowed || shadow || !may_wait {
+                // Shadow mode decides and counts, and never denies.
                 return Ok(record([
-                    ("allowed", Value::Bool(admission.allowed)),
+                    ("allowed", Value::Bool(admission.allowed || shadow)),
                     ("remaining", int(admission.remaining)),
                     (
                         "retry_after",
-                        Value::Duration(
-                            i64::try_from(admission.retry_after_ns).unwrap_or(i64::MAX),
-                        ),
+                        Value::Duration(match shadow {
+                            true => 0,
+                            false => i64::try_from(admission.retry_after_ns).unwrap_or(i64::MAX),
+                        }),
                     ),
                 ]));
             }
@@ -96,7 +113,7 @@ fn unix_ms() -> u64 {
 
 fn usage<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
-        let policy = policy(context, args)?;
+        let (policy, _) = policy(context, args).await?;
         let quotas = quotas(context)?;
         let usage = match quotas.uses_ledger(&policy) {
             false => quotas.local_usage(&policy, ""),

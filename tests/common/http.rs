@@ -9,9 +9,36 @@ use std::time::Duration;
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    /// Header names in lower case, with their values.
+    pub headers: Vec<(String, String)>,
+}
+
+/// The status, headers and body of a raw HTTP/1.1 response (`None`: no status line).
+fn parse(response: &[u8]) -> Option<Reply> {
+    let response = String::from_utf8_lossy(response);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    Some(Reply {
+        status,
+        body: body.to_string(),
+        headers,
+    })
 }
 
 impl Reply {
+    /// The value of header `name` (lower case), if the answer had it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
@@ -43,16 +70,11 @@ pub fn request(
     let _ = stream.write_all(body);
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response);
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_string());
-    Ok(Reply { status, body })
+    Ok(parse(&response).unwrap_or(Reply {
+        status: 0,
+        body: String::new(),
+        headers: Vec::new(),
+    }))
 }
 
 pub fn get(base: &str, path: &str, token: Option<&str>) -> std::io::Result<Reply> {
@@ -108,16 +130,7 @@ pub fn call(
             Err(e) => return Err(lost(e)),
         }
     }
-    let response = String::from_utf8_lossy(&response);
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| NoAnswer::Lost("the answer was cut short".into()))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_string());
-    Ok(Reply { status, body })
+    parse(&response).ok_or_else(|| NoAnswer::Lost("the answer was cut short".into()))
 }
 
 /// A call answered 200 with a JSON body, or `None` (no answer in time, another status,

@@ -79,6 +79,30 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/fleet/{id}/heartbeat", Access::TheWorkerItself),
     ("GET", "/v1/fleet/{id}/work", Access::TheWorkerItself),
     ("POST", "/v1/fleet/{id}/finished", Access::TheWorkerItself),
+    ("POST", "/v1/deployments", Access::Members),
+    ("GET", "/v1/deployments", Access::Members),
+    ("GET", "/v1/deployments/{name}", Access::Members),
+    ("DELETE", "/v1/deployments/{name}", Access::Members),
+    (
+        "GET",
+        "/v1/policies",
+        Access::MembersAndScope(Scope::Ratelimit),
+    ),
+    (
+        "GET",
+        "/v1/policies/{name}",
+        Access::MembersAndScope(Scope::Ratelimit),
+    ),
+    (
+        "POST",
+        "/v1/ratelimit/check",
+        Access::MembersAndScope(Scope::Ratelimit),
+    ),
+    (
+        "GET",
+        "/v1/ratelimit/auth/{policy}",
+        Access::MembersAndScope(Scope::Ratelimit),
+    ),
     ("POST", "/v1/ops/write", Access::MembersAndWorkers),
     ("POST", "/v1/ops/query", Access::MembersAndWorkers),
 ];

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 /// The most a request to `path` may carry.
 fn limit(method: &Method, path: &str) -> usize {
-    if method == Method::POST && path == "/v1/runs" {
+    if method == Method::POST && (path == "/v1/runs" || path == "/v1/deployments") {
         runs::MAX_SUBMISSION_BYTES
     } else {
         MAX_BODY_BYTES

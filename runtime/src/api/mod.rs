@@ -3,7 +3,9 @@
 //! cluster administration under `/v1/cluster`, workflow runs under `/v1/runs`, workers
 //! and the fleet registry under `/v1/workers` and `/v1/fleet` (with the long poll by which
 //! workers take placed steps), what ops on a worker ask of the cluster under `/v1/ops`,
-//! replicated state under `/v1/state`, and client tokens under `/v1/tokens`. Everything
+//! replicated state under `/v1/state`, client tokens under `/v1/tokens`, deployments
+//! under `/v1/deployments`, rate-limit policies and checks under `/v1/policies` and
+//! `/v1/ratelimit`. Everything
 //! but the probes needs a token the cluster knows (`Authorization: Bearer …`: a member's,
 //! a worker's or a client's); without it the answer is 401 and nothing changes. Each
 //! route's decision on who may call it is in `auth::ROUTES` (403 for the others).
@@ -30,8 +32,8 @@ pub use work::{FinishedStep, WorkItem};
 
 use crate::member::NodeInfo;
 use crate::node::Node;
-use crate::tokens;
 use crate::trust::Trust;
+use crate::{deployments, quotas, tokens};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -93,6 +95,20 @@ pub fn router(state: ApiState) -> Router {
             "/v1/tokens/{id}",
             axum::routing::delete(tokens::api::revoke),
         )
+        .route(
+            "/v1/deployments",
+            post(deployments::api::apply)
+                .get(deployments::api::list)
+                .layer(DefaultBodyLimit::max(runs::MAX_SUBMISSION_BYTES)),
+        )
+        .route(
+            "/v1/deployments/{name}",
+            get(deployments::api::show).delete(deployments::api::remove),
+        )
+        .route("/v1/policies", get(quotas::api::list))
+        .route("/v1/policies/{name}", get(quotas::api::show))
+        .route("/v1/ratelimit/check", post(quotas::http::check))
+        .route("/v1/ratelimit/auth/{policy}", get(quotas::http::auth))
         .route("/v1/fleet", get(fleet::list))
         .route("/v1/fleet/{id}/heartbeat", post(fleet::heartbeat))
         .route("/v1/fleet/{id}/work", get(work::take))

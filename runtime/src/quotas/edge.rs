@@ -13,10 +13,15 @@ use super::policy::{QuotaPolicy, Scope};
 use crate::command::{Command, Response};
 use crate::node::NodeError;
 use crate::op_host::OpHost;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Policies whose decisions an edge counts (past it, new names are not counted).
+pub const MAX_COUNTED_POLICIES: usize = 256;
+/// The longest budget key (a `by` value, or several as a JSON array).
+pub const MAX_KEY_BYTES: usize = 1_024;
 /// Keys of per-edge budgets kept: past it, budgets as full as new ones are dropped, and
 /// while still past it a new key waits.
 const MAX_LOCAL_KEYS: usize = 100_000;
@@ -29,14 +34,28 @@ const DEMAND_WINDOW: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admission {
     pub allowed: bool,
-    /// Tokens left for the next requests here (a global policy: in this edge's lease).
+    /// Tokens left: a per-edge budget's; for a global policy an estimate of the
+    /// fleet's — this edge's lease plus what the ledger had left at its last grant.
     pub remaining: u64,
     /// When denied: how long until the request could be admitted (0 when allowed).
     pub retry_after_ns: u64,
 }
 
+/// How many requests of a policy an edge admitted and denied (shadow mode: would have
+/// denied) since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decisions {
+    pub admitted: u64,
+    pub denied: u64,
+}
+
 #[derive(Debug)]
 pub enum QuotaError {
+    /// A budget key longer than `MAX_KEY_BYTES`.
+    KeyTooLong {
+        policy: String,
+        bytes: usize,
+    },
     /// More tokens than the policy can ever admit at once, or none.
     Tokens {
         policy: String,
@@ -64,6 +83,10 @@ impl std::fmt::Display for QuotaError {
                 f,
                 "{tokens} tokens can never be admitted at once by policy `{policy}` (at most {most})"
             ),
+            QuotaError::KeyTooLong { policy, bytes } => write!(
+                f,
+                "a key of policy `{policy}` is at most {MAX_KEY_BYTES} bytes, not {bytes}"
+            ),
             QuotaError::Node(error) => write!(f, "{error}"),
             QuotaError::Unexpected(answer) => write!(f, "the cluster answered {answer}"),
         }
@@ -80,6 +103,8 @@ impl From<NodeError> for QuotaError {
 #[derive(Debug)]
 struct Held {
     tokens: u64,
+    /// What the ledger had left beyond this lease when it granted it.
+    ledger_remaining: u64,
     valid_until: Instant,
     demand: Demand,
     /// After a denial: until when the ledger said nothing could be granted — requests
@@ -136,6 +161,7 @@ impl Held {
     fn new(now: Instant) -> Held {
         Held {
             tokens: 0,
+            ledger_remaining: 0,
             valid_until: now,
             demand: Demand::new(now),
             denied_until: now,
@@ -151,6 +177,7 @@ pub struct EdgeQuotas {
     per_edge_in_ledger: bool,
     leases: Mutex<ByPolicy<Held>>,
     local: Mutex<ByPolicy<Local>>,
+    decisions: Mutex<BTreeMap<String, Decisions>>,
 }
 
 fn unix_ns() -> u64 {
@@ -166,6 +193,35 @@ impl EdgeQuotas {
             per_edge_in_ledger,
             leases: Mutex::new(ByPolicy::default()),
             local: Mutex::new(ByPolicy::default()),
+            decisions: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The edge this node decides for.
+    pub fn edge(&self) -> &str {
+        &self.edge
+    }
+
+    /// The decisions counted so far, by policy name (for heartbeats and `policy show`).
+    pub fn decisions(&self) -> BTreeMap<String, Decisions> {
+        locked(&self.decisions).clone()
+    }
+
+    fn count(&self, policy: &QuotaPolicy, admission: &Admission) {
+        let mut decisions = locked(&self.decisions);
+        if !decisions.contains_key(&policy.name) {
+            if decisions.len() >= MAX_COUNTED_POLICIES {
+                return;
+            }
+            decisions.insert(policy.name.clone(), Decisions::default());
+        }
+        let Some(counted) = decisions.get_mut(&policy.name) else {
+            return;
+        };
+        if admission.allowed {
+            counted.admitted += 1;
+        } else {
+            counted.denied += 1;
         }
     }
 
@@ -185,11 +241,19 @@ impl EdgeQuotas {
                 most,
             });
         }
-        if self.uses_ledger(policy) {
-            self.acquire_leased(host, policy, key, tokens).await
-        } else {
-            Ok(self.acquire_local(policy, key, tokens))
+        if key.len() > MAX_KEY_BYTES {
+            return Err(QuotaError::KeyTooLong {
+                policy: policy.name.clone(),
+                bytes: key.len(),
+            });
         }
+        let admission = if self.uses_ledger(policy) {
+            self.acquire_leased(host, policy, key, tokens).await?
+        } else {
+            self.acquire_local(policy, key, tokens)
+        };
+        self.count(policy, &admission);
+        Ok(admission)
     }
 
     /// Whether `policy`'s budgets are the ledger's (leased) or this process's own.
@@ -250,7 +314,7 @@ impl EdgeQuotas {
             held.tokens -= tokens;
             return Some(Admission {
                 allowed: true,
-                remaining: held.tokens,
+                remaining: held.tokens + held.ledger_remaining,
                 retry_after_ns: 0,
             });
         }
@@ -353,8 +417,9 @@ impl EdgeQuotas {
         let remaining = match held {
             Some(held) => {
                 held.tokens = answer.granted - tokens;
+                held.ledger_remaining = answer.remaining;
                 held.valid_until = asked + lasts;
-                held.tokens
+                held.tokens + held.ledger_remaining
             }
             None => 0,
         };

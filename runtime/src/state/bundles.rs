@@ -2,8 +2,9 @@
 //! megabytes, so the replicated state holds only its hash, size and how many running
 //! runs use it; the bytes live once in the node's database (the storage layer writes
 //! them as the `SubmitRun` entry carrying them applies, and deletes them when this
-//! ledger releases the hash). A bundle is released as soon as no running run uses it;
-//! a later submission of the same program carries it again.
+//! ledger releases the hash). A bundle is released as soon as no running run uses it
+//! and no deployment (`edgeflow apply`) holds it; a later submission of the same
+//! program carries it again.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +15,9 @@ pub struct BundleInfo {
     pub bytes: u64,
     /// Running runs of this bundle.
     pub live_runs: u64,
+    /// Deployments whose current version is this bundle.
+    #[serde(default)]
+    pub deployments: u64,
 }
 
 /// The stored bundles, by content hash.
@@ -45,6 +49,7 @@ impl Bundles {
         self.known.entry(hash.to_string()).or_insert(BundleInfo {
             bytes,
             live_runs: 0,
+            deployments: 0,
         });
     }
 
@@ -68,9 +73,34 @@ impl Bundles {
         self.release_if_unused(hash);
     }
 
-    /// Releases `hash` when no run uses it (a submission that recorded no run).
+    /// A deployment now holds `hash`; false when the bundle is not stored.
+    pub fn deployed(&mut self, hash: &str) -> bool {
+        match self.known.get_mut(hash) {
+            Some(info) => {
+                info.deployments += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A deployment no longer holds `hash`: released when nothing else uses it.
+    pub fn undeployed(&mut self, hash: &str) {
+        let Some(info) = self.known.get_mut(hash) else {
+            return;
+        };
+        info.deployments = info.deployments.saturating_sub(1);
+        self.release_if_unused(hash);
+    }
+
+    /// Releases `hash` when neither a run nor a deployment uses it (a submission that
+    /// recorded no run).
     pub fn release_if_unused(&mut self, hash: &str) {
-        if self.known.get(hash).is_some_and(|info| info.live_runs == 0) {
+        if self
+            .known
+            .get(hash)
+            .is_some_and(|info| info.live_runs == 0 && info.deployments == 0)
+        {
             self.known.remove(hash);
             self.released.push(hash.to_string());
         }
@@ -99,5 +129,18 @@ mod tests {
         assert!(!bundles.contains("h"));
         assert_eq!(bundles.take_released(), vec!["h".to_string()]);
         assert!(!bundles.run_started("h"), "a released bundle is not stored");
+    }
+
+    #[test]
+    fn a_deployed_bundle_outlives_its_runs_until_undeployed() {
+        let mut bundles = Bundles::default();
+        bundles.stored("h", 10);
+        assert!(bundles.deployed("h"));
+        assert!(bundles.run_started("h"));
+        bundles.run_ended("h");
+        assert!(bundles.contains("h"), "the deployment still holds it");
+        bundles.undeployed("h");
+        assert!(!bundles.contains("h"));
+        assert_eq!(bundles.take_released(), vec!["h".to_string()]);
     }
 }

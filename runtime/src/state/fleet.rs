@@ -12,7 +12,10 @@
 //! `unknown` is not stored: it is how a live state reads once heartbeats are overdue.
 
 use super::activity::Activity;
+use crate::quotas::check::MAX_TEXT_BYTES;
+use crate::quotas::edge::{Decisions, MAX_COUNTED_POLICIES};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Heartbeats missed before a node reads as `unknown`.
 pub const MISSED_HEARTBEATS: u64 = 3;
@@ -117,6 +120,9 @@ pub struct EdgeRecord {
     /// Heartbeat latencies and placed steps over the last hour (`monitor.metrics`).
     #[serde(default)]
     pub activity: Activity,
+    /// The node's rate-limit decisions so far, by policy, as its last heartbeat said.
+    #[serde(default)]
+    pub ratelimit: BTreeMap<String, Decisions>,
 }
 
 /// A heartbeat's content.
@@ -129,6 +135,9 @@ pub struct Beat {
     pub stopping: bool,
     /// The node has stopped: its last heartbeat.
     pub stopped: bool,
+    /// What the node's rate-limit decisions were so far, by policy name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ratelimit: BTreeMap<String, Decisions>,
 }
 
 impl Beat {
@@ -149,6 +158,16 @@ impl Beat {
                 ));
             }
         }
+        if self.ratelimit.len() > MAX_COUNTED_POLICIES
+            || self
+                .ratelimit
+                .keys()
+                .any(|name| name.len() > MAX_TEXT_BYTES)
+        {
+            return Err(format!(
+                "`ratelimit` counts at most {MAX_COUNTED_POLICIES} policies, each named in at most {MAX_TEXT_BYTES} bytes"
+            ));
+        }
         let latency = self.latency_ms.unwrap_or(0.0);
         for (name, value) in [("metrics.load", *load), ("latency_ms", latency)] {
             if !(value.is_finite() && value >= 0.0) {
@@ -166,6 +185,7 @@ impl Beat {
             latency_ms,
             stopping: false,
             stopped: false,
+            ratelimit: BTreeMap::new(),
         }
     }
 }
@@ -208,6 +228,7 @@ impl EdgeRecord {
         self.running = beat.running;
         self.metrics = Some(beat.metrics.clone());
         self.latency_ms = beat.latency_ms;
+        self.ratelimit = beat.ratelimit.clone();
         if let Some(latency_ms) = beat.latency_ms {
             self.activity.latency(now, latency_ms);
         }
@@ -232,6 +253,7 @@ impl EdgeRecord {
             maintenance_comment: None,
             draining: false,
             activity: Activity::default(),
+            ratelimit: BTreeMap::new(),
         }
     }
 
@@ -274,10 +296,7 @@ mod tests {
     fn beat(running: u64) -> Beat {
         Beat {
             running,
-            metrics: SystemMetrics::default(),
-            latency_ms: Some(1.0),
-            stopping: false,
-            stopped: false,
+            ..Beat::idle(SystemMetrics::default(), Some(1.0))
         }
     }
 

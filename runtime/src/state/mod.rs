@@ -16,6 +16,7 @@ pub use kv::{check_address, Versioned};
 pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
+use crate::deployments::Deployments;
 use crate::quotas::Ledger;
 use crate::tokens::Tokens;
 use applied::{AppliedKeys, Replay};
@@ -55,6 +56,9 @@ pub struct State {
     /// Global rate-limit budgets and the leases granted from them.
     #[serde(default)]
     pub quotas: Ledger,
+    /// Bundles applied under a name, and the policies they activate.
+    #[serde(default)]
+    pub deployments: Deployments,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -420,6 +424,9 @@ impl State {
                 }
             }
             Command::Quota(command) => Response::Quota(self.quotas.apply(command, now)),
+            Command::Deployment(command) => {
+                Response::Deployment(self.deployments.apply(command, now, &mut self.bundles))
+            }
             Command::Token(command) => match self.tokens.apply(command, now) {
                 Ok(()) => Response::Tokens {
                     accepted: true,

@@ -194,14 +194,9 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         while let Some((entry, responder)) = entries.try_next().await? {
             let log_id = entry.log_id();
             if let EntryPayload::Normal(request) = &entry.payload {
-                if let Command::SubmitRun {
-                    bundle_hash,
-                    bundle: Some(bundle),
-                    ..
-                } = &request.command
-                {
+                if let Some((hash, bundle)) = request.command.carried_bundle() {
                     let (store, hash, bundle) =
-                        (self.bundles.clone(), bundle_hash.clone(), bundle.clone());
+                        (self.bundles.clone(), hash.to_string(), bundle.to_string());
                     off_the_runtime(move || store.put(&hash, &bundle)).await?;
                 }
             }
