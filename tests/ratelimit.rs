@@ -324,3 +324,110 @@ fn deployments_replace_shadow_remove_and_win_over_a_runs_own_policy() {
     let nowhere = common::edgeflow(&["apply", limits]);
     assert_eq!(nowhere.status.code(), Some(2), "{}", stderr(&nowhere));
 }
+
+/// nginx's master process, stopped with SIGTERM (it stops its workers; SIGKILL would
+/// leave them behind).
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// nginx's configuration in examples/nginx with this test's ports and token, inside the
+/// `http` block of a minimal main configuration, beside a toy upstream.
+fn nginx_config(
+    dir: &std::path::Path,
+    listen: u16,
+    upstream: u16,
+    node: &str,
+    token: &str,
+) -> PathBuf {
+    let example = std::fs::read_to_string(common::root().join("examples/nginx/ratelimit.conf"))
+        .expect("the example nginx configuration");
+    let site = example
+        .replace("${LISTEN}", &listen.to_string())
+        .replace("${UPSTREAM}", &format!("127.0.0.1:{upstream}"))
+        .replace("${EDGEFLOW_NODE}", node.trim_start_matches("http://"))
+        .replace("${EDGEFLOW_TOKEN}", token);
+    let temp = dir.join("nginx-temp");
+    std::fs::create_dir_all(&temp).expect("temp dir");
+    let temp = temp.display();
+    let main = format!(
+        "worker_processes 1;\nerror_log {dir}/nginx-error.log;\npid {dir}/nginx.pid;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {temp};\n  proxy_temp_path {temp};\n\
+         fastcgi_temp_path {temp};\n  uwsgi_temp_path {temp};\n  scgi_temp_path {temp};\n\
+         server {{ listen 127.0.0.1:{upstream}; location / {{ return 200 \"generated\\n\"; }} }}\n\
+         {site}\n}}\n",
+        dir = dir.display(),
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, main).expect("nginx.conf");
+    path
+}
+
+#[test]
+fn nginx_in_front_refuses_the_request_past_the_budget() {
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .expect("nginx is not installed: install Debian's nginx-light (.ci/run does)");
+    let cluster = Cluster::up("ratelimit-nginx", 1);
+    let policy = write_file(
+        &cluster,
+        "gateway.edgeflow",
+        "policy generate_api {\n  match: route(\"/api/v1/generate\")\n  limit: 1000 per 1d\n  scope: global\n}\n",
+    );
+    let applied = cluster.cli(1, &["apply", policy.to_str().expect("path")]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let client = cluster.cli(1, &["token", "create", "--scope", "ratelimit"]);
+    assert!(client.status.success(), "{}", stderr(&client));
+    let client_token = stdout(&client).trim().to_string();
+    let (listen, upstream) = (common::free_port(), common::free_port());
+    let config = nginx_config(
+        &cluster.dir,
+        listen,
+        upstream,
+        cluster.url(1),
+        &client_token,
+    );
+    let tested = std::process::Command::new(nginx)
+        .args(["-t", "-q", "-c"])
+        .arg(&config)
+        .output()
+        .expect("nginx -t runs");
+    assert!(tested.status.success(), "{}", stderr(&tested));
+    let _nginx = Nginx(
+        std::process::Command::new(nginx)
+            .args(["-g", "daemon off;", "-c"])
+            .arg(&config)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts"),
+    );
+    let front = format!("http://127.0.0.1:{listen}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http::get(&front, "/", None).is_err() {
+        assert!(Instant::now() < deadline, "nginx did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for n in 1..=1_000 {
+        let reply = http::get(&front, "/api/v1/generate", None).expect("nginx answers");
+        assert_eq!(reply.status, 200, "request {n}: {}", reply.body);
+        assert_eq!(reply.body, "generated\n");
+    }
+    let refused = http::get(&front, "/api/v1/generate", None).expect("nginx answers");
+    assert_eq!(refused.status, 429, "the 1,001st request: {}", refused.body);
+    let retry: u64 = refused
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After from the node");
+    assert!(retry >= 1, "{retry}");
+}
