@@ -36,6 +36,17 @@ pub struct NodeConfig {
     /// Fewer snapshots cost less CPU; more keep the log and restarts shorter.
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u64,
+    /// Gateway interfaces of rate limiting beyond the HTTP API.
+    #[serde(default)]
+    pub ratelimit: RateLimitConfig,
+}
+
+/// `[ratelimit]`: where Envoy's global rate-limit service (gRPC) listens, if anywhere
+/// (voters only; the HTTP check is always on the API).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub grpc_listen: Option<SocketAddr>,
 }
 
 fn default_snapshot_every() -> u64 {
@@ -200,6 +211,18 @@ impl NodeConfig {
                 "a voter needs `raft_listen`, the address its Raft peers reach it at".into(),
             );
         }
+        if self.role == Role::Worker && self.ratelimit.grpc_listen.is_some() {
+            return Err(
+                "`[ratelimit] grpc_listen` is for voters: workers do not decide rate limits yet"
+                    .into(),
+            );
+        }
+        if self.tls.is_some() && self.ratelimit.grpc_listen.is_some() {
+            return Err(
+                "`[ratelimit] grpc_listen` serves plaintext gRPC only, and this node has `[tls]`: bind it to a loopback address of a node without TLS, or leave it out"
+                    .into(),
+            );
+        }
         let mut seen = vec![self.id];
         for peer in &self.peers {
             if seen.contains(&peer.id) {
@@ -318,6 +341,28 @@ request = "2s"
         let error = parse(&VOTER.replace("raft_listen", "raft_lisen")).expect_err("typo");
         assert!(error.message.contains("raft_lisen"), "{error}");
         assert_eq!(error.position.map(|p| p.0), Some(6));
+    }
+
+    #[test]
+    fn the_envoy_listener_is_for_voters_without_tls() {
+        let with = format!("{VOTER}\n[ratelimit]\ngrpc_listen = \"127.0.0.1:8081\"\n");
+        let config = parse(&with).expect("valid");
+        assert_eq!(
+            config.ratelimit.grpc_listen,
+            Some("127.0.0.1:8081".parse().expect("address"))
+        );
+        let typo = with.replace("grpc_listen", "grpc_lisen");
+        assert!(parse(&typo)
+            .expect_err("typo")
+            .message
+            .contains("grpc_lisen"));
+        let worker = with
+            .replace("role = \"voter\"", "role = \"worker\"")
+            .replace("raft_listen = \"127.0.0.1:7001\"\n", "");
+        assert!(parse(&worker)
+            .expect_err("worker")
+            .message
+            .contains("for voters"));
     }
 
     #[test]

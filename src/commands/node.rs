@@ -190,6 +190,22 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         if tls.is_some() { " (TLS)" } else { "" }
     );
     let stopping = CancellationToken::new();
+    let envoy = match config.ratelimit.grpc_listen {
+        Some(address) => {
+            let limiter = edgeflow_envoy::RateLimiter::new(node.clone(), trust.clone());
+            let listener = bind(address, "the rate-limit gRPC service").await?;
+            eprintln!(
+                "node {} serving Envoy's rate-limit service on {address}",
+                config.id
+            );
+            Some(tokio::spawn(edgeflow_envoy::serve(
+                listener,
+                limiter,
+                stopping.clone(),
+            )))
+        }
+        None => None,
+    };
     let app = router(ApiState {
         node: node.clone(),
         trust,
@@ -226,6 +242,9 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     driver.abort();
     placed.abort();
     heartbeats.abort();
+    if let Some(envoy) = envoy {
+        envoy.abort();
+    }
     let _ = transport.await;
     let _ = driver.await;
     match Arc::try_unwrap(node) {
