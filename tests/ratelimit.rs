@@ -431,3 +431,82 @@ fn nginx_in_front_refuses_the_request_past_the_budget() {
         .expect("Retry-After from the node");
     assert!(retry >= 1, "{retry}");
 }
+
+const ON_A_WORKER: &str = r#"
+edges {
+  w1 { region: "lab" }
+}
+
+policy worker_calls {
+  match: route("/worker")
+  limit: 2 per 1h
+  scope: global
+}
+
+workflow on_worker() {
+  let a = ratelimit.acquire(policy: worker_calls) on w1
+  let b = ratelimit.acquire(policy: worker_calls) on w1 after a
+  let c = ratelimit.acquire(policy: worker_calls) on w1 after b
+  let usage = ratelimit.usage(policy: worker_calls) on w1 after c
+  return { a: a.allowed, b: b.allowed, c: c.allowed, used: usage.used }
+}
+"#;
+
+#[test]
+fn a_worker_decides_from_its_own_lease_of_the_deployed_policy() {
+    let cluster = Cluster::up_with_workers("ratelimit-worker", 1, 1);
+    let file = write_file(&cluster, "on_worker.edgeflow", ON_A_WORKER);
+    let file = file.to_str().expect("path");
+    // Not deployed: a step on a worker has no policies of its own to use.
+    let undeployed = cluster.cli(1, &["submit", file, "--wait"]);
+    assert_eq!(undeployed.status.code(), Some(1));
+    assert!(
+        stderr(&undeployed).contains("edgeflow apply"),
+        "{}",
+        stderr(&undeployed)
+    );
+    assert!(cluster.cli(1, &["apply", file]).status.success());
+    let submitted = cluster.cli(1, &["submit", file, "--wait", "--format", "json"]);
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    let output: Value = serde_json::from_str(&stdout(&submitted)).expect("JSON");
+    assert_eq!(output, json!({"a": true, "b": true, "c": false, "used": 2}));
+    // The ledger's leases are the worker's own: it may not lease for another edge.
+    let worker_token = std::fs::read_to_string(cluster.dir.join("w1.token"))
+        .expect("worker token")
+        .trim()
+        .to_string();
+    let policy = cli_json(
+        &cluster,
+        &["policy", "show", "worker_calls", "--format", "json"],
+    );
+    assert_eq!(policy["usage"]["used"], 2, "{policy}");
+    let lease = |edge: &str| {
+        let mut fields = json!({
+            "op": "quota", "action": "lease", "key": "", "edge": edge, "need": 1, "want": 1,
+        });
+        fields["policy"] = json!({
+            "name": policy["name"], "algorithm": "token_bucket",
+            "limit": {"count": 2, "per_ns": 3_600_000_000_000u64, "burst": 2},
+            "scope": "global", "by": [], "on_exceed": "reject",
+        });
+        http::request(
+            cluster.url(1),
+            "POST",
+            "/v1/ops/write",
+            Some(&worker_token),
+            Some(json!({"command": fields}).to_string().as_bytes()),
+        )
+        .expect("answer")
+    };
+    let forged = lease("node_1");
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(forged.body.contains("its own edge"), "{}", forged.body);
+    let own = lease("w1");
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(
+        own.json()["granted"],
+        0,
+        "the budget is spent: {}",
+        own.body
+    );
+}

@@ -16,6 +16,7 @@ use crate::dispatch::perform::perform;
 use crate::dispatch::remote_host::RemoteHost;
 use crate::node_log;
 use crate::op::Registry;
+use crate::quotas::EdgeQuotas;
 use crate::state::assignments::{key, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels};
 use crate::system::SystemSampler;
@@ -81,6 +82,8 @@ pub struct Worker {
     taken: Mutex<HashMap<String, Instant>>,
     /// Rung when an outcome is kept, for the delivery loop.
     outcome_kept: Notify,
+    /// This edge's rate-limit leases and budgets, shared by every step it runs.
+    quotas: Arc<EdgeQuotas>,
 }
 
 impl Worker {
@@ -99,6 +102,7 @@ impl Worker {
         let link = ClusterLink::new(voters, token, ca).map_err(WorkerError::Setup)?;
         let outbox = Outbox::open(&config.data_dir).map_err(WorkerError::Setup)?;
         let api = config.api_url();
+        let quotas = Arc::new(EdgeQuotas::new(&config.edge, false));
         Ok(Worker {
             config,
             link: Arc::new(link),
@@ -108,6 +112,7 @@ impl Worker {
             in_hand: StepsInHand::default(),
             taken: Mutex::new(HashMap::new()),
             outcome_kept: Notify::new(),
+            quotas,
         })
     }
 
@@ -153,6 +158,7 @@ impl Worker {
     fn beat(&self, sampler: &mut SystemSampler, latency_ms: Option<f64>) -> Beat {
         Beat {
             running: self.in_hand.count(),
+            ratelimit: self.quotas.decisions(),
             ..Beat::idle(sampler.sample(), latency_ms)
         }
     }
@@ -255,6 +261,7 @@ impl Worker {
         let host = Arc::new(RemoteHost {
             link: self.link.clone(),
             edge: self.config.edge.clone(),
+            quotas: self.quotas.clone(),
         });
         let performed = perform(&self.registry, host, &work).await;
         let finished = FinishedStep {

@@ -50,7 +50,7 @@ async fn policy(context: &OpContext, args: &Args) -> Result<(QuotaPolicy, bool),
             OpError::Failed(format!(
                 "no policy `{name}` is deployed or in this run's program{}",
                 if context.policies.is_empty() {
-                    " (a step placed on another node does not carry its program's policies yet)"
+                    " (a step placed on a worker uses the cluster's deployed policies only: deploy it with `edgeflow apply`)"
                 } else {
                     ""
                 }
@@ -63,8 +63,7 @@ async fn policy(context: &OpContext, args: &Args) -> Result<(QuotaPolicy, bool),
 fn quotas(context: &OpContext) -> Result<&EdgeQuotas, OpError> {
     context.host.quotas().ok_or_else(|| OpError::NotAvailable {
         op: context.op.clone(),
-        reason:
-            "rate limits are decided on cluster members and the embedded node, not on workers yet",
+        reason: "this host makes no rate-limit decisions",
     })
 }
 

@@ -9,6 +9,7 @@ use super::error::json_body;
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::op_host::{Freshness, OpHost, Query, QueryAnswer};
+use crate::quotas::QuotaCommand;
 use crate::state::assignments::AssignmentStatus;
 use crate::state::{check_address, State as Replicated};
 use crate::trust::Caller;
@@ -33,7 +34,7 @@ pub struct OpQuery {
     pub freshness: Freshness,
 }
 
-/// The commands ops make.
+/// The commands ops make (`ratelimit.*` leases tokens of a global budget).
 fn made_by_ops(command: &Command) -> bool {
     matches!(
         command,
@@ -44,7 +45,23 @@ fn made_by_ops(command: &Command) -> bool {
             | Command::Resign { .. }
             | Command::Propose { .. }
             | Command::GlobalOrder { .. }
+            | Command::Quota(_)
     )
+}
+
+/// A worker leases rate-limit tokens for its own edge only (the ledger's leases per
+/// edge are what operators read).
+async fn check_worker_lease(state: &ApiState, worker: u64, edge: &str) -> Result<(), ApiError> {
+    let registered = state
+        .node
+        .read_local(|s| s.fleet.get(&worker).map(|r| r.edge.clone()))
+        .await;
+    match registered {
+        Some(own) if own == edge => Ok(()),
+        _ => Err(ApiError::Forbidden(format!(
+            "worker {worker} may lease rate-limit tokens for its own edge only, not `{edge}`"
+        ))),
+    }
 }
 
 /// Whether idempotency key `key` belongs to a step assigned to `worker` in `state`.
@@ -91,6 +108,11 @@ pub async fn write(
     }
     if let Command::Put { ns, key, .. } | Command::Delete { ns, key } = &request.command {
         check_address(ns, key).map_err(ApiError::BadRequest)?;
+    }
+    if let (Caller::Worker(worker), Command::Quota(QuotaCommand::Lease { edge, .. })) =
+        (caller, &request.command)
+    {
+        check_worker_lease(&state, worker, edge).await?;
     }
     if let (Caller::Worker(worker), Some(key)) = (caller, &request.idempotency_key) {
         check_worker_key(&state, worker, key).await?;

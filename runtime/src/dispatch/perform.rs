@@ -58,8 +58,8 @@ async fn run(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork) -> (Ou
         run_id: work.run_id.clone(),
         step: work.step.clone(),
         attempt: 0,
-        // A placed step does not carry its program's policies (yet): `ratelimit.*`
-        // there says so.
+        // A placed step does not carry its program's policies: `ratelimit.*` there uses
+        // the cluster's deployed ones.
         policies: Default::default(),
     };
     let (result, attempts) = call_with_retries(op, context, Args(values), policy).await;

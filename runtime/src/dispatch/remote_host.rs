@@ -1,5 +1,6 @@
 //! The host of ops that run on a worker: the cluster's API (`/v1/ops/*`) instead of a
-//! Raft node of its own. Ops campaign and write under the worker's edge name.
+//! Raft node of its own. Ops campaign and write under the worker's edge name; rate-limit
+//! decisions are the worker's own, from leases of the cluster's ledger.
 
 use crate::api::{OpQuery, OpWrite};
 use crate::cluster_link::{ClusterLink, LinkError};
@@ -13,6 +14,7 @@ use std::sync::Arc;
 pub struct RemoteHost {
     pub link: Arc<ClusterLink>,
     pub edge: String,
+    pub quotas: Arc<crate::quotas::EdgeQuotas>,
 }
 
 fn node_error(error: LinkError) -> NodeError {
@@ -65,5 +67,9 @@ impl OpHost for RemoteHost {
                 .map_err(node_error)?;
             decode(answer)
         })
+    }
+
+    fn quotas(&self) -> Option<&crate::quotas::EdgeQuotas> {
+        Some(&self.quotas)
     }
 }
