@@ -111,7 +111,8 @@ impl RateLimiter {
                     "no deployment `{domain}` (the domain names the deployment whose policies apply)"
                 ))
             })?;
-        let verdict = decide(quotas, self.node.as_ref(), &selected, target, hits)
+        let host: Arc<dyn edgeflow_runtime::op_host::OpHost> = self.node.clone();
+        let verdict = decide(quotas, &host, &selected, target, hits)
             .await
             .map_err(|error| match error {
                 QuotaError::Node(error) => Status::unavailable(error.to_string()),

@@ -12,6 +12,7 @@ use edgeflow_runtime::quotas::{EdgeQuotas, LeaseAnswer, OnExceed, QuotaPolicy, S
 use futures::future::BoxFuture;
 use std::hint::black_box;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A host whose ledger grants every lease in full at once: the benchmark measures the
@@ -68,12 +69,13 @@ fn decisions(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let quotas = EdgeQuotas::new("bench", false);
+    let quotas = Arc::new(EdgeQuotas::new("bench", false));
+    let host: Arc<dyn OpHost> = Arc::new(GrantingHost);
     let global = policy(Scope::Global);
     // Warm the lease: the first request leases a large share.
     for _ in 0..1_000 {
         runtime
-            .block_on(quotas.acquire(&GrantingHost, &global, "", 1))
+            .block_on(quotas.acquire(&host, &global, "", 1))
             .expect("admitted");
     }
     c.bench_function("global policy, lease in hand (decide_from_lease)", |b| {
@@ -82,9 +84,10 @@ fn decisions(c: &mut Criterion) {
             // its cost is in the figure, amortised over the lease.
             quotas
                 .decide_from_lease(black_box(&global), "", 1)
+                .map(|(admission, _)| admission)
                 .unwrap_or_else(|| {
                     runtime
-                        .block_on(quotas.acquire(&GrantingHost, &global, "", 1))
+                        .block_on(quotas.acquire(&host, &global, "", 1))
                         .expect("admitted")
                 })
         })
@@ -99,7 +102,7 @@ fn decisions(c: &mut Criterion) {
     );
     for _ in 0..1_000 {
         runtime
-            .block_on(quotas.acquire(&GrantingHost, &keyed, "alice", 1))
+            .block_on(quotas.acquire(&host, &keyed, "alice", 1))
             .expect("admitted");
     }
     c.bench_function(
@@ -108,9 +111,10 @@ fn decisions(c: &mut Criterion) {
             b.iter(|| {
                 quotas
                     .decide_from_lease(black_box(&keyed), "alice", 1)
+                    .map(|(admission, _)| admission)
                     .unwrap_or_else(|| {
                         runtime
-                            .block_on(quotas.acquire(&GrantingHost, &keyed, "alice", 1))
+                            .block_on(quotas.acquire(&host, &keyed, "alice", 1))
                             .expect("admitted")
                     })
             })
@@ -119,7 +123,7 @@ fn decisions(c: &mut Criterion) {
     c.bench_function("global policy, lease in hand (the async acquire)", |b| {
         b.iter(|| {
             runtime
-                .block_on(quotas.acquire(&GrantingHost, black_box(&global), "", 1))
+                .block_on(quotas.acquire(&host, black_box(&global), "", 1))
                 .expect("admitted")
         })
     });
@@ -127,7 +131,7 @@ fn decisions(c: &mut Criterion) {
     c.bench_function("per-edge policy", |b| {
         b.iter(|| {
             runtime
-                .block_on(quotas.acquire(&GrantingHost, black_box(&local), "", 1))
+                .block_on(quotas.acquire(&host, black_box(&local), "", 1))
                 .expect("admitted")
         })
     });

@@ -175,7 +175,7 @@ pub trait OpHost: Send + Sync {
     ) -> BoxFuture<'_, Result<QueryAnswer, NodeError>>;
 
     /// This host's rate-limit decisions (none where they are not made yet: a worker).
-    fn quotas(&self) -> Option<&crate::quotas::EdgeQuotas> {
+    fn quotas(&self) -> Option<&std::sync::Arc<crate::quotas::EdgeQuotas>> {
         None
     }
 }
@@ -206,7 +206,7 @@ impl OpHost for Node {
         })
     }
 
-    fn quotas(&self) -> Option<&crate::quotas::EdgeQuotas> {
+    fn quotas(&self) -> Option<&std::sync::Arc<crate::quotas::EdgeQuotas>> {
         Some(self.quotas())
     }
 }

@@ -5,6 +5,7 @@
 //! edge with demand starves.
 
 use edgeflow_runtime::node::Node;
+use edgeflow_runtime::op_host::OpHost;
 use edgeflow_runtime::quotas::algorithm::{Algorithm, Limit};
 use edgeflow_runtime::quotas::{EdgeQuotas, OnExceed, QuotaPolicy, Scope};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,12 +49,13 @@ async fn leases_share_one_budget_exactly_and_follow_demand() {
         let mut tasks = Vec::new();
         for (edge, count) in requesters.iter().enumerate() {
             for _ in 0..*count {
-                let (quotas, node, policy) = (edges[edge].clone(), node.clone(), policy.clone());
+                let (quotas, policy) = (edges[edge].clone(), policy.clone());
+                let node: Arc<dyn OpHost> = node.clone();
                 let (stop, admitted) = (stop.clone(), admitted[edge].clone());
                 tasks.push(tokio::spawn(async move {
                     while !stop.load(Ordering::Relaxed) {
                         let admission = quotas
-                            .acquire(node.as_ref(), &policy, "", 1)
+                            .acquire(&node, &policy, "", 1)
                             .await
                             .expect("a decision");
                         if admission.allowed {
@@ -116,7 +118,11 @@ async fn a_per_edge_policy_gives_each_cluster_edge_the_whole_budget_decided_alon
         vec!["user".into()],
         OnExceed::Reject,
     );
-    let (a, b) = (EdgeQuotas::new("a", false), EdgeQuotas::new("b", false));
+    let (a, b) = (
+        Arc::new(EdgeQuotas::new("a", false)),
+        Arc::new(EdgeQuotas::new("b", false)),
+    );
+    let node: Arc<dyn OpHost> = Arc::new(node);
     for edge in [&a, &b] {
         for key in ["alice", "bob"] {
             for _ in 0..3 {
@@ -133,13 +139,10 @@ async fn a_per_edge_policy_gives_each_cluster_edge_the_whole_budget_decided_alon
         key: "alice".into(),
         at_ms: 0,
     };
-    let answer = edgeflow_runtime::op_host::OpHost::query(
-        &node,
-        usage,
-        edgeflow_runtime::op_host::Freshness::Linearizable,
-    )
-    .await
-    .expect("an answer");
+    let answer = node
+        .query(usage, edgeflow_runtime::op_host::Freshness::Linearizable)
+        .await
+        .expect("an answer");
     assert!(
         matches!(&answer, edgeflow_runtime::op_host::QueryAnswer::Quota(u) if u.used == 0),
         "{answer:?}"

@@ -60,7 +60,7 @@ async fn policy(context: &OpContext, args: &Args) -> Result<(QuotaPolicy, bool),
     Ok((policy, false))
 }
 
-fn quotas(context: &OpContext) -> Result<&EdgeQuotas, OpError> {
+fn quotas(context: &OpContext) -> Result<&std::sync::Arc<EdgeQuotas>, OpError> {
     context.host.quotas().ok_or_else(|| OpError::NotAvailable {
         op: context.op.clone(),
         reason: "this host makes no rate-limit decisions",
@@ -76,7 +76,7 @@ fn acquire<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
         let mut waited = Duration::ZERO;
         loop {
             let admission = quotas
-                .acquire(context.host.as_ref(), &policy, key, tokens)
+                .acquire(&context.host, &policy, key, tokens)
                 .await
                 .map_err(|e| OpError::Failed(format!("ratelimit.acquire: {e}")))?;
             let retry_after = Duration::from_nanos(admission.retry_after_ns);

@@ -69,7 +69,7 @@ impl OpHost for RemoteHost {
         })
     }
 
-    fn quotas(&self) -> Option<&crate::quotas::EdgeQuotas> {
+    fn quotas(&self) -> Option<&Arc<crate::quotas::EdgeQuotas>> {
         Some(&self.quotas)
     }
 }

@@ -192,7 +192,7 @@ pub struct Node {
     boot_log_index: u64,
     boot_log_applied: std::sync::atomic::AtomicBool,
     /// This node's rate-limit decisions: leases of global budgets, per-edge budgets.
-    quotas: crate::quotas::EdgeQuotas,
+    quotas: std::sync::Arc<crate::quotas::EdgeQuotas>,
 }
 
 impl Node {
@@ -288,7 +288,7 @@ impl Node {
                 state.last_log_id.map_or(0, |id| id.index),
             )
         };
-        let quotas = crate::quotas::EdgeQuotas::new(name, peers.is_none());
+        let quotas = std::sync::Arc::new(crate::quotas::EdgeQuotas::new(name, peers.is_none()));
         let raft = match &peers {
             Some(peers) => {
                 let network = TcpNetwork::new(peers.clone());
@@ -329,7 +329,7 @@ impl Node {
     }
 
     /// This node's rate-limit decisions.
-    pub fn quotas(&self) -> &crate::quotas::EdgeQuotas {
+    pub fn quotas(&self) -> &std::sync::Arc<crate::quotas::EdgeQuotas> {
         &self.quotas
     }
 

@@ -11,6 +11,7 @@ use super::matcher::{budget_key, Described};
 use crate::deployments::DeployedPolicy;
 use crate::op_host::OpHost;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a gateway asks about.
@@ -88,8 +89,8 @@ pub fn select<'a>(
 
 /// Decides `tokens` of each selected policy on this edge.
 pub async fn decide(
-    quotas: &EdgeQuotas,
-    host: &dyn OpHost,
+    quotas: &Arc<EdgeQuotas>,
+    host: &Arc<dyn OpHost>,
     selected: &[(DeployedPolicy, bool)],
     target: Target<'_>,
     tokens: u64,

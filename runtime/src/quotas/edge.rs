@@ -8,14 +8,15 @@
 
 use super::algorithm::{Budget, Decision, Limit};
 use super::by_policy::ByPolicy;
-use super::ledger::{LeaseAnswer, QuotaCommand, Usage};
+use super::held::Held;
+use super::ledger::{LeaseAnswer, QuotaCommand, Returned, Usage};
 use super::policy::{QuotaPolicy, Scope};
 use crate::command::{Command, Response};
 use crate::node::NodeError;
 use crate::op_host::OpHost;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Policies whose decisions an edge counts (past it, new names are not counted).
@@ -25,10 +26,12 @@ pub const MAX_KEY_BYTES: usize = 1_024;
 /// Keys of per-edge budgets kept: past it, budgets as full as new ones are dropped, and
 /// while still past it a new key waits.
 const MAX_LOCAL_KEYS: usize = 100_000;
-/// The longest a denial is remembered here without asking the ledger again.
+/// The longest a lease lives, and a denial is remembered here without asking the
+/// ledger again.
+const LEASE_TTL: Duration = Duration::from_millis(super::ledger::LEASE_TTL_MS);
 const LEASE_TTL_NS: u64 = super::ledger::LEASE_TTL_MS * 1_000_000;
-/// Demand is measured over windows of this length.
-const DEMAND_WINDOW: Duration = Duration::from_secs(1);
+/// After a refill found the cluster unreachable: no other before this long.
+const REFILL_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What a request got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,16 @@ pub struct Admission {
     pub remaining: u64,
     /// When denied: how long until the request could be admitted (0 when allowed).
     pub retry_after_ns: u64,
+}
+
+impl Admission {
+    fn denied(retry_after_ns: u64) -> Admission {
+        Admission {
+            allowed: false,
+            remaining: 0,
+            retry_after_ns,
+        }
+    }
 }
 
 /// How many requests of a policy an edge admitted and denied (shadow mode: would have
@@ -99,74 +112,11 @@ impl From<NodeError> for QuotaError {
     }
 }
 
-/// A lease in hand, and the demand that sized it.
-#[derive(Debug)]
-struct Held {
-    tokens: u64,
-    /// What the ledger had left beyond this lease when it granted it.
-    ledger_remaining: u64,
-    valid_until: Instant,
-    demand: Demand,
-    /// After a denial: until when the ledger said nothing could be granted — requests
-    /// until then are denied here, without asking it again (no proposal per denial).
-    denied_until: Instant,
-}
-
-/// Tokens asked for in the current and the last full demand window.
-#[derive(Debug)]
-struct Demand {
-    since: Instant,
-    current: u64,
-    last: u64,
-}
-
-impl Demand {
-    fn new(now: Instant) -> Demand {
-        Demand {
-            since: now,
-            current: 0,
-            last: 0,
-        }
-    }
-
-    fn note(&mut self, now: Instant, tokens: u64) {
-        let elapsed = now.duration_since(self.since);
-        if elapsed >= DEMAND_WINDOW {
-            self.last = if elapsed < 2 * DEMAND_WINDOW {
-                self.current
-            } else {
-                0
-            };
-            self.current = 0;
-            self.since = now;
-        }
-        self.current += tokens;
-    }
-
-    /// Tokens a lease of `LEASE_TTL_MS` should carry: the higher of the last and the
-    /// current window's demand.
-    fn lease_size(&self) -> u64 {
-        self.last.max(self.current)
-    }
-}
-
 #[derive(Debug)]
 struct Local {
     budget: Budget,
     limit: Limit,
     most: u64,
-}
-
-impl Held {
-    fn new(now: Instant) -> Held {
-        Held {
-            tokens: 0,
-            ledger_remaining: 0,
-            valid_until: now,
-            demand: Demand::new(now),
-            denied_until: now,
-        }
-    }
 }
 
 pub struct EdgeQuotas {
@@ -178,6 +128,10 @@ pub struct EdgeQuotas {
     leases: Mutex<ByPolicy<Held>>,
     local: Mutex<ByPolicy<Local>>,
     decisions: Mutex<BTreeMap<String, Decisions>>,
+    /// Rung when a refill has been answered: a request that found the leases dry while
+    /// one was on its way waits for it rather than asking the ledger itself (the tokens
+    /// it needs may be in that very refill).
+    refilled: tokio::sync::Notify,
 }
 
 fn unix_ns() -> u64 {
@@ -194,6 +148,7 @@ impl EdgeQuotas {
             leases: Mutex::new(ByPolicy::default()),
             local: Mutex::new(ByPolicy::default()),
             decisions: Mutex::new(BTreeMap::new()),
+            refilled: tokio::sync::Notify::new(),
         }
     }
 
@@ -225,10 +180,12 @@ impl EdgeQuotas {
         }
     }
 
-    /// Decides a request for `tokens` of `policy` with `key`.
+    /// Decides a request for `tokens` of `policy` with `key`. A global policy's lease
+    /// running low is refilled in the background (on `host`), so the next requests
+    /// need not wait for the ledger.
     pub async fn acquire(
-        &self,
-        host: &dyn OpHost,
+        self: &Arc<Self>,
+        host: &Arc<dyn OpHost>,
         policy: &QuotaPolicy,
         key: &str,
         tokens: u64,
@@ -297,89 +254,171 @@ impl EdgeQuotas {
         }
     }
 
-    /// The decision from the lease in hand, without waiting: `None` when the lease
-    /// cannot cover the request (then a new one must be asked for). The hot path of a
-    /// global policy: one lock, two lookups, one clock read.
+    /// The decision from the lease in hand, without waiting: `None` when the leases in
+    /// hand cannot cover the request (then a new one must be asked for); with `true`
+    /// when the next lease should be asked for now. The hot path of a global policy:
+    /// one lock, two lookups, one clock read.
     pub fn decide_from_lease(
         &self,
         policy: &QuotaPolicy,
         key: &str,
         tokens: u64,
-    ) -> Option<Admission> {
+    ) -> Option<(Admission, bool)> {
         let now = Instant::now();
         let mut leases = locked(&self.leases);
         let held = leases.get(policy.id(), policy.budget_key(key))?;
         held.demand.note(now, tokens);
-        if held.valid_until > now && held.tokens >= tokens {
-            held.tokens -= tokens;
-            return Some(Admission {
+        if held.spend(now, tokens) {
+            let admission = Admission {
                 allowed: true,
-                remaining: held.tokens + held.ledger_remaining,
+                remaining: held.tokens(now) + held.ledger_remaining,
                 retry_after_ns: 0,
-            });
+            };
+            return Some((admission, held.should_refill(now, LEASE_TTL)));
         }
         if held.denied_until > now {
-            return Some(Admission {
-                allowed: false,
-                remaining: 0,
-                retry_after_ns: held.denied_until.duration_since(now).as_nanos() as u64,
-            });
+            let wait = held.denied_until.duration_since(now).as_nanos() as u64;
+            return Some((Admission::denied(wait), false));
         }
         None
     }
 
-    /// How many tokens to ask for: the recent demand, at least the request (`None`:
-    /// this edge holds `MAX_LOCAL_KEYS` live leases of the policy, a new key waits).
-    fn lease_size(&self, policy: &QuotaPolicy, key: &str, tokens: u64) -> Option<u64> {
+    /// Whether a refill of this budget is on its way.
+    fn refilling(&self, policy: &QuotaPolicy, key: &str) -> bool {
+        locked(&self.leases)
+            .get(policy.id(), policy.budget_key(key))
+            .is_some_and(|held| held.is_asking())
+    }
+
+    /// How many tokens to ask for — the recent demand, at least `tokens` — and the
+    /// unspent tokens of ended leases to return (`None`: this edge holds
+    /// `MAX_LOCAL_KEYS` live leases of the policy, a new key waits).
+    fn lease_size(
+        &self,
+        policy: &QuotaPolicy,
+        key: &str,
+        tokens: u64,
+    ) -> Option<(u64, Vec<Returned>)> {
         let now = Instant::now();
         let mut leases = locked(&self.leases);
         let held = leases.get_or_insert(
             policy.id(),
             policy.budget_key(key),
             MAX_LOCAL_KEYS,
-            |held| held.valid_until <= now,
+            |held| held.is_spent(now),
             || Held::new(now),
         )?;
-        if held.demand.current == 0 {
+        if held.demand.is_idle() {
             held.demand.note(now, tokens);
         }
-        Some(
-            held.demand
-                .lease_size()
-                .clamp(tokens, policy.most_at_once()),
-        )
+        let want = held
+            .demand
+            .lease_size()
+            .clamp(tokens, policy.most_at_once());
+        Some((want, held.take_returns(now)))
     }
 
-    async fn acquire_leased(
+    async fn ask_ledger(
         &self,
         host: &dyn OpHost,
         policy: &QuotaPolicy,
         key: &str,
-        tokens: u64,
-    ) -> Result<Admission, QuotaError> {
-        if let Some(admission) = self.decide_from_lease(policy, key, tokens) {
-            return Ok(admission);
-        }
-        let Some(want) = self.lease_size(policy, key, tokens) else {
-            return Ok(Admission {
-                allowed: false,
-                remaining: 0,
-                retry_after_ns: LEASE_TTL_NS,
-            });
-        };
-        let asked = Instant::now();
+        (need, want): (u64, u64),
+        returned: Vec<Returned>,
+    ) -> Result<LeaseAnswer, QuotaError> {
         let command = Command::Quota(QuotaCommand::Lease {
             policy: policy.clone(),
             key: policy.budget_key(key).to_string(),
             edge: self.edge.clone(),
-            need: tokens,
+            need,
             want,
+            returned,
         });
-        let answer = match host.write_once(command, None).await? {
-            Response::Quota(answer) => answer,
-            other => return Err(QuotaError::Unexpected(format!("{other:?}"))),
+        match host.write_once(command, None).await? {
+            Response::Quota(answer) => Ok(answer),
+            other => Err(QuotaError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    async fn acquire_leased(
+        self: &Arc<Self>,
+        host: &Arc<dyn OpHost>,
+        policy: &QuotaPolicy,
+        key: &str,
+        tokens: u64,
+    ) -> Result<Admission, QuotaError> {
+        for _ in 0..2 {
+            if let Some((admission, refill)) = self.decide_from_lease(policy, key, tokens) {
+                if refill {
+                    let (quotas, host) = (self.clone(), host.clone());
+                    let (policy, key) = (policy.clone(), key.to_string());
+                    tokio::spawn(async move { quotas.refill(host.as_ref(), &policy, &key).await });
+                }
+                return Ok(admission);
+            }
+            let refilled = self.refilled.notified();
+            tokio::pin!(refilled);
+            refilled.as_mut().enable();
+            if !self.refilling(policy, key) {
+                break;
+            }
+            let _ = tokio::time::timeout(LEASE_TTL, refilled).await;
+        }
+        let Some((want, returned)) = self.lease_size(policy, key, tokens) else {
+            return Ok(Admission::denied(LEASE_TTL_NS));
         };
+        let asked = Instant::now();
+        let answer = self
+            .ask_ledger(host.as_ref(), policy, key, (tokens, want), returned)
+            .await?;
         Ok(self.take_lease(policy, key, asked, tokens, &answer))
+    }
+
+    /// Asks the ledger for the next lease of a budget whose leases run low (at least one
+    /// token, up to the recent demand beyond what is in hand) and keeps what it grants
+    /// beside them.
+    pub async fn refill(&self, host: &dyn OpHost, policy: &QuotaPolicy, key: &str) {
+        let now = Instant::now();
+        let asking = {
+            let mut leases = locked(&self.leases);
+            leases.get(policy.id(), policy.budget_key(key)).map(|held| {
+                let beyond = held.demand.lease_size().saturating_sub(held.tokens(now));
+                (
+                    beyond.clamp(1, policy.most_at_once()),
+                    held.take_returns(now),
+                )
+            })
+        };
+        let Some((want, returned)) = asking else {
+            return;
+        };
+        let asked = Instant::now();
+        let answer = self
+            .ask_ledger(host, policy, key, (1, want), returned)
+            .await;
+        let mut leases = locked(&self.leases);
+        let Some(held) = leases.get(policy.id(), policy.budget_key(key)) else {
+            self.refilled.notify_waiters();
+            return;
+        };
+        match answer {
+            Ok(answer) if answer.granted > 0 => {
+                held.ledger_remaining = answer.remaining;
+                let life = (asked, lease_life(&answer));
+                held.add_lease(life, answer.granted_at_ms, answer.granted, 0);
+            }
+            Ok(answer) => {
+                let wait = answer
+                    .retry_after_ns
+                    .unwrap_or(LEASE_TTL_NS)
+                    .min(LEASE_TTL_NS);
+                held.refill_failed(asked, Duration::from_nanos(wait));
+            }
+            // The cluster could not be reached: the next miss asks (and waits) itself.
+            Err(_) => held.refill_failed(asked, REFILL_BACKOFF),
+        }
+        drop(leases);
+        self.refilled.notify_waiters();
     }
 
     /// Records a lease the ledger answered (asked at `asked`) and spends `tokens` of it.
@@ -397,29 +436,22 @@ impl EdgeQuotas {
             if let Some(held) = leases.get(policy.id(), policy.budget_key(key)) {
                 held.denied_until = asked + Duration::from_nanos(retry_after_ns.min(LEASE_TTL_NS));
             }
-            return Admission {
-                allowed: false,
-                remaining: 0,
-                retry_after_ns,
-            };
+            return Admission::denied(retry_after_ns);
         }
-        let lasts =
-            Duration::from_millis(answer.expires_at_ms.saturating_sub(answer.granted_at_ms));
         let held = leases.get_or_insert(
             policy.id(),
             policy.budget_key(key),
             MAX_LOCAL_KEYS,
-            |held| held.valid_until <= asked,
+            |held| held.is_spent(asked),
             || Held::new(asked),
         );
-        // What is left of an older lease is not carried over: its tokens end with it.
         // (No room to keep the lease: the request is admitted, the rest is lost.)
         let remaining = match held {
             Some(held) => {
-                held.tokens = answer.granted - tokens;
                 held.ledger_remaining = answer.remaining;
-                held.valid_until = asked + lasts;
-                held.tokens + held.ledger_remaining
+                let life = (asked, lease_life(answer));
+                held.add_lease(life, answer.granted_at_ms, answer.granted, tokens);
+                held.tokens(asked) + held.ledger_remaining
             }
             None => 0,
         };
@@ -447,6 +479,11 @@ impl EdgeQuotas {
             per_edge: BTreeMap::from([(self.edge.clone(), most - remaining)]),
         }
     }
+}
+
+/// How long a granted lease may be spent, counted from when it was asked for.
+fn lease_life(answer: &LeaseAnswer) -> Duration {
+    Duration::from_millis(answer.expires_at_ms.saturating_sub(answer.granted_at_ms))
 }
 
 /// The guarded value; a lock poisoned by a panicking holder is still used (what it

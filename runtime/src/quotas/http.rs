@@ -160,7 +160,8 @@ async fn decide_on(state: &ApiState, target: Target<'_>, tokens: u64) -> Result<
             "no policy `{name}` is deployed on this edge (`edgeflow policy list` shows those that are)"
         )));
     }
-    decide(quotas, state.node.as_ref(), &selected, target, tokens)
+    let host: Arc<dyn crate::op_host::OpHost> = state.node.clone();
+    decide(quotas, &host, &selected, target, tokens)
         .await
         .map_err(|error| match error {
             super::QuotaError::Node(error) => ApiError::Node(error),

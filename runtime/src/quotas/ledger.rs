@@ -6,7 +6,9 @@
 //! what the algorithm allows fleet-wide; a lease an edge cannot spend (it crashed, it
 //! was cut off) is simply lost when it expires: the price of a fault is under-admission,
 //! never over-admission. A grant takes at most half of what is left beyond the request,
-//! so one edge's lease never starves the others.
+//! so one edge's lease never starves the others. Tokens an edge did not spend before its
+//! lease ended come back with its next lease request and are put back in the budget —
+//! never more than the ledger granted that edge in that lease and has not had back.
 
 use super::algorithm::{Budget, Decision};
 use super::policy::QuotaPolicy;
@@ -18,6 +20,12 @@ use std::collections::BTreeMap;
 pub const MAX_BUDGETS: usize = 100_000;
 /// The longest a lease lives (window algorithms: also never past the window's end).
 pub const LEASE_TTL_MS: u64 = 1_000;
+/// Returns one lease request may carry.
+pub const MAX_RETURNS: usize = 16;
+/// Grants remembered per edge and budget, to match returns against (the newest).
+const GRANTS_KEPT: usize = 8;
+/// How long after its end a lease's unspent tokens may still be returned.
+const RETURN_WINDOW_MS: u64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -30,7 +38,27 @@ pub enum QuotaCommand {
         edge: String,
         need: u64,
         want: u64,
+        /// Unspent tokens of this edge's leases that have ended.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        returned: Vec<Returned>,
     },
+}
+
+/// Tokens of a lease its edge did not spend before it ended: it never will.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Returned {
+    /// The lease's `granted_at_ms`, as the ledger answered it.
+    pub granted_at_ms: u64,
+    pub tokens: u64,
+}
+
+/// A lease the ledger granted an edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub granted_at_ms: u64,
+    pub until_ms: u64,
+    /// Granted and not returned (0 once the lease was returned).
+    pub outstanding: u64,
 }
 
 /// What a lease request got.
@@ -53,8 +81,9 @@ pub struct LeaseAnswer {
 pub struct GlobalBudget {
     pub policy: QuotaPolicy,
     pub budget: Budget,
-    /// Tokens granted to each edge in leases still live, and when they end.
-    pub leases: BTreeMap<String, (u64, u64)>,
+    /// Each edge's recent grants (live, or ended within `RETURN_WINDOW_MS`).
+    #[serde(default)]
+    pub grants: BTreeMap<String, Vec<Grant>>,
     pub last_grant_ms: u64,
 }
 
@@ -87,7 +116,8 @@ impl Ledger {
                 edge,
                 need,
                 want,
-            } => self.lease(policy, key, edge, *need, *want, now_ms),
+                returned,
+            } => self.lease(policy, key, edge, (*need, *want), returned, now_ms),
         }
     }
 
@@ -96,8 +126,8 @@ impl Ledger {
         policy: &QuotaPolicy,
         key: &str,
         edge: &str,
-        need: u64,
-        want: u64,
+        (need, want): (u64, u64),
+        returned: &[Returned],
         now_ms: u64,
     ) -> LeaseAnswer {
         let now_ns = now_ms.saturating_mul(1_000_000);
@@ -114,11 +144,29 @@ impl Ledger {
         let entry = self.budgets.entry(name).or_insert_with(|| GlobalBudget {
             policy: policy.clone(),
             budget: Budget::new(policy.algorithm, &policy.limit, now_ns),
-            leases: BTreeMap::new(),
+            grants: BTreeMap::new(),
             last_grant_ms: now_ms,
         });
-        entry.leases.retain(|_, (_, until)| *until > now_ms);
+        for grants in entry.grants.values_mut() {
+            grants.retain(|g| g.until_ms.saturating_add(RETURN_WINDOW_MS) > now_ms);
+        }
+        entry.grants.retain(|_, grants| !grants.is_empty());
         let limit = policy.limit;
+        for back in returned.iter().take(MAX_RETURNS) {
+            let grant = entry.grants.get_mut(edge).and_then(|grants| {
+                grants
+                    .iter_mut()
+                    .find(|g| g.granted_at_ms == back.granted_at_ms)
+            });
+            if let Some(grant) = grant {
+                // A lease is returned once (a request applied twice gives back nothing
+                // more), and never more of it than was granted.
+                let tokens = back.tokens.min(grant.outstanding);
+                grant.outstanding = 0;
+                let taken_at_ns = grant.granted_at_ms.saturating_mul(1_000_000);
+                entry.budget.give_back(&limit, now_ns, taken_at_ns, tokens);
+            }
+        }
         let available = entry.budget.available(&limit, now_ns);
         if need == 0 || need > available {
             let retry_after_ns = match entry.budget.clone().take(&limit, now_ns, need.max(1)) {
@@ -146,11 +194,15 @@ impl Ledger {
             };
         };
         let expires_at_ms = lease_end(policy, now_ms);
-        let held = entry
-            .leases
-            .entry(edge.to_string())
-            .or_insert((0, expires_at_ms));
-        *held = (held.0 + granted, expires_at_ms);
+        let grants = entry.grants.entry(edge.to_string()).or_default();
+        if grants.len() >= GRANTS_KEPT {
+            grants.remove(0);
+        }
+        grants.push(Grant {
+            granted_at_ms: now_ms,
+            until_ms: expires_at_ms,
+            outstanding: granted,
+        });
         entry.last_grant_ms = now_ms;
         LeaseAnswer {
             granted,
@@ -168,7 +220,7 @@ impl Ledger {
         }
         let now_ns = now_ms.saturating_mul(1_000_000);
         self.budgets.retain(|_, b| {
-            let idle = b.leases.values().all(|(_, until)| *until <= now_ms);
+            let idle = b.grants.values().flatten().all(|g| g.until_ms <= now_ms);
             let full = b.budget.available(&b.policy.limit, now_ns) >= b.policy.most_at_once();
             !(idle && full)
         });
@@ -194,10 +246,13 @@ impl Ledger {
                     limit: most,
                     remaining,
                     per_edge: b
-                        .leases
+                        .grants
                         .iter()
-                        .filter(|(_, (_, until))| *until > now_ms)
-                        .map(|(edge, (tokens, _))| (edge.clone(), *tokens))
+                        .map(|(edge, grants)| {
+                            let live = grants.iter().filter(|g| g.until_ms > now_ms);
+                            (edge.clone(), live.map(|g| g.outstanding).sum())
+                        })
+                        .filter(|(_, tokens)| *tokens > 0)
                         .collect(),
                 }
             }
@@ -256,6 +311,7 @@ mod tests {
             edge: edge.into(),
             need,
             want,
+            returned: Vec::new(),
         };
         ledger.apply(&command, at)
     }
@@ -288,6 +344,40 @@ mod tests {
         let usage = ledger.usage(&p, "alice", 1_000);
         assert_eq!((usage.used, usage.remaining), (100, 0));
         assert_eq!(usage.per_edge.get("e1"), Some(&55));
+    }
+
+    #[test]
+    fn unspent_tokens_come_back_but_never_more_than_the_edge_was_granted() {
+        let p = policy(Algorithm::TokenBucket, 1, 10);
+        let mut ledger = Ledger::default();
+        let granted = lease(&mut ledger, &p, "k", "e1", 10, 10, 1_000);
+        assert_eq!(granted.granted, 10);
+        let returning = |edge: &str, granted_at_ms: u64, tokens: u64| QuotaCommand::Lease {
+            policy: p.clone(),
+            key: "k".into(),
+            edge: edge.into(),
+            need: 1,
+            want: 1,
+            returned: vec![Returned {
+                granted_at_ms,
+                tokens,
+            }],
+        };
+        // Another edge's return, a lease never granted, more than was granted: nothing
+        // comes back (the need of 1 finds the budget empty).
+        for forged in [returning("e2", 1_000, 5), returning("e1", 999, 5)] {
+            assert_eq!(ledger.apply(&forged, 1_001).granted, 0);
+        }
+        // e1 spent 6 of its 10: 4 come back, then 1 of them is granted.
+        let back = ledger.apply(&returning("e1", 1_000, 4), 1_001);
+        assert_eq!((back.granted, back.remaining), (1, 3));
+        // A lease is returned once only.
+        let again = ledger.apply(&returning("e1", 1_000, 4), 1_001);
+        assert_eq!((again.granted, again.remaining), (1, 2));
+        // The lease of 1 granted at 1,001 (the last of e1's grants then): 50 returned
+        // give back only that 1.
+        let inflated = ledger.apply(&returning("e1", 1_001, 50), 1_001);
+        assert_eq!((inflated.granted, inflated.remaining), (1, 2));
     }
 
     #[test]
