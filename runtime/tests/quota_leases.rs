@@ -149,3 +149,97 @@ async fn a_per_edge_policy_gives_each_cluster_edge_the_whole_budget_decided_alon
     );
     assert_eq!(a.local_usage(&policy, "alice").used, 3);
 }
+
+/// The node as the ledger's host, counting the lease requests that reach it.
+struct CountingHost {
+    node: Arc<Node>,
+    lease_requests: AtomicU64,
+}
+
+impl OpHost for CountingHost {
+    fn name(&self) -> &str {
+        OpHost::name(self.node.as_ref())
+    }
+
+    fn write_once(
+        &self,
+        command: edgeflow_runtime::command::Command,
+        idempotency_key: Option<String>,
+    ) -> futures::future::BoxFuture<
+        '_,
+        Result<edgeflow_runtime::command::Response, edgeflow_runtime::node::NodeError>,
+    > {
+        if matches!(command, edgeflow_runtime::command::Command::Quota(_)) {
+            self.lease_requests.fetch_add(1, Ordering::Relaxed);
+        }
+        OpHost::write_once(self.node.as_ref(), command, idempotency_key)
+    }
+
+    fn query(
+        &self,
+        query: edgeflow_runtime::op_host::Query,
+        freshness: edgeflow_runtime::op_host::Freshness,
+    ) -> futures::future::BoxFuture<
+        '_,
+        Result<edgeflow_runtime::op_host::QueryAnswer, edgeflow_runtime::node::NodeError>,
+    > {
+        OpHost::query(self.node.as_ref(), query, freshness)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_demand_costs_one_lease_request_a_second() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let node = Arc::new(
+        Node::start_single(dir.path(), "ledger")
+            .await
+            .expect("node"),
+    );
+    let counting = Arc::new(CountingHost {
+        node,
+        lease_requests: AtomicU64::new(0),
+    });
+    let host: Arc<dyn OpHost> = counting.clone();
+    // Plenty of budget: the demand, not the supply, sizes the leases.
+    let policy = QuotaPolicy::new(
+        "steady",
+        Algorithm::TokenBucket,
+        Limit {
+            count: 100_000,
+            per_ns: 1_000_000_000,
+            burst: 100_000,
+        },
+        Scope::Global,
+        Vec::new(),
+        OnExceed::Reject,
+    );
+    let edge = Arc::new(EdgeQuotas::new("e1", false));
+    // About 1,000 requests a second for 7 s; lease requests counted over the last 5.
+    let mut ticks = tokio::time::interval(Duration::from_millis(1));
+    let started = Instant::now();
+    let mut counted_from = None;
+    let mut denied = 0u64;
+    while started.elapsed() < Duration::from_secs(7) {
+        ticks.tick().await;
+        if counted_from.is_none() && started.elapsed() >= Duration::from_secs(2) {
+            counted_from = Some((
+                Instant::now(),
+                counting.lease_requests.load(Ordering::Relaxed),
+            ));
+        }
+        let admission = edge.acquire(&host, &policy, "", 1).await.expect("decided");
+        denied += u64::from(!admission.allowed);
+    }
+    let (from, before) = counted_from.expect("counted");
+    let requests = counting.lease_requests.load(Ordering::Relaxed) - before;
+    let per_second = requests as f64 / from.elapsed().as_secs_f64();
+    eprintln!(
+        "{requests} lease requests in {:?}: {per_second:.2}/s",
+        from.elapsed()
+    );
+    assert_eq!(denied, 0, "a budget far above the demand denied requests");
+    assert!(
+        per_second <= 1.25,
+        "{per_second:.2} lease requests a second at steady demand"
+    );
+}

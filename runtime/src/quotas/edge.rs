@@ -311,10 +311,7 @@ impl EdgeQuotas {
         if held.demand.is_idle() {
             held.demand.note(now, tokens);
         }
-        let want = held
-            .demand
-            .lease_size()
-            .clamp(tokens, policy.most_at_once());
+        let want = lease_worth(held.demand.lease_size()).clamp(tokens, policy.most_at_once());
         Some((want, held.take_returns(now)))
     }
 
@@ -375,18 +372,15 @@ impl EdgeQuotas {
     }
 
     /// Asks the ledger for the next lease of a budget whose leases run low (at least one
-    /// token, up to the recent demand beyond what is in hand) and keeps what it grants
-    /// beside them.
+    /// token, up to a lease's life of the recent demand) and keeps what it grants beside
+    /// them.
     pub async fn refill(&self, host: &dyn OpHost, policy: &QuotaPolicy, key: &str) {
         let now = Instant::now();
         let asking = {
             let mut leases = locked(&self.leases);
             leases.get(policy.id(), policy.budget_key(key)).map(|held| {
-                let beyond = held.demand.lease_size().saturating_sub(held.tokens(now));
-                (
-                    beyond.clamp(1, policy.most_at_once()),
-                    held.take_returns(now),
-                )
+                let want = lease_worth(held.demand.lease_size());
+                (want.clamp(1, policy.most_at_once()), held.take_returns(now))
             })
         };
         let Some((want, returned)) = asking else {
@@ -479,6 +473,12 @@ impl EdgeQuotas {
             per_edge: BTreeMap::from([(self.edge.clone(), most - remaining)]),
         }
     }
+}
+
+/// Tokens a lease should carry for a demand of `per_second`: its life's worth (what is
+/// left unspent goes back to the ledger).
+fn lease_worth(per_second: u64) -> u64 {
+    per_second.saturating_mul(super::ledger::LEASE_TTL_MS) / 1_000
 }
 
 /// How long a granted lease may be spent, counted from when it was asked for.

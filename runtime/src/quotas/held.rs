@@ -1,8 +1,9 @@
 //! What an edge holds of one global budget: the leases the ledger granted it (each
 //! spendable until its own end, counted from when the edge asked), the demand that
 //! sizes the next one, and when to ask again. An edge asks for the next lease *before*
-//! it runs dry — once half of the last grant is spent, or its newest lease nears its
-//! end — so steady traffic never waits for the ledger; a lease's tokens are never
+//! it runs dry — once half of the last grant is spent, or its newest lease is past half
+//! its life — so steady traffic never waits for the ledger (and, a lease carrying a
+//! lease's life of demand, costs one request a second); a lease's tokens are never
 //! carried past its end (the ledger's accounting of what it granted stays exact).
 //! Tokens left in a lease that ended are returned with the next request to the ledger.
 
@@ -165,13 +166,13 @@ impl Held {
     }
 
     /// Whether to ask for the next lease now (and if so, it is marked as asked): half of
-    /// the last grant spent, or the newest lease ending within a quarter of `ttl`.
+    /// the last grant spent, or the newest lease past half of `ttl`.
     pub fn should_refill(&mut self, now: Instant, ttl: Duration) -> bool {
         if self.asking || now < self.next_ask || self.last_grant == 0 {
             return false;
         }
         let newest_end = self.leases.iter().map(|lease| lease.until).max();
-        let ending = newest_end.is_none_or(|end| end.saturating_duration_since(now) < ttl / 4);
+        let ending = newest_end.is_none_or(|end| end.saturating_duration_since(now) < ttl / 2);
         let low = self.tokens(now).saturating_mul(2) <= self.last_grant;
         if low || ending {
             self.asking = true;

@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 /// still past it a new key is refused (under-admission, never over).
 pub const MAX_BUDGETS: usize = 100_000;
 /// The longest a lease lives (window algorithms: also never past the window's end).
-pub const LEASE_TTL_MS: u64 = 1_000;
+/// Two seconds: an edge asks for the next lease at half of this, so steady demand
+/// costs one proposal a second, and a lease never lapses while the next is on its way.
+pub const LEASE_TTL_MS: u64 = 2_000;
 /// Returns one lease request may carry.
 pub const MAX_RETURNS: usize = 16;
 /// Grants remembered per edge and budget, to match returns against (the newest).
