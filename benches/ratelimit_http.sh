@@ -45,5 +45,3 @@ echo "== POST /v1/ratelimit/check (wrk -t2 -c32 -d${seconds}s)"
 wrk -t2 -c32 -d"${seconds}s" --latency -s "$dir/check.lua" "$url/v1/ratelimit/check"
 echo "== GET /v1/ratelimit/auth/bench_api (nginx's auth_request form)"
 wrk -t2 -c32 -d"${seconds}s" --latency -s "$dir/auth.lua" "$url/v1/ratelimit/auth/bench_api?key=k"
-echo "== lease proposals: the node's applied log index over the run"
-"$bin" cluster status --format json | python3 -c 'import json,sys; s=json.load(sys.stdin); print({k: s[k] for k in s if "index" in k or k in ("leader","term")})' || true

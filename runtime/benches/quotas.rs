@@ -67,6 +67,7 @@ fn policy(scope: Scope) -> QuotaPolicy {
 
 fn decisions(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("runtime");
     let quotas = Arc::new(EdgeQuotas::new("bench", false));
@@ -84,7 +85,12 @@ fn decisions(c: &mut Criterion) {
             // its cost is in the figure, amortised over the lease.
             quotas
                 .decide_from_lease(black_box(&global), "", 1)
-                .map(|(admission, _)| admission)
+                .map(|(admission, refill)| {
+                    if refill {
+                        runtime.block_on(quotas.refill(host.as_ref(), &global, ""));
+                    }
+                    admission
+                })
                 .unwrap_or_else(|| {
                     runtime
                         .block_on(quotas.acquire(&host, &global, "", 1))
@@ -111,7 +117,12 @@ fn decisions(c: &mut Criterion) {
             b.iter(|| {
                 quotas
                     .decide_from_lease(black_box(&keyed), "alice", 1)
-                    .map(|(admission, _)| admission)
+                    .map(|(admission, refill)| {
+                        if refill {
+                            runtime.block_on(quotas.refill(host.as_ref(), &keyed, "alice"));
+                        }
+                        admission
+                    })
                     .unwrap_or_else(|| {
                         runtime
                             .block_on(quotas.acquire(&host, &keyed, "alice", 1))
@@ -182,6 +193,9 @@ fn decision_percentiles(_: &mut Criterion) {
         let started = std::time::Instant::now();
         let decided = quotas.decide_from_lease(black_box(&global), "", 1);
         times.push(started.elapsed().as_nanos() as u64);
+        if let Some((_, true)) = decided {
+            runtime.block_on(quotas.refill(host.as_ref(), &global, ""));
+        }
         if decided.is_none() {
             runtime
                 .block_on(quotas.acquire(&host, &global, "", 1))
