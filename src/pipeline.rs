@@ -29,6 +29,14 @@ pub fn compile(file: &Path, color: Color) -> Result<Program, ExitCode> {
 }
 
 /// Reads every WebAssembly module the program's extern ops name into the bundle.
+/// The program's bundle as JSON, for a request body (`submit`, `apply`).
+pub fn bundle_json(program: &Program) -> Result<serde_json::Value, ExitCode> {
+    serde_json::from_slice(&edgeflow_compiler::program::to_bundle(program)).map_err(|error| {
+        eprintln!("error: cannot encode the bundle: {error}");
+        ExitCode::from(1)
+    })
+}
+
 pub fn embed_wasm_modules(program: &mut Program) -> Result<(), String> {
     for op in &program.extern_ops {
         let declaring_dir = Path::new(&op.at.file).parent().unwrap_or(Path::new("."));

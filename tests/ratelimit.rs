@@ -73,21 +73,6 @@ fn check(cluster: &Cluster, via: u64, body: &Value) -> Reply {
     .expect("answer")
 }
 
-/// Waits until node `via` enforces `policy` (a deployment is applied on each node a
-/// moment after the cluster committed it). The probe asks for more tokens than any
-/// test policy admits at once: 400 once the policy is known there, taking nothing.
-fn await_enforced(cluster: &Cluster, via: u64, policy: &str) {
-    let probe = json!({"policy": policy, "tokens": 1_000_000});
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while check(cluster, via, &probe).status == 404 {
-        assert!(
-            Instant::now() < deadline,
-            "node {via} does not enforce `{policy}`"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn cli_json(cluster: &Cluster, args: &[&str]) -> Value {
     let output = cluster.cli(1, args);
     assert!(output.status.success(), "{args:?}: {}", stderr(&output));
@@ -101,7 +86,7 @@ fn deployed_policies_are_enforced_through_the_http_check_and_nginx_form() {
     let limits = limits.to_str().expect("path");
     let applied = cli_json(&cluster, &["apply", limits, "--format", "json"]);
     for via in 1..=3 {
-        await_enforced(&cluster, via, "generate_api");
+        cluster.await_policy(via, "generate_api");
     }
     assert_eq!(applied["name"], "limits");
     assert_eq!(applied["version"], 1);
@@ -266,7 +251,7 @@ fn deployments_replace_shadow_remove_and_win_over_a_runs_own_policy() {
     let generous = write_file(&cluster, "generous.edgeflow", GENEROUS);
     let generous = generous.to_str().expect("path");
     assert!(cluster.cli(1, &["apply", limits]).status.success());
-    await_enforced(&cluster, 1, "generate_api");
+    cluster.await_policy(1, "generate_api");
     let generate = json!({"route": "/api/v1/generate"});
     for _ in 0..5 {
         assert_eq!(check(&cluster, 1, &generate).status, 200);
@@ -333,7 +318,7 @@ fn deployments_replace_shadow_remove_and_win_over_a_runs_own_policy() {
     let gone = cluster.cli(1, &["deployments", "show", "limits"]);
     assert_eq!(gone.status.code(), Some(1));
     assert!(cluster.cli(1, &["apply", generous]).status.success());
-    await_enforced(&cluster, 2, "generate_api");
+    cluster.await_policy(2, "generate_api");
     assert_eq!(check(&cluster, 2, &generate).status, 200);
     let missing = cluster.cli(1, &["deployments", "remove", "limits"]);
     assert!(

@@ -69,27 +69,9 @@ fn deploy(cluster: &Cluster) {
     std::fs::write(&file, POLICY).expect("policy file");
     let applied = cluster.cli(1, &["apply", file.to_str().expect("path")]);
     assert!(applied.status.success(), "{}", common::stderr(&applied));
-    // Every node enforces it before the clients start: a probe for more tokens than the
-    // policy admits at once is 400 once a node knows the policy, 404 before.
-    let probe = json!({"policy": "fleet_api", "tokens": 1_000_000}).to_string();
+    // Every node enforces it before the clients start.
     for id in 1..=3 {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let token = cluster.token(id);
-            let reply = http::request(
-                cluster.url(id),
-                "POST",
-                "/v1/ratelimit/check",
-                Some(&token),
-                Some(probe.as_bytes()),
-            )
-            .expect("answer");
-            if reply.status == 400 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "node {id}: {}", reply.body);
-            thread::sleep(Duration::from_millis(10));
-        }
+        cluster.await_policy(id, "fleet_api");
     }
 }
 

@@ -65,13 +65,18 @@ fn policy(scope: Scope) -> QuotaPolicy {
     )
 }
 
-fn decisions(c: &mut Criterion) {
+/// A runtime for the async paths, an edge's quotas and the host that grants leases.
+fn setup() -> (tokio::runtime::Runtime, Arc<EdgeQuotas>, Arc<dyn OpHost>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .expect("runtime");
-    let quotas = Arc::new(EdgeQuotas::new("bench", false));
     let host: Arc<dyn OpHost> = Arc::new(GrantingHost);
+    (runtime, Arc::new(EdgeQuotas::new("bench", false)), host)
+}
+
+fn decisions(c: &mut Criterion) {
+    let (runtime, quotas, host) = setup();
     let global = policy(Scope::Global);
     // Warm the lease: the first request leases a large share.
     for _ in 0..1_000 {
@@ -178,12 +183,7 @@ fn decisions(c: &mut Criterion) {
 /// 1,000,000 decisions each timed alone, printed as percentiles. Each time includes one
 /// extra clock read (about 17 ns here), so these are upper bounds.
 fn decision_percentiles(_: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    let quotas = Arc::new(EdgeQuotas::new("bench", false));
-    let host: Arc<dyn OpHost> = Arc::new(GrantingHost);
+    let (runtime, quotas, host) = setup();
     let global = policy(Scope::Global);
     runtime
         .block_on(quotas.acquire(&host, &global, "", 1))

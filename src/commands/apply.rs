@@ -4,8 +4,7 @@
 
 use crate::cli::{ClusterTarget, Color, Format};
 use crate::commands::remote::{block_on, connect, Failure};
-use crate::pipeline::compile;
-use edgeflow_compiler::program::to_bundle;
+use crate::pipeline::{bundle_json, compile};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::ExitCode;
@@ -33,12 +32,9 @@ pub fn run(
         Ok(program) => program,
         Err(code) => return code,
     };
-    let bundle: Value = match serde_json::from_slice(&to_bundle(&program)) {
+    let bundle = match bundle_json(&program) {
         Ok(bundle) => bundle,
-        Err(error) => {
-            eprintln!("error: cannot encode the bundle: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     block_on(async move {
         let client = connect(target)?;

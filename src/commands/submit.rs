@@ -5,8 +5,7 @@
 use crate::cli::{ClusterTarget, SubmitOptions};
 use crate::commands::remote::{block_on, connect, segment, Failure};
 use crate::parameters::parameter_values;
-use crate::pipeline::{choose_workflow, compile};
-use edgeflow_compiler::program::to_bundle;
+use crate::pipeline::{bundle_json, choose_workflow, compile};
 use edgeflow_runtime::state::{RunRecord, RunStatus};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -31,12 +30,9 @@ pub fn run(file: &Path, options: SubmitOptions, target: &ClusterTarget) -> ExitC
             return ExitCode::from(crate::commands::EXIT_USAGE);
         }
     };
-    let bundle: Value = match serde_json::from_slice(&to_bundle(&program)) {
+    let bundle = match bundle_json(&program) {
         Ok(bundle) => bundle,
-        Err(error) => {
-            eprintln!("error: cannot encode the bundle: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     // In §7's JSON encoding: the cluster checks them again, as `run` does.
     let inputs: serde_json::Map<String, Value> = inputs

@@ -411,6 +411,36 @@ impl Cluster {
         self.start(id);
     }
 
+    /// Waits until node `via` enforces the deployed `policy` (a deployment is applied on
+    /// each node a moment after the cluster committed it). The probe asks for more
+    /// tokens than any test policy admits at once: 400 once the policy is known there,
+    /// 404 before, and it takes nothing.
+    pub fn await_policy(&self, via: u64, policy: &str) {
+        let probe = serde_json::json!({"policy": policy, "tokens": 1_000_000}).to_string();
+        let token = self.token(via);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let reply = http::request(
+                self.url(via),
+                "POST",
+                "/v1/ratelimit/check",
+                Some(&token),
+                Some(probe.as_bytes()),
+            )
+            .expect("answer");
+            if reply.status == 400 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {via} does not enforce `{policy}`: {} {}",
+                reply.status,
+                reply.body
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits until `survivors` agree on a leader among them; returns it.
     pub fn leader_among(&self, survivors: &[u64]) -> u64 {
         let deadline = Instant::now() + Duration::from_secs(10);

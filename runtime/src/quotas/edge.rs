@@ -234,11 +234,7 @@ impl EdgeQuotas {
         );
         let Some(entry) = entry else {
             // Every key is in use: a new one waits (never a fresh budget for an old key).
-            return Admission {
-                allowed: false,
-                remaining: 0,
-                retry_after_ns: policy.limit.per_ns,
-            };
+            return Admission::denied(policy.limit.per_ns);
         };
         match entry.budget.take(&policy.limit, now_ns, tokens) {
             Decision::Allowed { remaining } => Admission {

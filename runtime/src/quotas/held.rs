@@ -110,13 +110,11 @@ impl Held {
             .sum()
     }
 
-    /// Moves what is left of leases that ended by `now` to the returns.
+    /// Moves what is left of leases that ended by `now` to the returns (on every
+    /// decision: a scan of at most `MAX_LEASES`, no allocation).
     fn end_leases(&mut self, now: Instant) {
-        let (ended, live): (Vec<Lease>, Vec<Lease>) = std::mem::take(&mut self.leases)
-            .into_iter()
-            .partition(|lease| lease.until <= now);
-        self.leases = live;
-        for lease in ended {
+        while let Some(ended) = self.leases.iter().position(|lease| lease.until <= now) {
+            let lease = self.leases.remove(ended);
             self.give_back(lease);
         }
     }
