@@ -94,7 +94,7 @@ impl Client {
 
 #[test]
 fn envoys_should_rate_limit_is_answered_from_the_deployed_policies() {
-    let cluster = Cluster::up("ratelimit-envoy", 1);
+    let cluster = Cluster::up_with_workers("ratelimit-envoy", 1, 1);
     let port = common::free_port();
     let config = cluster.config(1);
     let mut toml = std::fs::read_to_string(&config).expect("config");
@@ -186,6 +186,9 @@ fn envoys_should_rate_limit_is_answered_from_the_deployed_policies() {
     assert_eq!(wrong["error"], "UNAUTHENTICATED", "{wrong}");
     let other_scope = client.call(Some(&submit_token), "gateway", &["path=/x"], 1);
     assert_eq!(other_scope["error"], "PERMISSION_DENIED", "{other_scope}");
+    let worker_token = std::fs::read_to_string(cluster.dir.join("w1.token")).expect("worker token");
+    let worker = client.call(Some(worker_token.trim()), "gateway", &["path=/x"], 1);
+    assert_eq!(worker["error"], "PERMISSION_DENIED", "{worker}");
     let member = client.call(Some(&cluster.token(1)), "gateway", &["path=/x"], 1);
     assert_eq!(member["overall_code"], "OK", "{member}");
     // Revoked: refused from then on.
