@@ -307,6 +307,12 @@ impl fmt::Display for Request {
             Command::Quota(QuotaCommand::Lease {
                 policy, key, edge, ..
             }) => write!(f, "lease {}/{key} to {edge}", policy.name),
+            Command::Quota(QuotaCommand::Return {
+                policy_id,
+                key,
+                edge,
+                ..
+            }) => write!(f, "{edge} returns its lease of {policy_id}/{key}"),
             Command::Deployment(DeploymentCommand::Apply { name, .. }) => {
                 write!(f, "apply deployment {name}")
             }

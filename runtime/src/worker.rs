@@ -140,6 +140,12 @@ impl Worker {
             tokio::time::sleep(every.min(Duration::from_millis(200))).await;
         }
         delivering.abort();
+        let host = RemoteHost {
+            link: worker.link.clone(),
+            edge: worker.config.edge.clone(),
+            quotas: worker.quotas.clone(),
+        };
+        let _ = tokio::time::timeout(FINAL_DELIVERY, worker.quotas.surrender(&host)).await;
         let deadline = Instant::now() + FINAL_DELIVERY;
         while !worker.deliver_outbox().await && Instant::now() < deadline {
             tokio::time::sleep(RETRY_AFTER).await;

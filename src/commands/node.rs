@@ -30,6 +30,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// How long a stopping node tries to give its unspent rate-limit tokens back.
+const SURRENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub fn run(path: &Path, check_only: bool) -> ExitCode {
     let config = match NodeConfig::load(path) {
         Ok(config) => config,
@@ -231,6 +234,11 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     api::serve(api_listener, app, api_tls, max_connections, shutdown)
         .await
         .map_err(|e| e.to_string())?;
+    if node.fatal_error().is_none() {
+        // Tokens leased and not spent go back to the fleet's budgets before Raft stops.
+        let _ =
+            tokio::time::timeout(SURRENDER_TIMEOUT, node.quotas().surrender(node.as_ref())).await;
+    }
     if let Some(error) = node.fatal_error() {
         transport.abort();
         driver.abort();

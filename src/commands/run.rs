@@ -90,6 +90,8 @@ async fn execute(
             .map_err(|e| Failure::Run(e.to_string()))?,
     );
     let result = run_on(&node, program, file, options).await;
+    // Tokens leased and not spent go back, so the next run on this data dir has them.
+    node.quotas().surrender(node.as_ref()).await;
     if let Ok(node) = Arc::try_unwrap(node) {
         node.shutdown()
             .await

@@ -9,7 +9,6 @@ use super::error::json_body;
 use super::{ApiError, ApiState};
 use crate::command::{Command, Response};
 use crate::op_host::{Freshness, OpHost, Query, QueryAnswer};
-use crate::quotas::QuotaCommand;
 use crate::state::assignments::AssignmentStatus;
 use crate::state::{check_address, State as Replicated};
 use crate::trust::Caller;
@@ -109,10 +108,8 @@ pub async fn write(
     if let Command::Put { ns, key, .. } | Command::Delete { ns, key } = &request.command {
         check_address(ns, key).map_err(ApiError::BadRequest)?;
     }
-    if let (Caller::Worker(worker), Command::Quota(QuotaCommand::Lease { edge, .. })) =
-        (caller, &request.command)
-    {
-        check_worker_lease(&state, worker, edge).await?;
+    if let (Caller::Worker(worker), Command::Quota(quota)) = (caller, &request.command) {
+        check_worker_lease(&state, worker, quota.edge()).await?;
     }
     if let (Caller::Worker(worker), Some(key)) = (caller, &request.idempotency_key) {
         check_worker_key(&state, worker, key).await?;

@@ -32,6 +32,19 @@ impl<T> ByPolicy<T> {
         }
     }
 
+    /// Every entry, with its policy id and key.
+    pub fn entries_mut(&mut self) -> impl Iterator<Item = (&str, &str, &mut T)> {
+        self.0.iter_mut().flat_map(|policy| {
+            let id = policy.id.as_str();
+            let keyless = policy.keyless.iter_mut().map(move |entry| (id, "", entry));
+            let keyed = policy
+                .by_key
+                .iter_mut()
+                .map(move |(key, entry)| (id, key.as_str(), entry));
+            keyless.chain(keyed)
+        })
+    }
+
     /// The entry of `key` of policy `id`, made with `make` when there is none — unless
     /// the policy has `max` keys already and none of them is `forgettable`.
     pub fn get_or_insert(

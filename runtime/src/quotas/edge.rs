@@ -9,7 +9,7 @@
 use super::algorithm::{Budget, Decision, Limit};
 use super::by_policy::ByPolicy;
 use super::held::Held;
-use super::ledger::{LeaseAnswer, QuotaCommand, Returned, Usage};
+use super::ledger::{LeaseAnswer, QuotaCommand, Returned, Usage, MAX_RETURNS};
 use super::policy::{QuotaPolicy, Scope};
 use crate::command::{Command, Response};
 use crate::node::NodeError;
@@ -409,6 +409,35 @@ impl EdgeQuotas {
         }
         drop(leases);
         self.refilled.notify_waiters();
+    }
+
+    /// Gives every unspent token in hand back to the ledger, for an edge that stops:
+    /// a budget shared with other edges (or the next `edgeflow run` on the same data
+    /// dir) gets them at once, not when the leases would have ended. Leases taken here
+    /// are no longer spent. A return that fails leaves the tokens to end with their
+    /// lease (under-admission for at most its life). One proposal per budget.
+    pub async fn surrender(&self, host: &dyn OpHost) {
+        let returns: Vec<(String, String, Vec<Returned>)> = {
+            let mut leases = locked(&self.leases);
+            leases
+                .entries_mut()
+                .map(|(id, key, held)| (id.to_string(), key.to_string(), held.surrender()))
+                .filter(|(_, _, returned)| !returned.is_empty())
+                .collect()
+        };
+        for (policy_id, key, returned) in returns {
+            for chunk in returned.chunks(MAX_RETURNS) {
+                let command = Command::Quota(QuotaCommand::Return {
+                    policy_id: policy_id.clone(),
+                    key: key.clone(),
+                    edge: self.edge.clone(),
+                    returned: chunk.to_vec(),
+                });
+                if host.write_once(command, None).await.is_err() {
+                    return;
+                }
+            }
+        }
     }
 
     /// Records a lease the ledger answered (asked at `asked`) and spends `tokens` of it.

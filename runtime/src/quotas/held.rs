@@ -136,6 +136,20 @@ impl Held {
         std::mem::take(&mut self.to_return)
     }
 
+    /// Ends every lease now and hands over what they did not spend, for an edge that
+    /// stops: nothing here may be spent after.
+    pub fn surrender(&mut self) -> Vec<Returned> {
+        for lease in std::mem::take(&mut self.leases) {
+            if lease.tokens > 0 {
+                self.to_return.push(Returned {
+                    granted_at_ms: lease.granted_at_ms,
+                    tokens: lease.tokens,
+                });
+            }
+        }
+        std::mem::take(&mut self.to_return)
+    }
+
     /// Whether a refill is on its way.
     pub fn is_asking(&self) -> bool {
         self.asking

@@ -7,8 +7,9 @@
 //! was cut off) is simply lost when it expires: the price of a fault is under-admission,
 //! never over-admission. A grant takes at most half of what is left beyond the request,
 //! so one edge's lease never starves the others. Tokens an edge did not spend before its
-//! lease ended come back with its next lease request and are put back in the budget —
-//! never more than the ledger granted that edge in that lease and has not had back.
+//! lease ended come back with its next lease request (or all at once when it stops) and
+//! are put back in the budget — never more than the ledger granted that edge in that
+//! lease and has not had back.
 
 use super::algorithm::{Budget, Decision};
 use super::policy::QuotaPolicy;
@@ -44,6 +45,24 @@ pub enum QuotaCommand {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         returned: Vec<Returned>,
     },
+    /// An edge gives back the unspent tokens of its leases of the budget of `policy_id`
+    /// and `key` without asking for more: it is stopping, its leases will never be
+    /// spent.
+    Return {
+        policy_id: String,
+        key: String,
+        edge: String,
+        returned: Vec<Returned>,
+    },
+}
+
+impl QuotaCommand {
+    /// The edge the command speaks for (a worker may speak only for its own).
+    pub fn edge(&self) -> &str {
+        match self {
+            QuotaCommand::Lease { edge, .. } | QuotaCommand::Return { edge, .. } => edge,
+        }
+    }
 }
 
 /// Tokens of a lease its edge did not spend before it ended: it never will.
@@ -109,6 +128,26 @@ pub fn budget_name(policy: &QuotaPolicy, key: &str) -> String {
     format!("{}/{}", policy.id(), policy.budget_key(key))
 }
 
+/// Puts back in `entry`'s budget the unspent tokens `edge` returns: each lease once (a
+/// command applied twice gives back nothing more), never more of it than was granted,
+/// and only leases the ledger granted that edge.
+fn take_back(entry: &mut GlobalBudget, edge: &str, returned: &[Returned], now_ns: u64) {
+    let limit = entry.policy.limit;
+    for back in returned.iter().take(MAX_RETURNS) {
+        let grant = entry.grants.get_mut(edge).and_then(|grants| {
+            grants
+                .iter_mut()
+                .find(|g| g.granted_at_ms == back.granted_at_ms)
+        });
+        if let Some(grant) = grant {
+            let tokens = back.tokens.min(grant.outstanding);
+            grant.outstanding = 0;
+            let taken_at_ns = grant.granted_at_ms.saturating_mul(1_000_000);
+            entry.budget.give_back(&limit, now_ns, taken_at_ns, tokens);
+        }
+    }
+}
+
 impl Ledger {
     pub fn apply(&mut self, command: &QuotaCommand, now_ms: u64) -> LeaseAnswer {
         match command {
@@ -120,6 +159,36 @@ impl Ledger {
                 want,
                 returned,
             } => self.lease(policy, key, edge, (*need, *want), returned, now_ms),
+            QuotaCommand::Return {
+                policy_id,
+                key,
+                edge,
+                returned,
+            } => self.give_back(&format!("{policy_id}/{key}"), edge, returned, now_ms),
+        }
+    }
+
+    fn give_back(
+        &mut self,
+        name: &str,
+        edge: &str,
+        returned: &[Returned],
+        now_ms: u64,
+    ) -> LeaseAnswer {
+        let now_ns = now_ms.saturating_mul(1_000_000);
+        let remaining = match self.budgets.get_mut(name) {
+            Some(entry) => {
+                take_back(entry, edge, returned, now_ns);
+                entry.budget.available(&entry.policy.limit, now_ns)
+            }
+            None => 0,
+        };
+        LeaseAnswer {
+            granted: 0,
+            remaining,
+            granted_at_ms: now_ms,
+            expires_at_ms: now_ms,
+            retry_after_ns: None,
         }
     }
 
@@ -154,21 +223,7 @@ impl Ledger {
         }
         entry.grants.retain(|_, grants| !grants.is_empty());
         let limit = policy.limit;
-        for back in returned.iter().take(MAX_RETURNS) {
-            let grant = entry.grants.get_mut(edge).and_then(|grants| {
-                grants
-                    .iter_mut()
-                    .find(|g| g.granted_at_ms == back.granted_at_ms)
-            });
-            if let Some(grant) = grant {
-                // A lease is returned once (a request applied twice gives back nothing
-                // more), and never more of it than was granted.
-                let tokens = back.tokens.min(grant.outstanding);
-                grant.outstanding = 0;
-                let taken_at_ns = grant.granted_at_ms.saturating_mul(1_000_000);
-                entry.budget.give_back(&limit, now_ns, taken_at_ns, tokens);
-            }
-        }
+        take_back(entry, edge, returned, now_ns);
         let available = entry.budget.available(&limit, now_ns);
         if need == 0 || need > available {
             let retry_after_ns = match entry.budget.clone().take(&limit, now_ns, need.max(1)) {
@@ -380,6 +435,27 @@ mod tests {
         // give back only that 1.
         let inflated = ledger.apply(&returning("e1", 1_001, 50), 1_001);
         assert_eq!((inflated.granted, inflated.remaining), (1, 2));
+    }
+
+    #[test]
+    fn a_stopping_edge_returns_a_live_lease_once_and_only_its_own() {
+        let p = policy(Algorithm::TokenBucket, 1, 10);
+        let mut ledger = Ledger::default();
+        assert_eq!(lease(&mut ledger, &p, "k", "e1", 10, 10, 1_000).granted, 10);
+        let giving_back = |edge: &str| QuotaCommand::Return {
+            policy_id: p.id().to_string(),
+            key: p.budget_key("k").to_string(),
+            edge: edge.into(),
+            returned: vec![Returned {
+                granted_at_ms: 1_000,
+                tokens: 7,
+            }],
+        };
+        // Another edge cannot give back e1's lease; e1 can, once, while it is live.
+        assert_eq!(ledger.apply(&giving_back("e2"), 1_001).remaining, 0);
+        assert_eq!(ledger.apply(&giving_back("e1"), 1_001).remaining, 7);
+        assert_eq!(ledger.apply(&giving_back("e1"), 1_001).remaining, 7);
+        assert!(ledger.usage(&p, "k", 1_001).per_edge.is_empty());
     }
 
     #[test]
