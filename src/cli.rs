@@ -205,6 +205,16 @@ pub enum Command {
         #[command(flatten)]
         target: ClusterTarget,
     },
+    /// Workloads: named sets of records served by one edge, which migrations move.
+    #[command(
+        after_help = "Examples:\n  edgeflow workload create cache --edge us_east_1 --cluster http://127.0.0.1:8001\n  edgeflow workload fill cache --records 100000 --size 1024\n  edgeflow workload show cache --format json\n  edgeflow workload list"
+    )]
+    Workload {
+        #[command(subcommand)]
+        action: WorkloadAction,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
     Explain {
@@ -372,6 +382,45 @@ pub enum DeploymentsAction {
         format: Format,
     },
     /// Remove a deployment: its policies stop being enforced.
+    Remove { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkloadAction {
+    /// Place a new, empty workload on an edge (a cluster member's edge).
+    Create {
+        name: String,
+        /// The edge whose node will hold the records and take the writes.
+        #[arg(long)]
+        edge: String,
+    },
+    /// Every workload and the edge serving it.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// A workload's edge, record count, bytes and content digest (computed on the
+    /// serving edge; the same records give the same digest on any node).
+    Show {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Write N records of random, incompressible values (for tests, demos, benchmarks).
+    Fill {
+        name: String,
+        /// How many records (keys r0000000000, r0000000001, …; existing ones are
+        /// overwritten).
+        #[arg(long)]
+        records: u64,
+        /// Each value's size in bytes.
+        #[arg(long)]
+        size: u64,
+        /// The random seed: the same seed gives the same records.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Remove a workload and every record of it.
     Remove { name: String },
 }
 

@@ -101,7 +101,8 @@ impl Client {
         self.send_within(Method::GET, path, None, timeout).await
     }
 
-    async fn send_within(
+    /// Any request that gives up after `timeout` (each hop): a long one, like a fill.
+    pub async fn send_within(
         &self,
         method: Method,
         path: &str,

@@ -453,7 +453,9 @@ fn sample(method: &str, route: &str) -> (String, String) {
         route if route.contains("{run_id}") => route.replace("{run_id}", "no-such-run"),
         "/v1/workers/{id}" => "/v1/workers/999".to_string(),
         "/v1/tokens/{id}" => "/v1/tokens/no-such-token".to_string(),
-        route if route.contains("{name}") => route.replace("{name}", "no-such-name"),
+        route if route.contains("{name}") => route
+            .replace("{name}", "no-such-name")
+            .replace("{key}", "k"),
         route if route.contains("{policy}") => route.replace("{policy}", "no-such-policy"),
         "/v1/state/{namespace}/{key}" => "/v1/state/matrix/k".to_string(),
         "/v1/fleet/{id}/work" => "/v1/fleet/101/work?wait_ms=0".to_string(),

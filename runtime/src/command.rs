@@ -7,6 +7,7 @@ use crate::quotas::{LeaseAnswer, QuotaCommand};
 use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
 use crate::tokens::TokenCommand;
+use crate::workloads::{WorkloadAnswer, WorkloadCommand};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -180,6 +181,8 @@ pub enum Command {
     Quota(QuotaCommand),
     /// Apply or remove a deployment (the `deployments` subsystem).
     Deployment(DeploymentCommand),
+    /// Place or remove a workload (the `workloads` subsystem).
+    Workload(WorkloadCommand),
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -256,6 +259,8 @@ pub enum Response {
     Quota(LeaseAnswer),
     /// How a command of the `deployments` subsystem went.
     Deployment(DeploymentAnswer),
+    /// How a command of the `workloads` subsystem went.
+    Workload(WorkloadAnswer),
     /// Whether a client token change was made, and if not why.
     Tokens {
         accepted: bool,
@@ -318,6 +323,12 @@ impl fmt::Display for Request {
             }
             Command::Deployment(DeploymentCommand::Remove { name }) => {
                 write!(f, "remove deployment {name}")
+            }
+            Command::Workload(WorkloadCommand::Create { name, edge }) => {
+                write!(f, "place workload {name} on {edge}")
+            }
+            Command::Workload(WorkloadCommand::Remove { name }) => {
+                write!(f, "remove workload {name}")
             }
         }
     }

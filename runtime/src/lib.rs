@@ -29,3 +29,4 @@ pub mod system;
 pub mod tokens;
 pub mod trust;
 pub mod worker;
+pub mod workloads;

@@ -9,6 +9,7 @@ use crate::node::{Node, NodeError};
 use crate::state::activity::{Activity, Summary};
 use crate::state::fleet::EdgeRecord;
 use crate::state::{State, Versioned};
+use crate::workloads::{RecordAnswer, RecordOp, WorkloadError};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +179,21 @@ pub trait OpHost: Send + Sync {
     fn quotas(&self) -> Option<&std::sync::Arc<crate::quotas::EdgeQuotas>> {
         None
     }
+
+    /// A request on a workload's records, served wherever the workload is (a host
+    /// that reaches no workloads refuses it).
+    fn workload<'a>(
+        &'a self,
+        workload: &'a str,
+        _op: RecordOp,
+    ) -> BoxFuture<'a, Result<RecordAnswer, WorkloadError>> {
+        Box::pin(async move {
+            Err(WorkloadError::Unreachable {
+                workload: workload.to_string(),
+                reason: "this host reaches no workloads".into(),
+            })
+        })
+    }
 }
 
 impl OpHost for Node {
@@ -208,5 +224,13 @@ impl OpHost for Node {
 
     fn quotas(&self) -> Option<&std::sync::Arc<crate::quotas::EdgeQuotas>> {
         Some(self.quotas())
+    }
+
+    fn workload<'a>(
+        &'a self,
+        workload: &'a str,
+        op: RecordOp,
+    ) -> BoxFuture<'a, Result<RecordAnswer, WorkloadError>> {
+        Box::pin(Node::workload(self, workload, op))
     }
 }

@@ -16,6 +16,7 @@ mod state;
 mod submit;
 mod token;
 mod worker;
+mod workload;
 
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => apply::run(&file, name, shadow, format, color, &target),
         Command::Deployments { action, target } => deployments::run(action, target),
         Command::Policy { action, target } => policy::run(action, target),
+        Command::Workload { action, target } => workload::run(action, target),
         Command::Submit {
             file,
             options,

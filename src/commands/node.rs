@@ -125,6 +125,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     let raft_listener = bind(raft_listen, "Raft").await?;
     let api_listener = bind(config.api_listen, "the API").await?;
     let timeouts = &config.timeouts;
+    let ca = read_ca(&config)?;
     let node = Node::start_member(MemberSetup {
         id: config.id,
         edge: &config.edge,
@@ -138,15 +139,10 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         },
         token: &token,
         tls: tls.as_ref().map(|tls| tls.connector.clone()),
+        api_ca: ca.as_deref(),
     })
     .await
     .map_err(|e| e.to_string())?;
-    let ca = match &config.tls {
-        Some(tls) => Some(
-            std::fs::read(&tls.ca).map_err(|e| format!("cannot read {}: {e}", tls.ca.display()))?,
-        ),
-        None => None,
-    };
     if let Err(refusal) = refuse_if_data_lost(&node, &config, &token, ca.as_deref()).await {
         node_log::error(&refusal, &[("node", &config.id.to_string())]);
         let _ = node.shutdown().await;
@@ -261,14 +257,19 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     }
 }
 
+/// The CA certificate (PEM) of `[tls]`, when configured.
+fn read_ca(config: &NodeConfig) -> Result<Option<Vec<u8>>, String> {
+    match &config.tls {
+        Some(tls) => std::fs::read(&tls.ca)
+            .map(Some)
+            .map_err(|e| format!("cannot read {}: {e}", tls.ca.display())),
+        None => Ok(None),
+    }
+}
+
 /// A worker: heartbeats and takes its steps until stopped or drained; answers `/healthz`.
 async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
-    let ca = match &config.tls {
-        Some(tls) => Some(
-            std::fs::read(&tls.ca).map_err(|e| format!("cannot read {}: {e}", tls.ca.display()))?,
-        ),
-        None => None,
-    };
+    let ca = read_ca(&config)?;
     let listener = bind(config.api_listen, "the API").await?;
     let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }));
     let probe = tokio::spawn(async move { axum::serve(listener, health).await });

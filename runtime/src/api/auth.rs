@@ -105,6 +105,39 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("POST", "/v1/ops/write", Access::MembersAndWorkers),
     ("POST", "/v1/ops/query", Access::MembersAndWorkers),
+    ("POST", "/v1/ops/workload", Access::MembersAndWorkers),
+    ("POST", "/v1/workloads", Access::Members),
+    (
+        "GET",
+        "/v1/workloads",
+        Access::MembersAndScope(Scope::StateRead),
+    ),
+    (
+        "GET",
+        "/v1/workloads/{name}",
+        Access::MembersAndScope(Scope::StateRead),
+    ),
+    ("DELETE", "/v1/workloads/{name}", Access::Members),
+    (
+        "POST",
+        "/v1/workloads/{name}/fill",
+        Access::MembersAndScope(Scope::StateWrite),
+    ),
+    (
+        "GET",
+        "/v1/workloads/{name}/records/{key}",
+        Access::MembersAndScope(Scope::StateRead),
+    ),
+    (
+        "PUT",
+        "/v1/workloads/{name}/records/{key}",
+        Access::MembersAndScope(Scope::StateWrite),
+    ),
+    (
+        "DELETE",
+        "/v1/workloads/{name}/records/{key}",
+        Access::MembersAndScope(Scope::StateWrite),
+    ),
 ];
 
 /// The decision for a method on a route template, if the table has one.

@@ -22,6 +22,7 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 #[derive(Debug)]
 pub enum ApiError {
     Node(NodeError),
+    Workload(crate::workloads::WorkloadError),
     BadRequest(String),
     NotFound(String),
     /// The caller is known but may not do this.
@@ -40,6 +41,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::Node(error) => error.to_string(),
+            ApiError::Workload(error) => error.to_string(),
             ApiError::BadRequest(message)
             | ApiError::NotFound(message)
             | ApiError::Forbidden(message)
@@ -54,6 +56,28 @@ impl ApiError {
 impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> ApiError {
         ApiError::Node(error)
+    }
+}
+
+impl From<crate::workloads::WorkloadError> for ApiError {
+    fn from(error: crate::workloads::WorkloadError) -> ApiError {
+        ApiError::Workload(error)
+    }
+}
+
+fn workload_status(error: &crate::workloads::WorkloadError) -> StatusCode {
+    use crate::workloads::WorkloadError as E;
+    match error {
+        E::Unknown(_) => StatusCode::NOT_FOUND,
+        E::BadInput(_) => StatusCode::BAD_REQUEST,
+        E::NotServedHere { .. } => StatusCode::MISDIRECTED_REQUEST,
+        E::NoServingNode { .. } | E::Unreachable { .. } | E::OutcomeUnknown { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        E::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        E::Remote { status, .. } => {
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+        }
     }
 }
 
@@ -81,6 +105,11 @@ impl IntoResponse for ApiError {
             ApiError::Node(NodeError::Refused(_)) => {
                 (StatusCode::CONFLICT, json!({ "error": message }))
             }
+            ApiError::Workload(crate::workloads::WorkloadError::OutcomeUnknown { .. }) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "error": message, "outcome": "unknown" }),
+            ),
+            ApiError::Workload(error) => (workload_status(&error), json!({ "error": message })),
             ApiError::Node(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({ "error": message }),

@@ -33,7 +33,7 @@ pub use work::{FinishedStep, WorkItem};
 use crate::member::NodeInfo;
 use crate::node::Node;
 use crate::trust::Trust;
-use crate::{deployments, quotas, tokens};
+use crate::{deployments, quotas, tokens, workloads};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -115,6 +115,22 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/fleet/{id}/finished", post(work::finished))
         .route("/v1/ops/write", post(ops::write))
         .route("/v1/ops/query", post(ops::query))
+        .route("/v1/ops/workload", post(workloads::api::op))
+        .route(
+            "/v1/workloads",
+            post(workloads::api::create).get(workloads::api::list),
+        )
+        .route(
+            "/v1/workloads/{name}",
+            get(workloads::api::show).delete(workloads::api::remove),
+        )
+        .route("/v1/workloads/{name}/fill", post(workloads::api::fill))
+        .route(
+            "/v1/workloads/{name}/records/{key}",
+            get(workloads::api::get_record)
+                .put(workloads::api::put_record)
+                .delete(workloads::api::delete_record),
+        )
         .route_layer(middleware::from_fn(auth::authorize))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

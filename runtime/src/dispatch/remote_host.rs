@@ -7,6 +7,7 @@ use crate::cluster_link::{ClusterLink, LinkError};
 use crate::command::{Command, Response};
 use crate::node::NodeError;
 use crate::op_host::{Freshness, OpHost, Query, QueryAnswer};
+use crate::workloads::{RecordAnswer, RecordOp, WorkloadError, WorkloadRequest};
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -71,5 +72,37 @@ impl OpHost for RemoteHost {
 
     fn quotas(&self) -> Option<&Arc<crate::quotas::EdgeQuotas>> {
         Some(&self.quotas)
+    }
+
+    fn workload<'a>(
+        &'a self,
+        workload: &'a str,
+        op: RecordOp,
+    ) -> BoxFuture<'a, Result<RecordAnswer, WorkloadError>> {
+        Box::pin(async move {
+            let body = WorkloadRequest {
+                workload: workload.to_string(),
+                op,
+                forwarded: false,
+            };
+            let answer = self
+                .link
+                .post("/v1/ops/workload", &body)
+                .await
+                .map_err(|error| match error {
+                    LinkError::Unreachable(reason) => WorkloadError::Unreachable {
+                        workload: workload.to_string(),
+                        reason,
+                    },
+                    other => WorkloadError::Remote {
+                        status: 400,
+                        message: other.to_string(),
+                    },
+                })?;
+            serde_json::from_value(answer).map_err(|e| WorkloadError::Remote {
+                status: 502,
+                message: format!("an answer this worker cannot read: {e}"),
+            })
+        })
     }
 }

@@ -170,6 +170,18 @@ impl Node {
             .cloned()
     }
 
+    /// A member serving `edge` (the lowest id when several do), with its addresses.
+    pub fn member_on_edge(&self, edge: &str) -> Option<NodeInfo> {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        let serving = metrics
+            .membership_config
+            .membership()
+            .nodes()
+            .find(|(_, info)| info.edge == edge)
+            .map(|(_, info)| info.clone());
+        serving
+    }
+
     /// The cluster as this node sees it; complete (lag, reachability) on the leader.
     pub fn cluster_status(&self) -> ClusterStatus {
         let metrics = self.raft.metrics().borrow_watched().clone();

@@ -171,6 +171,8 @@ pub struct MemberSetup<'a> {
     pub token: &'a str,
     /// TLS to peers, when configured.
     pub tls: Option<tokio_rustls::TlsConnector>,
+    /// The CA (PEM) other members' HTTPS APIs are checked against, with TLS.
+    pub api_ca: Option<&'a [u8]>,
 }
 
 pub struct Node {
@@ -193,13 +195,17 @@ pub struct Node {
     boot_log_applied: std::sync::atomic::AtomicBool,
     /// This node's rate-limit decisions: leases of global budgets, per-edge budgets.
     quotas: std::sync::Arc<crate::quotas::EdgeQuotas>,
+    /// The records of the workloads this node serves.
+    workload_store: crate::workloads::WorkloadStore,
+    /// Sends workload requests on to the member serving them (none when embedded).
+    forwarder: Option<crate::workloads::Forwarder>,
 }
 
 impl Node {
     /// Starts (or restarts, from `data_dir`) the embedded single-member cluster and waits
     /// until it has elected itself.
     pub async fn start_single(data_dir: &Path, name: &str) -> Result<Node, NodeError> {
-        let node = Node::open(1, name, data_dir, Timing::default(), None).await?;
+        let node = Node::open(1, name, data_dir, Timing::default(), None, None).await?;
         if !node.raft.is_initialized().await.map_err(raft_error)? {
             let members = BTreeMap::from([(1u64, NodeInfo::embedded(name))]);
             node.raft.initialize(members).await.map_err(raft_error)?;
@@ -222,12 +228,20 @@ impl Node {
     /// uninitialized, until `initialize` or a leader adds it.
     pub async fn start_member(setup: MemberSetup<'_>) -> Result<Node, NodeError> {
         let peers = Arc::new(Peers::new(setup.id, setup.token, setup.tls));
+        let forwarder =
+            crate::workloads::Forwarder::new(setup.token, setup.api_ca).map_err(|reason| {
+                NodeError::Io {
+                    path: setup.data_dir.to_path_buf(),
+                    reason,
+                }
+            })?;
         Node::open(
             setup.id,
             setup.edge,
             setup.data_dir,
             setup.timing,
             Some(peers),
+            Some(forwarder),
         )
         .await
     }
@@ -238,8 +252,14 @@ impl Node {
         data_dir: &Path,
         timing: Timing,
         peers: Option<Arc<Peers>>,
+        forwarder: Option<crate::workloads::Forwarder>,
     ) -> Result<Node, NodeError> {
         let db = storage::open(data_dir).map_err(NodeError::Storage)?;
+        let workload_store =
+            crate::workloads::WorkloadStore::open(data_dir).map_err(|e| NodeError::Io {
+                path: data_dir.join(crate::workloads::STORE_FILE),
+                reason: e.to_string(),
+            })?;
         let state = StateStore::open(db.clone())
             .await
             .map_err(|e| NodeError::Io {
@@ -310,6 +330,8 @@ impl Node {
             boot_log_index,
             boot_log_applied: std::sync::atomic::AtomicBool::new(boot_log_index == 0),
             quotas,
+            workload_store,
+            forwarder,
         })
     }
 
@@ -331,6 +353,16 @@ impl Node {
     /// This node's rate-limit decisions.
     pub fn quotas(&self) -> &std::sync::Arc<crate::quotas::EdgeQuotas> {
         &self.quotas
+    }
+
+    /// The records of the workloads this node serves.
+    pub fn workload_store(&self) -> &crate::workloads::WorkloadStore {
+        &self.workload_store
+    }
+
+    /// How this member sends workload requests on (none: the embedded node).
+    pub fn forwarder(&self) -> Option<&crate::workloads::Forwarder> {
+        self.forwarder.as_ref()
     }
 
     /// The Raft instance, for the transport's server side.

@@ -19,6 +19,7 @@ use crate::command::{Command, Request, Response};
 use crate::deployments::Deployments;
 use crate::quotas::Ledger;
 use crate::tokens::Tokens;
+use crate::workloads::Workloads;
 use applied::{AppliedKeys, Replay};
 use assignments::Assignments;
 use bundles::Bundles;
@@ -59,6 +60,9 @@ pub struct State {
     /// Bundles applied under a name, and the policies they activate.
     #[serde(default)]
     pub deployments: Deployments,
+    /// Which edge serves each workload (their records are on that edge, not here).
+    #[serde(default)]
+    pub workloads: Workloads,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -424,6 +428,7 @@ impl State {
                 }
             }
             Command::Quota(command) => Response::Quota(self.quotas.apply(command, now)),
+            Command::Workload(command) => Response::Workload(self.workloads.apply(command, now)),
             Command::Deployment(command) => {
                 Response::Deployment(self.deployments.apply(command, now, &mut self.bundles))
             }

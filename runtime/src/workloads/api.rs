@@ -1,0 +1,232 @@
+//! The workload routes: `/v1/workloads` (members place a workload on an edge; members
+//! and `state:read` clients list them), `/v1/workloads/{name}` (its placement and what
+//! the serving edge holds: records, bytes, digest; members remove it),
+//! `/v1/workloads/{name}/fill` (random records, members and `state:write`),
+//! `/v1/workloads/{name}/records/{key}` (a record: `state:read` to read, `state:write`
+//! to write) and `/v1/ops/workload` (the same requests as data: for ops on workers, and
+//! between members sending a request on to the node serving the workload). Every one of
+//! them is served wherever the workload is; the caller need not know where.
+
+use super::records::{RecordAnswer, RecordOp};
+use super::route::WorkloadRequest;
+use super::{check_name, Placement, WorkloadAnswer, WorkloadCommand};
+use crate::api::{json_body, ApiError, ApiState};
+use crate::command::{Command, Response as Answer};
+use crate::trust::Caller;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Creation {
+    name: String,
+    edge: String,
+}
+
+fn placement_json(placement: &Placement) -> Value {
+    json!({
+        "name": placement.name,
+        "edge": placement.edge,
+        "created_at_ms": placement.created_at_ms,
+    })
+}
+
+pub async fn create(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let creation: Creation = json_body(&body)
+        .map_err(|e| ApiError::BadRequest(format!("not a workload: {}", e.message())))?;
+    check_name(&creation.name).map_err(ApiError::BadRequest)?;
+    if state.node.forwarder().is_some() && state.node.member_on_edge(&creation.edge).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "no cluster member serves edge `{}` (workloads are served by members; `edgeflow cluster status` lists their edges)",
+            creation.edge
+        )));
+    }
+    let command = Command::Workload(WorkloadCommand::Create {
+        name: creation.name,
+        edge: creation.edge,
+    });
+    match state.node.write(command).await? {
+        Answer::Workload(WorkloadAnswer::Created(placement)) => {
+            Ok((StatusCode::CREATED, Json(placement_json(&placement))))
+        }
+        Answer::Workload(WorkloadAnswer::Refused { reason }) => Err(ApiError::Conflict(reason)),
+        other => Err(ApiError::BadRequest(format!(
+            "unexpected answer: {other:?}"
+        ))),
+    }
+}
+
+pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    let placements: Vec<Value> = state
+        .node
+        .read(|s| s.workloads.list().map(placement_json).collect())
+        .await?;
+    Ok(Json(json!({ "workloads": placements })))
+}
+
+pub async fn show(
+    State(state): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let placement = state.node.placement(&name).await?;
+    match state.node.workload(&name, RecordOp::Summary).await? {
+        RecordAnswer::Summary {
+            records,
+            bytes,
+            digest,
+        } => Ok(Json(json!({
+            "name": name,
+            "edge": placement.edge,
+            "records": records,
+            "bytes": bytes,
+            "digest": digest,
+        }))),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub async fn remove(
+    State(state): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    state.node.workload(&name, RecordOp::Drop).await?;
+    let command = Command::Workload(WorkloadCommand::Remove { name: name.clone() });
+    match state.node.write(command).await? {
+        Answer::Workload(WorkloadAnswer::Removed) => Ok(Json(json!({ "removed": name }))),
+        Answer::Workload(WorkloadAnswer::Refused { reason }) => Err(ApiError::NotFound(reason)),
+        other => Err(ApiError::BadRequest(format!(
+            "unexpected answer: {other:?}"
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Filling {
+    records: u64,
+    size: u64,
+    #[serde(default)]
+    seed: u64,
+}
+
+pub async fn fill(
+    State(state): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let filling: Filling = json_body(&body)?;
+    let op = RecordOp::Fill {
+        records: filling.records,
+        size: filling.size,
+        seed: filling.seed,
+    };
+    match state.node.workload(&name, op).await? {
+        RecordAnswer::Filled { records } => Ok(Json(json!({ "filled": records }))),
+        other => Err(unexpected(other)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutOptions {
+    if_version: Option<u64>,
+}
+
+pub async fn get_record(
+    State(state): State<Arc<ApiState>>,
+    Path((name, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    match state
+        .node
+        .workload(&name, RecordOp::Get { key: key.clone() })
+        .await?
+    {
+        RecordAnswer::Record {
+            record: Some(record),
+        } => {
+            let mut response = Json(record.value).into_response();
+            if let Ok(version) = HeaderValue::from_str(&record.version.to_string()) {
+                response.headers_mut().insert("x-edgeflow-version", version);
+            }
+            Ok(response)
+        }
+        RecordAnswer::Record { record: None } => Err(ApiError::NotFound(format!(
+            "workload `{name}` has no record `{key}`"
+        ))),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub async fn put_record(
+    State(state): State<Arc<ApiState>>,
+    Path((name, key)): Path<(String, String)>,
+    Query(options): Query<PutOptions>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let value: Value = json_body(&body)?;
+    let op = RecordOp::Put {
+        key,
+        value,
+        if_version: options.if_version,
+    };
+    match state.node.workload(&name, op).await? {
+        RecordAnswer::Put {
+            success: true,
+            version,
+        } => Ok(Json(json!({ "version": version }))),
+        RecordAnswer::Put { version, .. } => Err(ApiError::VersionMismatch {
+            expected: options.if_version.unwrap_or_default(),
+            current: version,
+        }),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub async fn delete_record(
+    State(state): State<Arc<ApiState>>,
+    Path((name, key)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    match state.node.workload(&name, RecordOp::Delete { key }).await? {
+        RecordAnswer::Deleted { deleted } => Ok(Json(json!({ "deleted": deleted }))),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `POST /v1/ops/workload`: a request on records as data. Only a member may send one on
+/// as `forwarded` (to be served here or refused).
+pub async fn op(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<RecordAnswer>, ApiError> {
+    let request: WorkloadRequest = json_body(&body)?;
+    let answer = if request.forwarded {
+        if !matches!(caller, Caller::Member(_)) {
+            return Err(ApiError::Forbidden(
+                "only cluster members send workload requests on".into(),
+            ));
+        }
+        state
+            .node
+            .serve_forwarded(&request.workload, request.op)
+            .await?
+    } else {
+        state.node.workload(&request.workload, request.op).await?
+    };
+    Ok(Json(answer))
+}
+
+fn unexpected(answer: RecordAnswer) -> ApiError {
+    ApiError::BadRequest(format!(
+        "unexpected answer from the serving node: {answer:?}"
+    ))
+}

@@ -1,0 +1,522 @@
+//! The records of the workloads this node serves, in its own redb file beside the Raft
+//! database (`workloads.redb`): a workload can be large, so its records are never in the
+//! Raft log or the replicated state, only its placement is. Each record keeps its
+//! version (one more per write of the key) and the sequence number of its last change;
+//! a per-workload summary (records, bytes, content digest, last sequence number) is kept
+//! in the same transaction as every write, so `workload show` costs one read. The
+//! changes index (sequence number → key, deletions included) is what a migration's
+//! delta rounds read.
+//!
+//! Writes go to one writer thread that commits whatever is waiting in one fsynced
+//! transaction (group commit): a write is acknowledged once durable, and concurrent
+//! writers share the fsync rather than queueing for redb's single write transaction.
+
+use super::digest::{record_hash, ContentDigest};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::io;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// The store's file inside a data dir.
+pub const STORE_FILE: &str = "workloads.redb";
+
+/// (workload, key) → version, sequence number and the value's JSON bytes.
+const RECORDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("records");
+/// (workload, sequence number) → the key changed then (its latest change only).
+const CHANGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("changes");
+/// workload → its summary.
+const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("summaries");
+
+/// Write requests one transaction takes at most.
+const GROUP_COMMIT_MAX: usize = 256;
+/// redb's page cache for the workload store.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub version: u64,
+    /// The sequence number of the write that made it.
+    pub seq: u64,
+    /// Its value, JSON.
+    pub value: Vec<u8>,
+}
+
+impl StoredRecord {
+    fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(16 + self.value.len());
+        bytes.extend_from_slice(&self.version.to_le_bytes());
+        bytes.extend_from_slice(&self.seq.to_le_bytes());
+        bytes.extend_from_slice(&self.value);
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> io::Result<StoredRecord> {
+        if bytes.len() < 16 {
+            return Err(io::Error::other("a workload record is cut short"));
+        }
+        let number = |range: std::ops::Range<usize>| {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(&bytes[range]);
+            u64::from_le_bytes(raw)
+        };
+        Ok(StoredRecord {
+            version: number(0..8),
+            seq: number(8..16),
+            value: bytes[16..].to_vec(),
+        })
+    }
+}
+
+/// What a workload holds on this node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub records: u64,
+    /// Keys' and values' bytes.
+    pub bytes: u64,
+    /// The last sequence number handed out (0: never written).
+    pub seq: u64,
+    pub digest: ContentDigest,
+}
+
+impl Summary {
+    fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(56);
+        for number in [self.records, self.bytes, self.seq] {
+            bytes.extend_from_slice(&number.to_le_bytes());
+        }
+        bytes.extend_from_slice(&self.digest.to_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> io::Result<Summary> {
+        if bytes.len() != 56 {
+            return Err(io::Error::other("a workload summary is damaged"));
+        }
+        let number = |at: usize| {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(raw)
+        };
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&bytes[24..56]);
+        Ok(Summary {
+            records: number(0),
+            bytes: number(8),
+            seq: number(16),
+            digest: ContentDigest::from_bytes(&digest),
+        })
+    }
+}
+
+/// One change to a workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Writes `value` (JSON) under `key`; with `if_version`, only if the key's version
+    /// is that (0: only if absent).
+    Put {
+        key: String,
+        value: Vec<u8>,
+        if_version: Option<u64>,
+    },
+    Delete {
+        key: String,
+    },
+    /// Every record of the workload, and its summary.
+    Drop,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Put { success: bool, version: u64 },
+    Deleted(bool),
+    Dropped,
+}
+
+struct Request {
+    workload: String,
+    writes: Vec<Write>,
+    reply: oneshot::Sender<io::Result<Vec<Written>>>,
+}
+
+#[derive(Clone)]
+pub struct WorkloadStore {
+    db: Arc<Database>,
+    writer: mpsc::Sender<Request>,
+}
+
+fn io_error(error: impl std::fmt::Display) -> io::Error {
+    io::Error::other(error.to_string())
+}
+
+impl WorkloadStore {
+    /// Opens (creating if needed) the store in `data_dir` and starts its writer thread.
+    pub fn open(data_dir: &Path) -> io::Result<WorkloadStore> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(STORE_FILE);
+        let db = open_waiting_for_close(&path)
+            .map_err(|e| io::Error::other(format!("cannot open {}: {e}", path.display())))?;
+        let txn = db.begin_write().map_err(io_error)?;
+        txn.open_table(RECORDS).map_err(io_error)?;
+        txn.open_table(CHANGES).map_err(io_error)?;
+        txn.open_table(SUMMARIES).map_err(io_error)?;
+        txn.commit().map_err(io_error)?;
+        let db = Arc::new(db);
+        let (writer, requests) = mpsc::channel();
+        let writing = db.clone();
+        std::thread::Builder::new()
+            .name("workload-writer".into())
+            .spawn(move || write_forever(&writing, &requests))?;
+        Ok(WorkloadStore { db, writer })
+    }
+
+    /// Applies `writes` to `workload` in order, durably; what each did.
+    pub async fn write(&self, workload: &str, writes: Vec<Write>) -> io::Result<Vec<Written>> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            workload: workload.to_string(),
+            writes,
+            reply,
+        };
+        self.writer
+            .send(request)
+            .map_err(|_| io::Error::other("the workload store's writer stopped"))?;
+        answer
+            .await
+            .map_err(|_| io::Error::other("the workload store's writer stopped"))?
+    }
+
+    async fn reading<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Database) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || read(&db))
+            .await
+            .map_err(io_error)?
+    }
+
+    pub async fn get(&self, workload: &str, key: &str) -> io::Result<Option<StoredRecord>> {
+        let (workload, key) = (workload.to_string(), key.to_string());
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let table = txn.open_table(RECORDS).map_err(io_error)?;
+            match table
+                .get((workload.as_str(), key.as_str()))
+                .map_err(io_error)?
+            {
+                Some(bytes) => StoredRecord::decode(bytes.value()).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// Records whose key starts with `prefix`, in key order, at most `limit`.
+    pub async fn scan(
+        &self,
+        workload: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> io::Result<Vec<(String, StoredRecord)>> {
+        let (workload, prefix) = (workload.to_string(), prefix.to_string());
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let table = txn.open_table(RECORDS).map_err(io_error)?;
+            let start = (workload.as_str(), prefix.as_str());
+            let mut found = Vec::new();
+            for entry in table.range(start..).map_err(io_error)? {
+                if found.len() >= limit {
+                    break;
+                }
+                let (name, bytes) = entry.map_err(io_error)?;
+                let (owner, key) = name.value();
+                if owner != workload || !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                found.push((key.to_string(), StoredRecord::decode(bytes.value())?));
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    pub async fn summary(&self, workload: &str) -> io::Result<Summary> {
+        let workload = workload.to_string();
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let table = txn.open_table(SUMMARIES).map_err(io_error)?;
+            match table.get(workload.as_str()).map_err(io_error)? {
+                Some(bytes) => Summary::decode(bytes.value()),
+                None => Ok(Summary::default()),
+            }
+        })
+        .await
+    }
+}
+
+/// Opens the file; right after this process closed it, redb may still hold it a moment.
+fn open_waiting_for_close(path: &Path) -> Result<Database, redb::DatabaseError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Database::builder().set_cache_size(CACHE_BYTES).create(path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The writer thread: each turn, every waiting request (up to `GROUP_COMMIT_MAX`) in
+/// one transaction, one fsync, then every reply. Ends when the store is dropped.
+fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
+    while let Ok(first) = requests.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP_COMMIT_MAX {
+            match requests.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        match commit_group(db, &group) {
+            Ok(results) => {
+                for (request, result) in group.into_iter().zip(results) {
+                    let _ = request.reply.send(Ok(result));
+                }
+            }
+            Err(error) => {
+                for request in group {
+                    let _ = request.reply.send(Err(io::Error::other(error.to_string())));
+                }
+            }
+        }
+    }
+}
+
+fn commit_group(db: &Database, group: &[Request]) -> io::Result<Vec<Vec<Written>>> {
+    let txn = db.begin_write().map_err(io_error)?;
+    let mut results = Vec::with_capacity(group.len());
+    {
+        let mut records = txn.open_table(RECORDS).map_err(io_error)?;
+        let mut changes = txn.open_table(CHANGES).map_err(io_error)?;
+        let mut summaries = txn.open_table(SUMMARIES).map_err(io_error)?;
+        for request in group {
+            let workload = request.workload.as_str();
+            let mut summary = match summaries.get(workload).map_err(io_error)? {
+                Some(bytes) => Summary::decode(bytes.value())?,
+                None => Summary::default(),
+            };
+            let mut done = Vec::with_capacity(request.writes.len());
+            for write in &request.writes {
+                let mut tables = Tables {
+                    records: &mut records,
+                    changes: &mut changes,
+                };
+                done.push(tables.apply(workload, write, &mut summary)?);
+            }
+            if summary == Summary::default() {
+                summaries.remove(workload).map_err(io_error)?;
+            } else {
+                summaries
+                    .insert(workload, summary.encode().as_slice())
+                    .map_err(io_error)?;
+            }
+            results.push(done);
+        }
+    }
+    txn.commit().map_err(io_error)?;
+    Ok(results)
+}
+
+struct Tables<'a, 'txn> {
+    records: &'a mut redb::Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    changes: &'a mut redb::Table<'txn, (&'static str, u64), &'static str>,
+}
+
+impl Tables<'_, '_> {
+    fn apply(
+        &mut self,
+        workload: &str,
+        write: &Write,
+        summary: &mut Summary,
+    ) -> io::Result<Written> {
+        match write {
+            Write::Put {
+                key,
+                value,
+                if_version,
+            } => {
+                let old = self.remove_record(workload, key, summary)?;
+                let version = old.as_ref().map_or(0, |r| r.version);
+                if if_version.is_some_and(|expected| expected != version) {
+                    if let Some(old) = old {
+                        self.restore(workload, key, &old, summary)?;
+                    }
+                    return Ok(Written::Put {
+                        success: false,
+                        version,
+                    });
+                }
+                summary.seq += 1;
+                let record = StoredRecord {
+                    version: version + 1,
+                    seq: summary.seq,
+                    value: value.clone(),
+                };
+                self.restore(workload, key, &record, summary)?;
+                Ok(Written::Put {
+                    success: true,
+                    version: record.version,
+                })
+            }
+            Write::Delete { key } => match self.remove_record(workload, key, summary)? {
+                Some(_) => {
+                    // The deletion is a change too (a migration's delta carries it).
+                    summary.seq += 1;
+                    self.changes
+                        .insert((workload, summary.seq), key.as_str())
+                        .map_err(io_error)?;
+                    Ok(Written::Deleted(true))
+                }
+                None => Ok(Written::Deleted(false)),
+            },
+            Write::Drop => {
+                // Every key of `workload` sorts before (`workload` + NUL, "").
+                let after = format!("{workload}\0");
+                self.records
+                    .retain_in((workload, "")..(after.as_str(), ""), |_, _| false)
+                    .map_err(io_error)?;
+                self.changes
+                    .retain_in((workload, 0)..=(workload, u64::MAX), |_, _| false)
+                    .map_err(io_error)?;
+                *summary = Summary::default();
+                Ok(Written::Dropped)
+            }
+        }
+    }
+
+    /// Takes a record out, and out of the summary and the changes index.
+    fn remove_record(
+        &mut self,
+        workload: &str,
+        key: &str,
+        summary: &mut Summary,
+    ) -> io::Result<Option<StoredRecord>> {
+        let Some(old) = self.records.remove((workload, key)).map_err(io_error)? else {
+            return Ok(None);
+        };
+        let old = StoredRecord::decode(old.value())?;
+        self.changes.remove((workload, old.seq)).map_err(io_error)?;
+        summary.records = summary.records.saturating_sub(1);
+        summary.bytes = summary
+            .bytes
+            .saturating_sub((key.len() + old.value.len()) as u64);
+        summary.digest.subtract(&record_hash(key, &old.value));
+        Ok(Some(old))
+    }
+
+    /// Puts a record in, and in the summary and the changes index.
+    fn restore(
+        &mut self,
+        workload: &str,
+        key: &str,
+        record: &StoredRecord,
+        summary: &mut Summary,
+    ) -> io::Result<()> {
+        self.records
+            .insert((workload, key), record.encode().as_slice())
+            .map_err(io_error)?;
+        self.changes
+            .insert((workload, record.seq), key)
+            .map_err(io_error)?;
+        summary.records += 1;
+        summary.bytes += (key.len() + record.value.len()) as u64;
+        summary.digest.add(&record_hash(key, &record.value));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(key: &str, value: &str, if_version: Option<u64>) -> Write {
+        Write::Put {
+            key: key.into(),
+            value: value.as_bytes().to_vec(),
+            if_version,
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_keep_versions_summary_and_digest_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = WorkloadStore::open(dir.path()).expect("store");
+        let written = store
+            .write(
+                "w",
+                vec![
+                    put("a", "1", None),
+                    put("a", "2", Some(1)),
+                    put("a", "3", Some(1)),
+                    put("b", "4", Some(0)),
+                    Write::Delete { key: "b".into() },
+                    Write::Delete { key: "b".into() },
+                ],
+            )
+            .await
+            .expect("written");
+        assert_eq!(
+            written,
+            [
+                Written::Put {
+                    success: true,
+                    version: 1
+                },
+                Written::Put {
+                    success: true,
+                    version: 2
+                },
+                Written::Put {
+                    success: false,
+                    version: 2
+                },
+                Written::Put {
+                    success: true,
+                    version: 1
+                },
+                Written::Deleted(true),
+                Written::Deleted(false),
+            ]
+        );
+        store
+            .write("other", vec![put("a", "2", None)])
+            .await
+            .expect("written");
+        let summary = store.summary("w").await.expect("summary");
+        assert_eq!((summary.records, summary.bytes, summary.seq), (1, 2, 4));
+        // The same records in another workload, written another way: the same digest.
+        assert_eq!(
+            store.summary("other").await.expect("summary").digest,
+            summary.digest
+        );
+        let record = store.get("w", "a").await.expect("read").expect("a record");
+        assert_eq!((record.version, record.value.as_slice()), (2, &b"2"[..]));
+        drop(store);
+        let store = WorkloadStore::open(dir.path()).expect("reopened");
+        assert_eq!(store.summary("w").await.expect("summary"), summary);
+        store.write("w", vec![Write::Drop]).await.expect("dropped");
+        assert_eq!(
+            store.summary("w").await.expect("summary"),
+            Summary::default()
+        );
+        assert!(store.scan("w", "", 10).await.expect("scan").is_empty());
+        assert_eq!(store.scan("other", "", 10).await.expect("scan").len(), 1);
+    }
+}
