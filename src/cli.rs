@@ -215,6 +215,17 @@ pub enum Command {
         #[command(flatten)]
         target: ClusterTarget,
     },
+    /// Migrations of workloads between edges: start one declared in a file, follow it,
+    /// pause, resume, roll it back.
+    #[command(
+        after_help = "Examples:\n  edgeflow migrate start move_cache --file moves.edgeflow --cluster http://127.0.0.1:8001\n  edgeflow migrate status mig-0123456789ab --format json\n  edgeflow migrate pause mig-0123456789ab\n  edgeflow migrate rollback mig-0123456789ab --checkpoint cp-3\n  edgeflow migrate list"
+    )]
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
     /// Explain a diagnostic code: what it means, an example that triggers it, the fix.
     #[command(after_help = "Examples:\n  edgeflow explain E0302\n  edgeflow explain --list")]
     Explain {
@@ -383,6 +394,45 @@ pub enum DeploymentsAction {
     },
     /// Remove a deployment: its policies stop being enforced.
     Remove { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateAction {
+    /// Start the migration NAME declared in a file (checked first: workloads on the
+    /// source, both edges served, room on the target); prints its id.
+    Start {
+        name: String,
+        /// The .edgeflow file declaring it.
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Every migration with its phase and progress.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// One migration: phase, percent, bytes copied and sent, throughput, ETA,
+    /// checkpoints, downtime, error.
+    Status {
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Stop moving bytes until resumed.
+    Pause { id: String },
+    /// Continue a paused migration.
+    Resume { id: String },
+    /// Back to the source (until its copy is removed), or back to a checkpoint.
+    Rollback {
+        id: String,
+        /// Rewind the copy to this checkpoint (`migrate status` lists them) instead.
+        #[arg(long, value_name = "CHECKPOINT")]
+        checkpoint: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 //! clock (replicas stay identical). Each command has exactly one `Response`.
 
 use crate::deployments::{DeploymentAnswer, DeploymentCommand};
+use crate::migrations::{MigrationAnswer, MigrationCommand};
 use crate::quotas::{LeaseAnswer, QuotaCommand};
 use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
@@ -183,6 +184,8 @@ pub enum Command {
     Deployment(DeploymentCommand),
     /// Place or remove a workload (the `workloads` subsystem).
     Workload(WorkloadCommand),
+    /// Start, drive, pause, resume or roll back a migration (the `migrations` subsystem).
+    Migration(MigrationCommand),
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -261,6 +264,8 @@ pub enum Response {
     Deployment(DeploymentAnswer),
     /// How a command of the `workloads` subsystem went.
     Workload(WorkloadAnswer),
+    /// How a command of the `migrations` subsystem went.
+    Migration(MigrationAnswer),
     /// Whether a client token change was made, and if not why.
     Tokens {
         accepted: bool,
@@ -330,6 +335,7 @@ impl fmt::Display for Request {
             Command::Workload(WorkloadCommand::Remove { name }) => {
                 write!(f, "remove workload {name}")
             }
+            Command::Migration(command) => write!(f, "migration {}", command.id()),
         }
     }
 }

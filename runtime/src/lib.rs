@@ -16,6 +16,7 @@ pub mod fd_limit;
 pub mod heartbeat;
 pub mod latency;
 pub mod member;
+pub mod migrations;
 pub mod network;
 pub mod node;
 pub mod node_log;

@@ -72,6 +72,12 @@ fn memory_used() -> Option<f64> {
     (total > 0.0).then(|| ((total - available) / total).clamp(0.0, 1.0))
 }
 
+/// Bytes free for an unprivileged writer on the file system holding `path` (0 when it
+/// cannot be read).
+pub fn free_bytes(path: &Path) -> u64 {
+    rustix::fs::statvfs(path).map_or(0, |stats| stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
 fn disk_used(path: &Path) -> Option<f64> {
     let stats = rustix::fs::statvfs(path).ok()?;
     let total = stats.f_blocks as f64;

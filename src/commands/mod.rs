@@ -7,6 +7,7 @@ mod compile;
 mod deployments;
 mod explain;
 mod graph;
+mod migrate;
 mod node;
 mod policy;
 mod remote;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Deployments { action, target } => deployments::run(action, target),
         Command::Policy { action, target } => policy::run(action, target),
         Command::Workload { action, target } => workload::run(action, target),
+        Command::Migrate { action, target } => migrate::run(action, target),
         Command::Submit {
             file,
             options,

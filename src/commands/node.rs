@@ -17,6 +17,7 @@ use edgeflow_runtime::driver::Driver;
 use edgeflow_runtime::fd_limit;
 use edgeflow_runtime::heartbeat::{voter_heartbeats, Identity};
 use edgeflow_runtime::member::{check_token_strength, token_sha256, NodeInfo};
+use edgeflow_runtime::migrations::driver::drive_forever;
 use edgeflow_runtime::network::server;
 use edgeflow_runtime::network::tls::NodeTls;
 use edgeflow_runtime::node::{refuse_if_data_lost, MemberSetup, Node, Timing};
@@ -164,6 +165,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     let driver = tokio::spawn(Driver::new(node.clone(), registry.clone()).serve());
     let in_hand = StepsInHand::default();
     let placed = tokio::spawn(voter::serve(node.clone(), registry, in_hand.clone()));
+    let migrating = tokio::spawn(drive_forever(node.clone()));
     let identity = Identity {
         edge: config.edge.clone(),
         api: me.api.clone(),
@@ -239,12 +241,14 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         transport.abort();
         driver.abort();
         placed.abort();
+        migrating.abort();
         heartbeats.abort();
         return Err(format!("the node stopped after a fatal error: {error}"));
     }
     transport.abort();
     driver.abort();
     placed.abort();
+    migrating.abort();
     heartbeats.abort();
     if let Some(envoy) = envoy {
         envoy.abort();

@@ -107,6 +107,22 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/ops/query", Access::MembersAndWorkers),
     ("POST", "/v1/ops/workload", Access::MembersAndWorkers),
     ("POST", "/v1/workloads", Access::Members),
+    ("POST", "/v1/migrations", Access::Members),
+    (
+        "GET",
+        "/v1/migrations",
+        Access::MembersAndScope(Scope::StateRead),
+    ),
+    (
+        "GET",
+        "/v1/migrations/{id}",
+        Access::MembersAndScope(Scope::StateRead),
+    ),
+    ("POST", "/v1/migrations/{id}/pause", Access::Members),
+    ("POST", "/v1/migrations/{id}/resume", Access::Members),
+    ("POST", "/v1/migrations/{id}/rollback", Access::Members),
+    ("POST", "/v1/migrations/export", Access::Members),
+    ("POST", "/v1/migrations/side", Access::Members),
     (
         "GET",
         "/v1/workloads",

@@ -71,9 +71,11 @@ fn workload_status(error: &crate::workloads::WorkloadError) -> StatusCode {
         E::Unknown(_) => StatusCode::NOT_FOUND,
         E::BadInput(_) => StatusCode::BAD_REQUEST,
         E::NotServedHere { .. } => StatusCode::MISDIRECTED_REQUEST,
-        E::NoServingNode { .. } | E::Unreachable { .. } | E::OutcomeUnknown { .. } => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        E::NoServingNode { .. }
+        | E::Unreachable { .. }
+        | E::OutcomeUnknown { .. }
+        | E::Frozen(_)
+        | E::Mirror { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         E::Remote { status, .. } => {
             StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)

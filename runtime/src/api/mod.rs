@@ -33,7 +33,7 @@ pub use work::{FinishedStep, WorkItem};
 use crate::member::NodeInfo;
 use crate::node::Node;
 use crate::trust::Trust;
-use crate::{deployments, quotas, tokens, workloads};
+use crate::{deployments, migrations, quotas, tokens, workloads};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -116,6 +116,19 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/ops/write", post(ops::write))
         .route("/v1/ops/query", post(ops::query))
         .route("/v1/ops/workload", post(workloads::api::op))
+        .route(
+            "/v1/migrations",
+            post(migrations::api::start).get(migrations::api::list),
+        )
+        .route("/v1/migrations/export", post(migrations::api::export))
+        .route("/v1/migrations/side", post(migrations::api::side))
+        .route("/v1/migrations/{id}", get(migrations::api::show))
+        .route("/v1/migrations/{id}/pause", post(migrations::api::pause))
+        .route("/v1/migrations/{id}/resume", post(migrations::api::resume))
+        .route(
+            "/v1/migrations/{id}/rollback",
+            post(migrations::api::rollback),
+        )
         .route(
             "/v1/workloads",
             post(workloads::api::create).get(workloads::api::list),

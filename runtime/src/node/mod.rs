@@ -199,6 +199,11 @@ pub struct Node {
     workload_store: crate::workloads::WorkloadStore,
     /// Sends workload requests on to the member serving them (none when embedded).
     forwarder: Option<crate::workloads::Forwarder>,
+    /// Each served workload's write gate (closed while a migration freezes it), and
+    /// one-at-a-time writes while they are mirrored.
+    gates: Arc<crate::workloads::Gates>,
+    serial: crate::workloads::Serial,
+    data_dir: PathBuf,
 }
 
 impl Node {
@@ -332,6 +337,9 @@ impl Node {
             quotas,
             workload_store,
             forwarder,
+            gates: Arc::default(),
+            serial: crate::workloads::Serial::default(),
+            data_dir: data_dir.to_path_buf(),
         })
     }
 
@@ -358,6 +366,21 @@ impl Node {
     /// The records of the workloads this node serves.
     pub fn workload_store(&self) -> &crate::workloads::WorkloadStore {
         &self.workload_store
+    }
+
+    /// Where this node keeps its data.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The write gates of the workloads this node serves.
+    pub fn gates(&self) -> &Arc<crate::workloads::Gates> {
+        &self.gates
+    }
+
+    /// One-at-a-time writes of mirrored workloads.
+    pub fn serial(&self) -> &crate::workloads::Serial {
+        &self.serial
     }
 
     /// How this member sends workload requests on (none: the embedded node).

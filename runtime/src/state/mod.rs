@@ -17,6 +17,7 @@ pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
 use crate::deployments::Deployments;
+use crate::migrations::Migrations;
 use crate::quotas::Ledger;
 use crate::tokens::Tokens;
 use crate::workloads::Workloads;
@@ -63,6 +64,9 @@ pub struct State {
     /// Which edge serves each workload (their records are on that edge, not here).
     #[serde(default)]
     pub workloads: Workloads,
+    /// Migrations of workloads between edges, their phases and checkpoints.
+    #[serde(default)]
+    pub migrations: Migrations,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -429,6 +433,9 @@ impl State {
             }
             Command::Quota(command) => Response::Quota(self.quotas.apply(command, now)),
             Command::Workload(command) => Response::Workload(self.workloads.apply(command, now)),
+            Command::Migration(command) => {
+                Response::Migration(self.migrations.apply(command, now, &mut self.workloads))
+            }
             Command::Deployment(command) => {
                 Response::Deployment(self.deployments.apply(command, now, &mut self.bundles))
             }

@@ -13,16 +13,19 @@
 pub mod api;
 mod digest;
 mod fill;
+mod gate;
 mod placement;
 mod records;
 mod route;
 mod store;
 
 pub use digest::{record_hash, ContentDigest};
+pub use gate::{Gates, Serial};
 pub use placement::{check_name, Placement, WorkloadAnswer, WorkloadCommand, Workloads};
+pub use records::serve_here;
 pub use records::{RecordAnswer, RecordOp, RecordView};
-pub use route::{Forwarder, WorkloadRequest};
-pub use store::{WorkloadStore, STORE_FILE};
+pub use route::{Forwarder, SideOp, SideRequest, WorkloadRequest};
+pub use store::{Summary, WorkloadStore, Write, Written, STORE_FILE};
 
 use std::fmt;
 
@@ -60,6 +63,13 @@ pub enum WorkloadError {
         status: u16,
         message: String,
     },
+    /// A migration froze its writes for longer than a write waits.
+    Frozen(String),
+    /// Written on the serving edge, but not on the edge a rollback would return to.
+    Mirror {
+        workload: String,
+        reason: String,
+    },
 }
 
 impl fmt::Display for WorkloadError {
@@ -85,6 +95,14 @@ impl fmt::Display for WorkloadError {
             }
             WorkloadError::BadInput(reason) | WorkloadError::Storage(reason) => f.write_str(reason),
             WorkloadError::Remote { message, .. } => f.write_str(message),
+            WorkloadError::Frozen(workload) => write!(
+                f,
+                "workload `{workload}` is frozen for a migration's cutover; retry in a moment"
+            ),
+            WorkloadError::Mirror { workload, reason } => write!(
+                f,
+                "the write to workload `{workload}` is applied on its edge, but not on the edge a rollback returns to (retry it): {reason}"
+            ),
         }
     }
 }

@@ -17,6 +17,10 @@ pub struct Placement {
     /// The edge whose node holds the records and takes the writes.
     pub edge: String,
     pub created_at_ms: u64,
+    /// After a migration's cutover, until its cleanup: the source's edge, which still
+    /// receives every write, so a rollback loses nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +87,7 @@ impl Workloads {
                     name: name.clone(),
                     edge: edge.clone(),
                     created_at_ms: now_ms,
+                    mirror: None,
                 };
                 self.placed.insert(name.clone(), placement.clone());
                 WorkloadAnswer::Created(placement)
@@ -93,6 +98,22 @@ impl Workloads {
                     reason: format!("there is no workload `{name}`"),
                 },
             },
+        }
+    }
+
+    /// Moves a workload to `edge` (a migration's cutover or rollback), `mirror`
+    /// receiving its writes as well.
+    pub fn switch(&mut self, name: &str, edge: &str, mirror: Option<&str>) {
+        if let Some(placement) = self.placed.get_mut(name) {
+            placement.edge = edge.to_string();
+            placement.mirror = mirror.map(str::to_string);
+        }
+    }
+
+    /// The old edge stops receiving a workload's writes (its copy is being removed).
+    pub fn end_mirror(&mut self, name: &str) {
+        if let Some(placement) = self.placed.get_mut(name) {
+            placement.mirror = None;
         }
     }
 

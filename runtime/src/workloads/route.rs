@@ -4,6 +4,7 @@
 //! serves it only if it still does (`serve_forwarded`), so a request never loops.
 
 use super::records::{serve_here, RecordAnswer, RecordOp};
+use super::store::Write;
 use super::{Placement, WorkloadError};
 use crate::member::NodeInfo;
 use crate::node::Node;
@@ -27,8 +28,8 @@ pub struct WorkloadRequest {
 
 /// A member's HTTP client for sending requests on to the member serving a workload.
 pub struct Forwarder {
-    http: reqwest::Client,
-    token: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) token: String,
 }
 
 impl Forwarder {
@@ -120,6 +121,11 @@ impl Node {
         placement.ok_or_else(|| WorkloadError::Unknown(workload.to_string()))
     }
 
+    /// Whether this node serves a workload so placed (the embedded node serves all).
+    fn serves(&self, placement: &Placement) -> bool {
+        self.forwarder().is_none() || placement.edge == self.name
+    }
+
     /// Serves `op` on `workload` wherever the workload is served.
     pub async fn workload(
         &self,
@@ -127,17 +133,26 @@ impl Node {
         op: RecordOp,
     ) -> Result<RecordAnswer, WorkloadError> {
         op.check()?;
-        let placement = self.placement(workload).await?;
-        let Some(forwarder) = self.forwarder().filter(|_| placement.edge != self.name) else {
-            return serve_here(self.workload_store(), workload, op).await;
-        };
+        let mut placement = self.placement(workload).await?;
+        if self.serves(&placement) {
+            match self.serve_as_owner(workload, op.clone()).await? {
+                Served::Here(answer) => return Ok(answer),
+                Served::MovedTo(moved) => placement = moved,
+            }
+        }
         let member =
             self.member_on_edge(&placement.edge)
                 .ok_or_else(|| WorkloadError::NoServingNode {
                     workload: workload.to_string(),
                     edge: placement.edge.clone(),
                 })?;
-        forwarder.send(&member, workload, op).await
+        match self.forwarder() {
+            Some(forwarder) => forwarder.send(&member, workload, op).await,
+            None => Err(WorkloadError::NoServingNode {
+                workload: workload.to_string(),
+                edge: placement.edge,
+            }),
+        }
     }
 
     /// Serves `op` sent on by another member: here, if this node serves the workload
@@ -149,21 +164,226 @@ impl Node {
     ) -> Result<RecordAnswer, WorkloadError> {
         let mut placement = self.placement(workload).await?;
         if placement.edge != self.name {
-            placement = self
-                .read(|state| state.workloads.get(workload).cloned())
-                .await
-                .map_err(|e| WorkloadError::Unreachable {
+            placement = self.leaders_placement(workload).await?;
+        }
+        if placement.edge == self.name {
+            if let Served::Here(answer) = self.serve_as_owner(workload, op).await? {
+                return Ok(answer);
+            }
+        }
+        Err(WorkloadError::NotServedHere {
+            workload: workload.to_string(),
+            edge: placement.edge,
+        })
+    }
+
+    async fn leaders_placement(&self, workload: &str) -> Result<Placement, WorkloadError> {
+        self.read(|state| state.workloads.get(workload).cloned())
+            .await
+            .map_err(|e| WorkloadError::Unreachable {
+                workload: workload.to_string(),
+                reason: e.to_string(),
+            })?
+            .ok_or_else(|| WorkloadError::Unknown(workload.to_string()))
+    }
+
+    /// Serves `op` as the node serving `workload`: a read at once; a write through the
+    /// workload's gate (waiting out a migration's freeze), then — the placement looked
+    /// at again, as a cutover may have moved it meanwhile — here, and on the mirror
+    /// when the workload has one.
+    async fn serve_as_owner(&self, workload: &str, op: RecordOp) -> Result<Served, WorkloadError> {
+        if !op.writes() {
+            return Ok(Served::Here(
+                serve_here(self.workload_store(), workload, op).await?,
+            ));
+        }
+        let Some(_passed) = self.gates().enter(workload).await else {
+            return Err(WorkloadError::Frozen(workload.to_string()));
+        };
+        let placement = self.placement(workload).await?;
+        if !self.serves(&placement) {
+            return Ok(Served::MovedTo(placement));
+        }
+        let Some(mirror) = placement.mirror.filter(|_| self.forwarder().is_some()) else {
+            return Ok(Served::Here(
+                serve_here(self.workload_store(), workload, op).await?,
+            ));
+        };
+        let key = match &op {
+            RecordOp::Put { key, .. } | RecordOp::Delete { key } => key.clone(),
+            _ => {
+                return Err(WorkloadError::BadInput(format!(
+                    "workload `{workload}` is being migrated (cut over, its old copy not removed yet): fill or remove it once the migration ends"
+                )))
+            }
+        };
+        let _one = self.serial().one_at_a_time(workload).await;
+        let answer = serve_here(self.workload_store(), workload, op).await?;
+        let now = self
+            .workload_store()
+            .get(workload, &key)
+            .await
+            .map_err(|e| WorkloadError::Storage(e.to_string()))?;
+        let import = SideOp::Import {
+            key,
+            version: now.as_ref().map_or(0, |r| r.version),
+            value: match now {
+                Some(record) => Some(String::from_utf8(record.value).map_err(|_| {
+                    WorkloadError::Storage(format!("a record of `{workload}` is not UTF-8"))
+                })?),
+                None => None,
+            },
+        };
+        let mirrored = match self.member_on_edge(&mirror) {
+            Some(member) => self.side(&member, workload, import).await.map(|_| ()),
+            None => Err(format!("no member serves edge `{mirror}`")),
+        };
+        mirrored.map_err(|reason| WorkloadError::Mirror {
+            workload: workload.to_string(),
+            reason,
+        })?;
+        Ok(Served::Here(answer))
+    }
+
+    /// Sends a request on one node's own copy of a workload (a migration's side).
+    pub async fn side(
+        &self,
+        member: &NodeInfo,
+        workload: &str,
+        op: SideOp,
+    ) -> Result<serde_json::Value, String> {
+        let forwarder = self
+            .forwarder()
+            .ok_or("the embedded node has no other side")?;
+        let body = SideRequest {
+            workload: workload.to_string(),
+            op,
+        };
+        let reply = forwarder
+            .http
+            .post(format!("{}/v1/migrations/side", member.api))
+            .bearer_auth(&forwarder.token)
+            .timeout(LONG_REQUEST)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("{}: {e}", member.api))?;
+        let status = reply.status();
+        let answer: serde_json::Value = reply
+            .json()
+            .await
+            .map_err(|e| format!("{}: {e}", member.api))?;
+        if status.is_success() {
+            return Ok(answer);
+        }
+        Err(answer
+            .get("error")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(status.as_str())
+            .to_string())
+    }
+
+    /// Serves a side request on this node's own copy, wherever the workload is served.
+    pub async fn serve_side(
+        &self,
+        workload: &str,
+        op: SideOp,
+    ) -> Result<serde_json::Value, WorkloadError> {
+        let store = self.workload_store();
+        let storage = |e: std::io::Error| WorkloadError::Storage(e.to_string());
+        match op {
+            SideOp::Summary => {
+                let summary = store.summary(workload).await.map_err(storage)?;
+                Ok(serde_json::json!({
+                    "records": summary.records,
+                    "bytes": summary.bytes,
+                    "seq": summary.seq,
+                    "digest": summary.digest.to_hex(),
+                }))
+            }
+            SideOp::Drop => {
+                store
+                    .write(workload, vec![Write::Drop])
+                    .await
+                    .map_err(storage)?;
+                Ok(serde_json::json!({ "dropped": true }))
+            }
+            SideOp::Import {
+                key,
+                value,
+                version,
+            } => {
+                if let Some(text) = &value {
+                    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
+                        WorkloadError::BadInput(format!("a mirrored value is not JSON: {e}"))
+                    })?;
+                }
+                let write = Write::Import {
+                    key,
+                    value: value.map(String::into_bytes),
+                    version,
+                };
+                store.write(workload, vec![write]).await.map_err(storage)?;
+                Ok(serde_json::json!({ "imported": true }))
+            }
+            SideOp::Freeze { hold_ms } => {
+                self.gates()
+                    .freeze(workload, Duration::from_millis(hold_ms))
+                    .await;
+                Ok(serde_json::json!({ "frozen": true }))
+            }
+            SideOp::Capacity => Ok(serde_json::json!({
+                "free_bytes": crate::system::free_bytes(self.data_dir()),
+            })),
+            SideOp::Thaw => {
+                // Writes waiting at the gate look at the placement again when it opens:
+                // every change committed so far (a cutover) must be applied here first.
+                let applied = self.read(|_| ()).await;
+                self.gates().thaw(workload);
+                applied.map_err(|e| WorkloadError::Unreachable {
                     workload: workload.to_string(),
                     reason: e.to_string(),
-                })?
-                .ok_or_else(|| WorkloadError::Unknown(workload.to_string()))?;
+                })?;
+                Ok(serde_json::json!({ "frozen": false }))
+            }
         }
-        if placement.edge != self.name {
-            return Err(WorkloadError::NotServedHere {
-                workload: workload.to_string(),
-                edge: placement.edge,
-            });
-        }
-        serve_here(self.workload_store(), workload, op).await
     }
+}
+
+/// What a write ended as.
+enum Served {
+    Here(RecordAnswer),
+    /// The workload moved while the write waited at the gate.
+    MovedTo(Placement),
+}
+
+/// A request on one node's own copy of a workload, whichever edge serves it: what a
+/// migration asks of its source and target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SideOp {
+    Summary,
+    Drop,
+    /// A record exactly as the serving edge has it: its value's JSON text (none:
+    /// deleted).
+    Import {
+        key: String,
+        value: Option<String>,
+        version: u64,
+    },
+    /// Close the write gate for at most `hold_ms`.
+    Freeze {
+        hold_ms: u64,
+    },
+    Thaw,
+    /// The free bytes of the node's data dir.
+    Capacity,
+}
+
+/// The body of `POST /v1/migrations/side`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SideRequest {
+    pub workload: String,
+    #[serde(flatten)]
+    pub op: SideOp,
 }

@@ -126,6 +126,13 @@ pub enum Write {
     },
     /// Every record of the workload, and its summary.
     Drop,
+    /// Sets `key` to exactly this record (none: absent), as copied from another node:
+    /// a migration's import, a mirrored write. Applying it twice changes nothing more.
+    Import {
+        key: String,
+        value: Option<Vec<u8>>,
+        version: u64,
+    },
 }
 
 /// What a write did.
@@ -134,6 +141,7 @@ pub enum Written {
     Put { success: bool, version: u64 },
     Deleted(bool),
     Dropped,
+    Imported,
 }
 
 struct Request {
@@ -240,6 +248,86 @@ impl WorkloadStore {
                 found.push((key.to_string(), StoredRecord::decode(bytes.value())?));
             }
             Ok(found)
+        })
+        .await
+    }
+
+    /// Records after `after` (from the first: none) in key order: at most `limit`, and
+    /// no more once `max_bytes` of keys and values are taken; whether none are left.
+    pub async fn export_keys(
+        &self,
+        workload: &str,
+        after: Option<String>,
+        limit: usize,
+        max_bytes: usize,
+    ) -> io::Result<(Vec<(String, StoredRecord)>, bool)> {
+        let workload = workload.to_string();
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let table = txn.open_table(RECORDS).map_err(io_error)?;
+            let start = (workload.as_str(), after.as_deref().unwrap_or(""));
+            let mut found = Vec::new();
+            let mut bytes = 0;
+            for entry in table.range(start..).map_err(io_error)? {
+                let (name, stored) = entry.map_err(io_error)?;
+                let (owner, key) = name.value();
+                if owner != workload {
+                    return Ok((found, true));
+                }
+                if after.as_deref() == Some(key) {
+                    continue;
+                }
+                if found.len() >= limit || bytes >= max_bytes {
+                    return Ok((found, false));
+                }
+                let record = StoredRecord::decode(stored.value())?;
+                bytes += key.len() + record.value.len();
+                found.push((key.to_string(), record));
+            }
+            Ok((found, true))
+        })
+        .await
+    }
+
+    /// Keys changed after sequence number `since`, in the order they last changed, each
+    /// with what it holds now (none: deleted): at most `limit`, and no more once
+    /// `max_bytes` are taken; the last sequence number covered, and whether that is the
+    /// latest.
+    #[allow(clippy::type_complexity)]
+    pub async fn export_changes(
+        &self,
+        workload: &str,
+        since: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> io::Result<(Vec<(String, Option<StoredRecord>)>, u64, bool)> {
+        let workload = workload.to_string();
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let changes = txn.open_table(CHANGES).map_err(io_error)?;
+            let records = txn.open_table(RECORDS).map_err(io_error)?;
+            let range =
+                (workload.as_str(), since.saturating_add(1))..=(workload.as_str(), u64::MAX);
+            let mut found = Vec::new();
+            let (mut bytes, mut last) = (0, since);
+            for entry in changes.range(range).map_err(io_error)? {
+                if found.len() >= limit || bytes >= max_bytes {
+                    return Ok((found, last, false));
+                }
+                let (at, key) = entry.map_err(io_error)?;
+                let key = key.value().to_string();
+                let record = match records
+                    .get((workload.as_str(), key.as_str()))
+                    .map_err(io_error)?
+                {
+                    Some(stored) => Some(StoredRecord::decode(stored.value())?),
+                    None => None,
+                };
+                bytes += key.len() + record.as_ref().map_or(0, |r| r.value.len());
+                last = at.value().1;
+                found.push((key, record));
+            }
+            Ok((found, last, true))
         })
         .await
     }
@@ -386,6 +474,30 @@ impl Tables<'_, '_> {
                 }
                 None => Ok(Written::Deleted(false)),
             },
+            Write::Import {
+                key,
+                value,
+                version,
+            } => {
+                self.remove_record(workload, key, summary)?;
+                summary.seq += 1;
+                match value {
+                    Some(value) => {
+                        let record = StoredRecord {
+                            version: *version,
+                            seq: summary.seq,
+                            value: value.clone(),
+                        };
+                        self.restore(workload, key, &record, summary)?;
+                    }
+                    None => {
+                        self.changes
+                            .insert((workload, summary.seq), key.as_str())
+                            .map_err(io_error)?;
+                    }
+                }
+                Ok(Written::Imported)
+            }
             Write::Drop => {
                 // Every key of `workload` sorts before (`workload` + NUL, "").
                 let after = format!("{workload}\0");
