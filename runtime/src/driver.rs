@@ -132,6 +132,7 @@ impl Driver {
         let program = from_bundle(bundle.as_bytes()).map_err(|e| e.to_string())?;
         drop(bundle);
         let policies = Arc::new(program.policies);
+        let migrations = Arc::new(program.migrations);
         let workflow = program
             .workflows
             .into_iter()
@@ -144,6 +145,7 @@ impl Driver {
             node: self.node.clone(),
             on_step: None,
             policies,
+            migrations,
         };
         let identity = RunIdentity {
             run_id,

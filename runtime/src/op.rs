@@ -22,6 +22,8 @@ pub struct OpContext {
     pub attempt: u32,
     /// The rate-limit policies of the run's program, for `ratelimit.*`.
     pub policies: Arc<Vec<edgeflow_compiler::ir::Policy>>,
+    /// The migrations of the run's program, for `migrate.start`.
+    pub migrations: Arc<Vec<edgeflow_compiler::ir::Migration>>,
 }
 
 impl OpContext {

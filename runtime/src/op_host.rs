@@ -5,6 +5,7 @@
 //! host of the ops it runs itself.
 
 use crate::command::{Command, Response};
+use crate::migrations::{MigrationAsk, MigrationError, MigrationReply};
 use crate::node::{Node, NodeError};
 use crate::state::activity::{Activity, Summary};
 use crate::state::fleet::EdgeRecord;
@@ -180,6 +181,19 @@ pub trait OpHost: Send + Sync {
         None
     }
 
+    /// A request of `migrate.*` (answered by cluster members only).
+    fn migration(
+        &self,
+        _asked: MigrationAsk,
+    ) -> BoxFuture<'_, Result<MigrationReply, MigrationError>> {
+        Box::pin(async move {
+            Err(MigrationError::Refused(
+                "migrate.* runs on cluster members, not on workers: place the step without `on`"
+                    .into(),
+            ))
+        })
+    }
+
     /// A request on a workload's records, served wherever the workload is (a host
     /// that reaches no workloads refuses it).
     fn workload<'a>(
@@ -232,5 +246,12 @@ impl OpHost for Node {
         op: RecordOp,
     ) -> BoxFuture<'a, Result<RecordAnswer, WorkloadError>> {
         Box::pin(Node::workload(self, workload, op))
+    }
+
+    fn migration(
+        &self,
+        asked: MigrationAsk,
+    ) -> BoxFuture<'_, Result<MigrationReply, MigrationError>> {
+        Box::pin(crate::migrations::ask(self, asked))
     }
 }

@@ -78,6 +78,7 @@ async fn run(
         node,
         on_step: None,
         policies: Default::default(),
+        migrations: Default::default(),
     };
     let identity = RunIdentity {
         run_id: "run",

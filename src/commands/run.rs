@@ -148,6 +148,7 @@ async fn run_on(
         node: node.clone(),
         on_step,
         policies: Arc::new(program.policies.clone()),
+        migrations: Arc::new(program.migrations.clone()),
     };
     let identity = RunIdentity {
         run_id: &run_id,

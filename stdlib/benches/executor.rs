@@ -64,6 +64,7 @@ async fn main() {
         node,
         on_step: None,
         policies: Default::default(),
+        migrations: Default::default(),
     };
 
     let mut chain = String::from("workflow chain() {\n  let s0 = 1\n");

@@ -1,19 +1,17 @@
 //! The standard library: one module per op family of `prelude.edgeflow` (whose
 //! signatures the compiler reads), implemented against the runtime's `Op` trait.
-//! `registry()` is what the binary hands to the executor. Ops whose subsystem does not
-//! exist yet answer a clear "not available in this runtime yet" error — never a fake
-//! success.
+//! `registry()` is what the binary hands to the executor.
 
 mod coord;
 mod edge;
 mod log;
+mod migrate;
 mod monitor;
 mod op_fn;
 mod ratelimit;
 mod result;
 mod state;
 mod time;
-mod unavailable;
 
 use edgeflow_runtime::op::Registry;
 
@@ -24,9 +22,9 @@ pub fn registry() -> Registry {
     state::register(&mut registry);
     edge::register(&mut registry);
     log::register(&mut registry);
+    migrate::register(&mut registry);
     monitor::register(&mut registry);
     ratelimit::register(&mut registry);
     time::register(&mut registry);
-    unavailable::register(&mut registry);
     registry
 }

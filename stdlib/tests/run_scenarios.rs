@@ -67,6 +67,7 @@ async fn run(
         node: node.clone(),
         on_step: None,
         policies: Default::default(),
+        migrations: Default::default(),
     };
     let report = executor
         .run(
@@ -98,6 +99,7 @@ async fn executor() -> (tempfile::TempDir, Executor) {
         node: Arc::new(node),
         on_step: None,
         policies: Default::default(),
+        migrations: Default::default(),
     };
     (dir, executor)
 }

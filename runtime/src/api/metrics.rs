@@ -1,6 +1,6 @@
 //! `/metrics` in Prometheus text format: Raft term, leader, log, commit and apply
 //! positions, the proposal latency histogram, runs and steps by status, members by role
-//! and state, the bundles stored, and (on the leader) how far each member is behind.
+//! and state, the bundles stored, bytes sent as a migration's source, and (on the leader) how far each member is behind.
 
 use super::ApiState;
 use crate::state::RunStatus;
@@ -69,6 +69,11 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         "edgeflow_proposal_seconds",
         "Time from proposing a write on this node to its commit and apply.",
         &mut out,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP edgeflow_migration_exported_bytes_total Bytes this node sent as a migration's source.\n# TYPE edgeflow_migration_exported_bytes_total counter\nedgeflow_migration_exported_bytes_total {}",
+        state.node.exported(0)
     );
     let _ = writeln!(
         out,

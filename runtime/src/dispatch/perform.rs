@@ -61,6 +61,7 @@ async fn run(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork) -> (Ou
         // A placed step does not carry its program's policies: `ratelimit.*` there uses
         // the cluster's deployed ones.
         policies: Default::default(),
+        migrations: Default::default(),
     };
     let (result, attempts) = call_with_retries(op, context, Args(values), policy).await;
     let outcome = match result.map(|value| serde_json::to_value(&value)) {

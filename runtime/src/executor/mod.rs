@@ -40,6 +40,8 @@ pub struct Executor {
     pub on_step: Option<StepObserver>,
     /// The rate-limit policies of the program the runs come from.
     pub policies: Arc<Vec<edgeflow_compiler::ir::Policy>>,
+    /// Its migrations, for `migrate.start`.
+    pub migrations: Arc<Vec<edgeflow_compiler::ir::Migration>>,
 }
 
 /// Which program a run belongs to, recorded with it so a resume runs the same code.
@@ -354,6 +356,7 @@ impl Executor {
             step: step.name.clone(),
             attempt: 0,
             policies: self.policies.clone(),
+            migrations: self.migrations.clone(),
         };
         let node = self.node.clone();
         tasks.spawn(async move {

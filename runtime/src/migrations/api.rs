@@ -174,6 +174,7 @@ pub async fn export(State(state): State<Arc<ApiState>>, body: Bytes) -> Result<R
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?
         .map_err(ApiError::BadRequest)?;
+    state.node.exported(sealed.body.len() as u64);
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),

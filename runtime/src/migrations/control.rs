@@ -193,8 +193,9 @@ pub fn throughput_bps(record: &MigrationRecord) -> u64 {
     }
 }
 
-/// The time left at the copy's pace so far (none before it has a pace, or when over).
-fn eta(record: &MigrationRecord) -> Option<String> {
+/// The time left at the copy's pace so far, in nanoseconds (none before it has a
+/// pace, or when the copy is over).
+pub fn eta_ns(record: &MigrationRecord) -> Option<i64> {
     let progress = &record.progress;
     if record.phase != Phase::Sync || progress.copy_ms == 0 || progress.bytes_copied == 0 {
         return None;
@@ -203,8 +204,7 @@ fn eta(record: &MigrationRecord) -> Option<String> {
         .total_bytes
         .saturating_sub(progress.copied_this_workload);
     let per_ms = progress.bytes_copied as f64 / progress.copy_ms as f64;
-    let ns = (left as f64 / per_ms * 1_000_000.0) as i64;
-    Some(format_duration(ns))
+    Some((left as f64 / per_ms * 1_000_000.0) as i64)
 }
 
 pub fn status(record: &MigrationRecord) -> Value {
@@ -223,7 +223,7 @@ pub fn status(record: &MigrationRecord) -> Value {
         "bytes_copied": progress.bytes_copied,
         "bytes_sent": progress.bytes_sent,
         "throughput_bps": throughput_bps(record),
-        "eta": eta(record),
+        "eta": eta_ns(record).map(format_duration),
         "checkpoints": record.checkpoints.iter().map(|c| json!({
             "id": c.id,
             "at_ms": c.at_ms,
@@ -238,4 +238,65 @@ pub fn status(record: &MigrationRecord) -> Value {
         "started_at_ms": record.started_at_ms,
         "updated_at_ms": record.updated_at_ms,
     })
+}
+
+/// What an op asks of the migrations.
+#[derive(Debug, Clone)]
+pub enum MigrationAsk {
+    Start(MigrationPlan),
+    Get(String),
+    Pause(String),
+    Resume(String),
+    Rollback {
+        id: String,
+        checkpoint: Option<String>,
+    },
+    Active,
+}
+
+#[derive(Debug, Clone)]
+pub enum MigrationReply {
+    Started {
+        id: String,
+        phase: Phase,
+    },
+    Record(Box<MigrationRecord>),
+    Done {
+        phase: Phase,
+    },
+    /// Unfinished migrations.
+    Active(Vec<MigrationRecord>),
+}
+
+/// Answers an op's request.
+pub async fn ask(node: &Node, asked: MigrationAsk) -> Result<MigrationReply, MigrationError> {
+    match asked {
+        MigrationAsk::Start(plan) => {
+            let (id, phase) = start(node, plan).await?;
+            Ok(MigrationReply::Started { id, phase })
+        }
+        MigrationAsk::Get(id) => Ok(MigrationReply::Record(Box::new(record(node, &id).await?))),
+        MigrationAsk::Pause(id) => Ok(MigrationReply::Done {
+            phase: pause(node, &id).await?,
+        }),
+        MigrationAsk::Resume(id) => Ok(MigrationReply::Done {
+            phase: resume(node, &id).await?,
+        }),
+        MigrationAsk::Rollback { id, checkpoint } => Ok(MigrationReply::Done {
+            phase: rollback(node, &id, checkpoint).await?,
+        }),
+        MigrationAsk::Active => {
+            let active = node
+                .read(|state| {
+                    state
+                        .migrations
+                        .list()
+                        .filter(|m| !m.phase.is_over())
+                        .cloned()
+                        .collect()
+                })
+                .await?;
+            Ok(MigrationReply::Active(active))
+        }
+    }
 }

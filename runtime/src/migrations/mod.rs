@@ -17,7 +17,8 @@ mod throttle;
 pub mod transfer;
 
 pub use control::{
-    pause, percent, phase_shown, record, resume, rollback, start, status, MigrationError,
+    ask, eta_ns, pause, percent, phase_shown, record, resume, rollback, start, status,
+    MigrationAsk, MigrationError, MigrationReply,
 };
 pub use plan::{MigrationPlan, Strategy};
 pub use registry::{

@@ -204,6 +204,8 @@ pub struct Node {
     gates: Arc<crate::workloads::Gates>,
     serial: crate::workloads::Serial,
     data_dir: PathBuf,
+    /// Bytes this node sent as a migration's source (for `/metrics`).
+    exported_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Node {
@@ -340,6 +342,7 @@ impl Node {
             gates: Arc::default(),
             serial: crate::workloads::Serial::default(),
             data_dir: data_dir.to_path_buf(),
+            exported_bytes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -366,6 +369,12 @@ impl Node {
     /// The records of the workloads this node serves.
     pub fn workload_store(&self) -> &crate::workloads::WorkloadStore {
         &self.workload_store
+    }
+
+    /// Counts bytes sent as a migration's source; the total so far.
+    pub fn exported(&self, bytes: u64) -> u64 {
+        use std::sync::atomic::Ordering;
+        self.exported_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes
     }
 
     /// Where this node keeps its data.

@@ -14,6 +14,8 @@ use std::time::Duration;
 /// How long a forwarded request may take (a fill or a drop: `LONG_REQUEST`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const LONG_REQUEST: Duration = Duration::from_secs(600);
+/// Nodes a request is sent on to at most, following a workload that moves.
+const MAX_HOPS: usize = 3;
 
 /// The body of `POST /v1/ops/workload`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -140,19 +142,35 @@ impl Node {
                 Served::MovedTo(moved) => placement = moved,
             }
         }
-        let member =
-            self.member_on_edge(&placement.edge)
-                .ok_or_else(|| WorkloadError::NoServingNode {
+        // A workload moved by a cutover while the request was on its way is followed
+        // to its new edge (a few times at most: it never loops).
+        for _ in 0..MAX_HOPS {
+            let member = self.member_on_edge(&placement.edge).ok_or_else(|| {
+                WorkloadError::NoServingNode {
                     workload: workload.to_string(),
                     edge: placement.edge.clone(),
-                })?;
-        match self.forwarder() {
-            Some(forwarder) => forwarder.send(&member, workload, op).await,
-            None => Err(WorkloadError::NoServingNode {
-                workload: workload.to_string(),
-                edge: placement.edge,
-            }),
+                }
+            })?;
+            let Some(forwarder) = self.forwarder() else {
+                break;
+            };
+            match forwarder.send(&member, workload, op.clone()).await {
+                Err(WorkloadError::Remote { status: 421, .. }) => {
+                    placement = self.leaders_placement(workload).await?;
+                    if self.serves(&placement) {
+                        let served = self.serve_as_owner(workload, op.clone()).await?;
+                        if let Served::Here(answer) = served {
+                            return Ok(answer);
+                        }
+                    }
+                }
+                answered => return answered,
+            }
         }
+        Err(WorkloadError::NoServingNode {
+            workload: workload.to_string(),
+            edge: placement.edge,
+        })
     }
 
     /// Serves `op` sent on by another member: here, if this node serves the workload
@@ -167,8 +185,9 @@ impl Node {
             placement = self.leaders_placement(workload).await?;
         }
         if placement.edge == self.name {
-            if let Served::Here(answer) = self.serve_as_owner(workload, op).await? {
-                return Ok(answer);
+            match self.serve_as_owner(workload, op).await? {
+                Served::Here(answer) => return Ok(answer),
+                Served::MovedTo(moved) => placement = moved,
             }
         }
         Err(WorkloadError::NotServedHere {
