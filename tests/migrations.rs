@@ -524,6 +524,13 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
     });
     assert_eq!(waiting["phase"], "planning");
     assert_eq!(waiting["bytes_sent"], 0);
+    let removal = cluster.cli(1, &["workload", "remove", "later"]);
+    assert_eq!(removal.status.code(), Some(1));
+    assert!(
+        stderr(&removal).contains("being moved by migration"),
+        "{}",
+        stderr(&removal)
+    );
 
     // Bad input: told in planning, and nothing is started.
     let before = cli_ok(&cluster, 1, &["migrate", "list", "--format", "json"]);

@@ -493,3 +493,140 @@ fn rollback(
         phase: record.phase,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads::WorkloadCommand;
+
+    fn plan(name: &str, workload: &str, strategy: Strategy) -> MigrationPlan {
+        MigrationPlan {
+            name: name.into(),
+            from: "e1".into(),
+            to: "e2".into(),
+            workloads: vec![workload.into()],
+            strategy,
+            max_downtime_ms: 30_000,
+            sync_interval_ms: 5_000,
+            delta_threshold_bytes: 100,
+            window: None,
+            bandwidth_bytes: None,
+            compression: true,
+            checkpoint_every_ms: 60_000,
+            batch_size: 1_000,
+            priority: 5,
+            validate: true,
+            auto_rollback: true,
+        }
+    }
+
+    fn setup() -> (Migrations, Workloads) {
+        let mut workloads = Workloads::default();
+        for name in ["a", "b"] {
+            workloads.apply(
+                &WorkloadCommand::Create {
+                    name: name.into(),
+                    edge: "e1".into(),
+                },
+                0,
+            );
+        }
+        (Migrations::default(), workloads)
+    }
+
+    fn advance(id: &str, from: Phase, to: Phase) -> MigrationCommand {
+        MigrationCommand::Advance {
+            id: id.into(),
+            from,
+            to,
+            progress: Progress::default(),
+            downtime_ms: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_stale_step_changes_nothing_and_the_cutover_moves_the_placement() {
+        let (mut migrations, mut workloads) = setup();
+        let start = MigrationCommand::Start {
+            id: "m".into(),
+            plan: plan("m", "a", Strategy::Live),
+        };
+        assert!(matches!(
+            migrations.apply(&start, 1, &mut workloads),
+            MigrationAnswer::Done { .. }
+        ));
+        // The same workload cannot be moved twice at once.
+        let again = MigrationCommand::Start {
+            id: "m2".into(),
+            plan: plan("m2", "a", Strategy::Live),
+        };
+        assert!(matches!(
+            migrations.apply(&again, 1, &mut workloads),
+            MigrationAnswer::Refused { .. }
+        ));
+        for (from, to) in [
+            (Phase::Planning, Phase::PreSync),
+            (Phase::PreSync, Phase::Sync),
+            (Phase::Sync, Phase::Cutover),
+        ] {
+            migrations.apply(&advance("m", from, to), 2, &mut workloads);
+        }
+        // A driver that still thinks it is in sync is refused.
+        let stale = advance("m", Phase::Sync, Phase::Cutover);
+        assert!(matches!(
+            migrations.apply(&stale, 3, &mut workloads),
+            MigrationAnswer::Refused { .. }
+        ));
+        let cutover = MigrationCommand::Cutover {
+            id: "m".into(),
+            downtime_ms: 7,
+        };
+        migrations.apply(&cutover, 4, &mut workloads);
+        let placed = workloads.get("a").cloned().expect("placed");
+        assert_eq!(
+            (placed.edge.as_str(), placed.mirror.as_deref()),
+            ("e2", Some("e1"))
+        );
+        // A rollback before cleanup returns the workload to its source.
+        let rollback = MigrationCommand::Rollback {
+            id: "m".into(),
+            checkpoint: None,
+            error: None,
+        };
+        migrations.apply(&rollback, 5, &mut workloads);
+        let placed = workloads.get("a").cloned().expect("placed");
+        assert_eq!((placed.edge.as_str(), placed.mirror), ("e1", None));
+        assert_eq!(
+            migrations.get("m").map(|m| m.phase),
+            Some(Phase::RolledBack)
+        );
+        assert_eq!(migrations.get("m").map(|m| m.downtime_ms), Some(7));
+    }
+
+    #[test]
+    fn an_emergency_migration_goes_first_from_its_source() {
+        let (mut migrations, mut workloads) = setup();
+        let start = |id: &str, workload: &str, strategy| MigrationCommand::Start {
+            id: id.into(),
+            plan: plan(id, workload, strategy),
+        };
+        migrations.apply(&start("slow", "a", Strategy::Live), 1, &mut workloads);
+        migrations.apply(&start("now", "b", Strategy::Emergency), 2, &mut workloads);
+        let slow = migrations.get("slow").cloned().expect("slow");
+        assert_eq!(slow.preempted_by.as_deref(), Some("now"));
+        assert!(!slow.may_move());
+        let fail = MigrationCommand::Advance {
+            id: "now".into(),
+            from: Phase::Planning,
+            to: Phase::Failed,
+            progress: Progress::default(),
+            downtime_ms: None,
+            error: Some("gave up".into()),
+        };
+        migrations.apply(&fail, 3, &mut workloads);
+        assert!(migrations
+            .get("slow")
+            .is_some_and(MigrationRecord::may_move));
+    }
+}

@@ -98,6 +98,15 @@ pub async fn remove(
     State(state): State<Arc<ApiState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let moving = state
+        .node
+        .read(|s| s.migrations.moving(&name).map(|m| m.id.clone()))
+        .await?;
+    if let Some(id) = moving {
+        return Err(ApiError::Conflict(format!(
+            "workload `{name}` is being moved by migration `{id}`: roll it back or let it finish first"
+        )));
+    }
     state.node.workload(&name, RecordOp::Drop).await?;
     let command = Command::Workload(WorkloadCommand::Remove { name: name.clone() });
     match state.node.write(command).await? {

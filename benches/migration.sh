@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Migration throughput, bandwidth accuracy, write freeze and memory, node to node over
+# loopback (release build): two voters; a workload filled on node_1 with incompressible
+# records; migrated to node_2 (a) uncapped, compression off (bulk), (b) capped at
+# CAP (live), (c) live under a steady writer, recording the freeze. Prints each
+# migration's status and both nodes' resident memory before and at its peak.
+#
+#   cargo build --release && benches/migration.sh [RECORDS] [SIZE] [CAP]
+#
+# RECORDS × SIZE is the workload (default 1,000,000 × 1,000 bytes ≈ 1 GB).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$here/..
+records=${1:-1000000}
+size=${2:-1000}
+cap=${3:-100Mbps}
+bin=${EDGEFLOW_BIN:-$root/target/release/edgeflow}
+dir=$(mktemp -d)
+trap '"$root/examples/cluster/down.sh" "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+
+mapfile -t urls < <(EDGEFLOW_BIN=$bin "$root/examples/cluster/up.sh" 2 "$dir")
+export EDGEFLOW_CLUSTER=${urls[0]} EDGEFLOW_TOKEN_FILE=$dir/1.token
+rss() { ps -o rss= -p "$(cat "$dir/$1.pid")" | tr -d ' '; }
+
+migrate() { # NAME WORKLOAD FIELDS…
+  local name=$1 workload=$2 fields=$3
+  cat > "$dir/$name.edgeflow" <<FILE
+edges {
+  node_1 { region: "lab" }
+  node_2 { region: "lab" }
+}
+migration $name {
+  from: node_1
+  to: node_2
+  workloads: ["$workload"]
+$fields
+}
+FILE
+  local idle1 idle2 peak1 peak2 id phase
+  idle1=$(rss 1); idle2=$(rss 2); peak1=$idle1; peak2=$idle2
+  local started=$SECONDS
+  id=$("$bin" migrate start "$name" --file "$dir/$name.edgeflow")
+  while :; do
+    phase=$("$bin" migrate status "$id" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["phase"])')
+    peak1=$(( $(rss 1) > peak1 ? $(rss 1) : peak1 )); peak2=$(( $(rss 2) > peak2 ? $(rss 2) : peak2 ))
+    [[ $phase == completed || $phase == failed || $phase == rolled_back ]] && break
+    sleep 0.2
+  done
+  echo "== $name: $((SECONDS - started)) s wall"
+  "$bin" migrate status "$id" --format json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+secs = max(1, s["bytes_sent"]) * 8 / max(1, s["throughput_bps"])
+print(f"phase {s[\"phase\"]}, {s[\"records_copied\"]} records, {s[\"bytes_copied\"]} bytes copied, "
+      f"{s[\"bytes_sent\"]} on the wire in {secs:.2f} s of copying: "
+      f"{s[\"throughput_bps\"] / 1e6:.1f} Mbit/s = {s[\"throughput_bps\"] / 8e6:.1f} MB/s on the wire; "
+      f"write freeze {s[\"downtime_ms\"]} ms; error {s[\"error\"]}")'
+  echo "resident memory: node 1 $((idle1 / 1024)) → $((peak1 / 1024)) MiB, node 2 $((idle2 / 1024)) → $((peak2 / 1024)) MiB"
+}
+
+fill() { # WORKLOAD RECORDS
+  "$bin" workload create "$1" --edge node_1 >/dev/null 2>&1
+  local started=$SECONDS
+  "$bin" workload fill "$1" --records "$2" --size "$size" --seed 1 2>/dev/null
+  echo "== filled $1: $2 × $size bytes in $((SECONDS - started)) s"
+}
+
+fill big "$records"
+migrate uncapped big "  strategy: bulk
+  compression: false"
+
+# A capped copy long enough for the cap to dominate (about 20 s at 100 Mbit/s).
+fill capped $(( records / 4 ))
+migrate capped capped "  strategy: live
+  bandwidth: $cap
+  compression: false"
+
+# Live under a steady writer through node 2 (the workload's old edge sends it on).
+fill busy $(( records / 4 ))
+python3 - "${urls[1]}" "$(cat "$dir/2.token")" > "$dir/writer.log" 2>&1 <<'PY' &
+import sys, time, urllib.request
+url, token = sys.argv[1], sys.argv[2].strip()
+longest, n = 0.0, 0
+while True:
+    n += 1
+    request = urllib.request.Request(f"{url}/v1/workloads/busy/records/w-{n}", data=str(n).encode(),
+        method="PUT", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    began = time.monotonic()
+    try:
+        urllib.request.urlopen(request, timeout=30).read()
+    except Exception as error:
+        print("error", n, error, flush=True)
+    longest = max(longest, time.monotonic() - began)
+    if n % 200 == 0:
+        print(f"writes {n} longest {longest * 1000:.0f} ms", flush=True)
+PY
+writer=$!
+migrate live_busy busy "  strategy: live
+  max_downtime: 1s"
+kill "$writer"
+echo "writer: $(tail -1 "$dir/writer.log")"
