@@ -453,6 +453,9 @@ fn sample(method: &str, route: &str) -> (String, String) {
         route if route.contains("{run_id}") => route.replace("{run_id}", "no-such-run"),
         "/v1/workers/{id}" => "/v1/workers/999".to_string(),
         "/v1/tokens/{id}" => "/v1/tokens/no-such-token".to_string(),
+        route if route.starts_with("/v1/migrations/{id}") => {
+            route.replace("{id}", "no-such-migration")
+        }
         route if route.contains("{name}") => route
             .replace("{name}", "no-such-name")
             .replace("{key}", "k"),
