@@ -8,7 +8,7 @@
 mod common;
 
 use common::cluster::Cluster;
-use common::http::{self, Reply};
+use common::http;
 use common::{stderr, stdout};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,18 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const RECORDS: &str = "100000";
-
-fn call(cluster: &Cluster, via: u64, method: &str, path: &str, body: Option<&str>) -> Reply {
-    let token = cluster.token(via);
-    http::request(
-        cluster.url(via),
-        method,
-        path,
-        Some(&token),
-        body.map(str::as_bytes),
-    )
-    .unwrap_or_else(|e| panic!("node {via} answers: {e}"))
-}
 
 fn cli_ok(cluster: &Cluster, via: u64, args: &[&str]) -> String {
     let output = cluster.cli(via, args);
@@ -188,7 +176,7 @@ impl Writer {
 /// plus the writes (those of unknown outcome may or may not be there).
 fn assert_holds(cluster: &Cluster, name: &str, acked: &[u64], unknown: &[u64]) {
     let body = json!({"workload": name, "op": "scan", "prefix": "w-", "limit": 10000}).to_string();
-    let scanned = call(cluster, 1, "POST", "/v1/ops/workload", Some(&body));
+    let scanned = cluster.call(1, "POST", "/v1/ops/workload", Some(&body));
     assert_eq!(scanned.status, 200, "{}", scanned.body);
     let items = scanned.json()["items"].as_array().expect("items").clone();
     let found: std::collections::BTreeMap<String, Value> = items
@@ -287,7 +275,7 @@ fn every_strategy_moves_its_workload_while_a_writer_writes() {
 
 /// The bytes node `id` has sent as a migration's source since it started.
 fn exported_bytes(cluster: &Cluster, id: u64) -> u64 {
-    let metrics = call(cluster, id, "GET", "/metrics", None);
+    let metrics = cluster.call(id, "GET", "/metrics", None);
     metrics
         .body
         .lines()
@@ -414,8 +402,7 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
         phase_is("rolled_back"),
     );
     assert_eq!(show(&cluster, 3, "slow"), source);
-    let target_copy = call(
-        &cluster,
+    let target_copy = cluster.call(
         2,
         "POST",
         "/v1/migrations/side",
@@ -425,14 +412,14 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
     let mut target_copy = target_copy.json();
     while target_copy["records"] != 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
-        target_copy = call(
-            &cluster,
-            2,
-            "POST",
-            "/v1/migrations/side",
-            Some(r#"{"workload": "slow", "op": "summary"}"#),
-        )
-        .json();
+        target_copy = cluster
+            .call(
+                2,
+                "POST",
+                "/v1/migrations/side",
+                Some(r#"{"workload": "slow", "op": "summary"}"#),
+            )
+            .json();
     }
     assert_eq!(target_copy["records"], 0, "the target kept its copy");
     let finished = cluster.cli(1, &["migrate", "resume", &id]);
@@ -473,9 +460,7 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
     await_status(&cluster, &id, Duration::from_secs(30), |s| {
         s["records_copied"].as_u64() >= Some(2_000)
     });
-    let corrupted = call(
-        &cluster,
-        2,
+    let corrupted = cluster.call(2,
         "POST",
         "/v1/migrations/side",
         Some(

@@ -7,20 +7,25 @@
 mod common;
 
 use common::cluster::Cluster;
-use common::http::{self, Reply};
+use common::http;
 use common::{stderr, stdout};
 use serde_json::{json, Value};
 
-fn request(cluster: &Cluster, via: u64, method: &str, path: &str, body: Option<&str>) -> Reply {
-    let token = cluster.token(via);
-    http::request(
-        cluster.url(via),
-        method,
-        path,
-        Some(&token),
-        body.map(str::as_bytes),
-    )
-    .unwrap_or_else(|e| panic!("node {via} answers: {e}"))
+/// Fills `name` through node `via` with 3,000 records of 200 bytes from seed 7.
+fn fill(cluster: &Cluster, via: u64, name: &str) {
+    let args = [
+        "workload",
+        "fill",
+        name,
+        "--records",
+        "3000",
+        "--size",
+        "200",
+        "--seed",
+        "7",
+    ];
+    let filled = cluster.cli(via, &args);
+    assert!(filled.status.success(), "{}", stderr(&filled));
 }
 
 fn show(cluster: &Cluster, via: u64, name: &str) -> Value {
@@ -78,8 +83,7 @@ fn a_workload_lives_on_its_edge_and_is_reached_through_any_node() {
     }
 
     // Written through node 1, read through node 3: both reach node 2's store.
-    let put = request(
-        &cluster,
+    let put = cluster.call(
         1,
         "PUT",
         "/v1/workloads/cache/records/k1",
@@ -91,61 +95,33 @@ fn a_workload_lives_on_its_edge_and_is_reached_through_any_node() {
         "{}",
         put.body
     );
-    let put = request(
-        &cluster,
+    let put = cluster.call(
         3,
         "PUT",
         "/v1/workloads/cache/records/k1",
         Some(r#"{"a":2}"#),
     );
     assert_eq!(put.json(), json!({"version": 2}));
-    let read = request(&cluster, 3, "GET", "/v1/workloads/cache/records/k1", None);
+    let read = cluster.call(3, "GET", "/v1/workloads/cache/records/k1", None);
     assert_eq!((read.status, read.json()), (200, json!({"a": 2})));
     assert_eq!(read.header("x-edgeflow-version"), Some("2"));
     // A compare-and-set at the wrong version writes nothing.
-    let stale = request(
-        &cluster,
+    let stale = cluster.call(
         1,
         "PUT",
         "/v1/workloads/cache/records/k1?if_version=1",
         Some("3"),
     );
     assert_eq!(stale.status, 409, "{}", stale.body);
-    let deleted = request(
-        &cluster,
-        3,
-        "DELETE",
-        "/v1/workloads/cache/records/k1",
-        None,
-    );
+    let deleted = cluster.call(3, "DELETE", "/v1/workloads/cache/records/k1", None);
     assert_eq!(deleted.json(), json!({"deleted": true}));
-    let missing = request(&cluster, 1, "GET", "/v1/workloads/cache/records/k1", None);
+    let missing = cluster.call(1, "GET", "/v1/workloads/cache/records/k1", None);
     assert_eq!(missing.status, 404);
-    let not_json = request(
-        &cluster,
-        1,
-        "PUT",
-        "/v1/workloads/cache/records/k2",
-        Some("{"),
-    );
+    let not_json = cluster.call(1, "PUT", "/v1/workloads/cache/records/k2", Some("{"));
     assert_eq!(not_json.status, 400);
 
     // Filled through node 3; the same records on another edge give the same digest.
-    let filled = cluster.cli(
-        3,
-        &[
-            "workload",
-            "fill",
-            "cache",
-            "--records",
-            "3000",
-            "--size",
-            "200",
-            "--seed",
-            "7",
-        ],
-    );
-    assert!(filled.status.success(), "{}", stderr(&filled));
+    fill(&cluster, 3, "cache");
     let cache = show(&cluster, 1, "cache");
     assert_eq!(cache["edge"], "node_2");
     assert_eq!(cache["records"], 3000);
@@ -154,25 +130,10 @@ fn a_workload_lives_on_its_edge_and_is_reached_through_any_node() {
         .cli(1, &["workload", "create", "copy", "--edge", "node_3"])
         .status
         .success());
-    let filled = cluster.cli(
-        2,
-        &[
-            "workload",
-            "fill",
-            "copy",
-            "--records",
-            "3000",
-            "--size",
-            "200",
-            "--seed",
-            "7",
-        ],
-    );
-    assert!(filled.status.success(), "{}", stderr(&filled));
+    fill(&cluster, 2, "copy");
     let copy = show(&cluster, 2, "copy");
     assert_eq!(copy["digest"], cache["digest"]);
-    request(
-        &cluster,
+    cluster.call(
         1,
         "PUT",
         "/v1/workloads/copy/records/r0000000001",
@@ -200,13 +161,7 @@ fn a_workload_lives_on_its_edge_and_is_reached_through_any_node() {
         output,
         json!({"version": 1, "value": {"n": 2}, "listed": 2, "gone": true})
     );
-    let kept = request(
-        &cluster,
-        3,
-        "GET",
-        "/v1/workloads/cache/records/from-worker",
-        None,
-    );
+    let kept = cluster.call(3, "GET", "/v1/workloads/cache/records/from-worker", None);
     assert_eq!(kept.json(), json!({"n": 2}));
 
     // Only a member may send a request on as `forwarded` (to be served where it lands).
@@ -226,20 +181,25 @@ fn a_workload_lives_on_its_edge_and_is_reached_through_any_node() {
     // The records are on node 2 only: with it down they cannot be reached (and the
     // answer says so); restarted, it has every one of them.
     cluster.kill(2);
-    let down = request(
-        &cluster,
-        1,
-        "GET",
-        "/v1/workloads/cache/records/from-worker",
-        None,
-    );
+    let down = cluster.call(1, "GET", "/v1/workloads/cache/records/from-worker", None);
     assert_eq!(down.status, 503, "{}", down.body);
     assert!(down.body.contains("cannot be reached"), "{}", down.body);
     cluster.start(2);
     cluster.await_healthy(2);
-    assert_eq!(show(&cluster, 3, "cache"), cache_now);
+    // Until it has caught up with the log it answers 503; then it has every record.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let back = loop {
+        let shown = cluster.cli(3, &["workload", "show", "cache", "--format", "json"]);
+        if shown.status.success() || std::time::Instant::now() > deadline {
+            break shown;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(back.status.success(), "{}", stderr(&back));
+    let back: Value = serde_json::from_str(&stdout(&back)).expect("JSON");
+    assert_eq!(back, cache_now);
     let removed = cluster.cli(1, &["workload", "remove", "copy"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
-    let gone = request(&cluster, 3, "GET", "/v1/workloads/copy", None);
+    let gone = cluster.call(3, "GET", "/v1/workloads/copy", None);
     assert_eq!(gone.status, 404);
 }

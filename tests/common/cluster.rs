@@ -328,6 +328,19 @@ impl Cluster {
             .expect("edgeflow runs")
     }
 
+    /// `METHOD PATH` on node `via` with its own token.
+    pub fn call(&self, via: u64, method: &str, path: &str, body: Option<&str>) -> Reply {
+        let token = self.token(via);
+        http::request(
+            self.url(via),
+            method,
+            path,
+            Some(&token),
+            body.map(str::as_bytes),
+        )
+        .unwrap_or_else(|e| panic!("node {via} answers: {e}"))
+    }
+
     pub fn put(&self, via: u64, namespace: &str, key: &str, value: &str) -> Reply {
         let token = self.token(via);
         http::request(

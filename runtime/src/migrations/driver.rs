@@ -300,12 +300,7 @@ impl Driver {
             .forwarder()
             .ok_or_else(|| Stop::Fatal("the embedded node migrates nothing".into()))?;
         let reply = forwarder
-            .http
-            .post(format!("{}/v1/migrations/export", source.api))
-            .bearer_auth(&forwarder.token)
-            .timeout(FETCH_TIMEOUT)
-            .json(request)
-            .send()
+            .post(source, "/v1/migrations/export", request, FETCH_TIMEOUT)
             .await
             .map_err(|e| retry(format!("the source {}: {e}", source.api)))?;
         if !reply.status().is_success() {

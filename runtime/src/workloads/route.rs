@@ -30,8 +30,8 @@ pub struct WorkloadRequest {
 
 /// A member's HTTP client for sending requests on to the member serving a workload.
 pub struct Forwarder {
-    pub(crate) http: reqwest::Client,
-    pub(crate) token: String,
+    http: reqwest::Client,
+    token: String,
 }
 
 impl Forwarder {
@@ -47,6 +47,23 @@ impl Forwarder {
             http: builder.build().map_err(|e| e.to_string())?,
             token: token.to_string(),
         })
+    }
+
+    /// POSTs `body` as JSON to another member's `path`, with this node's token.
+    pub(crate) async fn post(
+        &self,
+        to: &NodeInfo,
+        path: &str,
+        body: &impl Serialize,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        self.http
+            .post(format!("{}{path}", to.api))
+            .bearer_auth(&self.token)
+            .timeout(timeout)
+            .json(body)
+            .send()
+            .await
     }
 
     async fn send(
@@ -65,14 +82,7 @@ impl Forwarder {
             op,
             forwarded: true,
         };
-        let sent = self
-            .http
-            .post(format!("{}/v1/ops/workload", to.api))
-            .bearer_auth(&self.token)
-            .timeout(timeout)
-            .json(&body)
-            .send()
-            .await;
+        let sent = self.post(to, "/v1/ops/workload", &body, timeout).await;
         let lost = |error: reqwest::Error| {
             let reason = format!("{}: {error}", to.api);
             let workload = workload.to_string();
@@ -279,12 +289,7 @@ impl Node {
             op,
         };
         let reply = forwarder
-            .http
-            .post(format!("{}/v1/migrations/side", member.api))
-            .bearer_auth(&forwarder.token)
-            .timeout(LONG_REQUEST)
-            .json(&body)
-            .send()
+            .post(member, "/v1/migrations/side", &body, LONG_REQUEST)
             .await
             .map_err(|e| format!("{}: {e}", member.api))?;
         let status = reply.status();
