@@ -369,6 +369,14 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
     let still = status(&cluster, 1, &id);
     assert_eq!(settled["bytes_sent"], still["bytes_sent"], "{paused}");
     assert_eq!(still["phase"], "paused");
+    // Resumed, it moves again (from where it was); paused again for what follows.
+    cli_ok(&cluster, 3, &["migrate", "resume", &id]);
+    let moving = await_status(&cluster, &id, Duration::from_secs(10), |s| {
+        s["bytes_sent"].as_u64() > still["bytes_sent"].as_u64()
+    });
+    assert_eq!(moving["phase"], "sync");
+    cli_ok(&cluster, 3, &["migrate", "pause", &id]);
+    await_status(&cluster, &id, Duration::from_secs(10), phase_is("paused"));
     // Back to the first checkpoint: the copy continues from there.
     let first = still["checkpoints"][0]["id"]
         .as_str()
