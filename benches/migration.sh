@@ -50,11 +50,10 @@ FILE
   "$bin" migrate status "$id" --format json | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-secs = max(1, s["bytes_sent"]) * 8 / max(1, s["throughput_bps"])
-print(f"phase {s[\"phase\"]}, {s[\"records_copied\"]} records, {s[\"bytes_copied\"]} bytes copied, "
-      f"{s[\"bytes_sent\"]} on the wire in {secs:.2f} s of copying: "
-      f"{s[\"throughput_bps\"] / 1e6:.1f} Mbit/s = {s[\"throughput_bps\"] / 8e6:.1f} MB/s on the wire; "
-      f"write freeze {s[\"downtime_ms\"]} ms; error {s[\"error\"]}")'
+s["secs"] = max(1, s["bytes_sent"]) * 8 / max(1, s["throughput_bps"])
+s["mbit"] = s["throughput_bps"] / 1e6
+s["mbyte"] = s["throughput_bps"] / 8e6
+print("phase %(phase)s, %(records_copied)s records, %(bytes_copied)s bytes copied, %(bytes_sent)s on the wire in %(secs).2f s of copying: %(mbit).1f Mbit/s = %(mbyte).1f MB/s on the wire; write freeze %(downtime_ms)s ms; error %(error)s" % s)'
   echo "resident memory: node 1 $((idle1 / 1024)) → $((peak1 / 1024)) MiB, node 2 $((idle2 / 1024)) → $((peak2 / 1024)) MiB"
 }
 
