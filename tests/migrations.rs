@@ -410,26 +410,20 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
         phase_is("rolled_back"),
     );
     assert_eq!(show(&cluster, 3, "slow"), source);
-    let target_copy = cluster.call(
-        2,
-        "POST",
-        "/v1/migrations/side",
-        Some(r#"{"workload": "slow", "op": "summary"}"#),
-    );
+    let target_records = || {
+        let body = r#"{"workload": "slow", "op": "summary"}"#;
+        cluster
+            .call(2, "POST", "/v1/migrations/side", Some(body))
+            .json()["records"]
+            .clone()
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut target_copy = target_copy.json();
-    while target_copy["records"] != 0 && Instant::now() < deadline {
+    let mut target_copy = target_records();
+    while target_copy != 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
-        target_copy = cluster
-            .call(
-                2,
-                "POST",
-                "/v1/migrations/side",
-                Some(r#"{"workload": "slow", "op": "summary"}"#),
-            )
-            .json();
+        target_copy = target_records();
     }
-    assert_eq!(target_copy["records"], 0, "the target kept its copy");
+    assert_eq!(target_copy, 0, "the target kept its copy");
     let finished = cluster.cli(1, &["migrate", "resume", &id]);
     assert_eq!(
         finished.status.code(),

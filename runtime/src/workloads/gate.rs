@@ -45,10 +45,6 @@ impl Gates {
             .ok()
     }
 
-    pub fn is_frozen(&self, workload: &str) -> bool {
-        locked(&self.frozen).contains_key(workload)
-    }
-
     /// Closes the gate (at once if closed already: then only its end moves) and keeps
     /// it closed for at most `hold`.
     pub async fn freeze(self: &Arc<Self>, workload: &str, hold: Duration) {

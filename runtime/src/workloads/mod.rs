@@ -19,13 +19,11 @@ mod records;
 mod route;
 mod store;
 
-pub use digest::{record_hash, ContentDigest};
 pub use gate::{Gates, Serial};
 pub use placement::{check_name, Placement, WorkloadAnswer, WorkloadCommand, Workloads};
-pub use records::serve_here;
 pub use records::{RecordAnswer, RecordOp, RecordView};
 pub use route::{Forwarder, SideOp, SideRequest, WorkloadRequest};
-pub use store::{Summary, WorkloadStore, Write, Written, STORE_FILE};
+pub use store::{WorkloadStore, Write, STORE_FILE};
 
 use std::fmt;
 
