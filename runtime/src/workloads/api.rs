@@ -77,7 +77,7 @@ pub async fn show(
     State(state): State<Arc<ApiState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let placement = state.node.placement(&name).await?;
+    let placement = state.node.leaders_placement(&name).await?;
     match state.node.workload(&name, RecordOp::Summary).await? {
         RecordAnswer::Summary {
             records,

@@ -206,7 +206,9 @@ impl Node {
         })
     }
 
-    async fn leaders_placement(&self, workload: &str) -> Result<Placement, WorkloadError> {
+    /// The placement of `workload` as of now (a linearizable read: never one this node
+    /// has not applied yet, such as a workload just removed).
+    pub async fn leaders_placement(&self, workload: &str) -> Result<Placement, WorkloadError> {
         self.read(|state| state.workloads.get(workload).cloned())
             .await
             .map_err(|e| WorkloadError::Unreachable {
