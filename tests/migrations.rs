@@ -571,8 +571,25 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
         "{}",
         stderr(&unreachable)
     );
+    // The target is back with room for less than the workload: told so, nothing starts.
+    let config = cluster.config(3);
+    let mut toml = std::fs::read_to_string(&config).expect("3.toml");
+    toml.push_str("\n[workloads]\ncapacity = \"64KiB\"\n");
+    std::fs::write(&config, toml).expect("3.toml written");
+    cluster.start(3);
+    cluster.await_healthy(3);
+    let full = cluster.cli(1, &["migrate", "start", "to_dead", "--file", &file]);
+    assert_eq!(full.status.code(), Some(1));
+    assert!(
+        stderr(&full).contains(
+            "the target edge `node_3` has a workload capacity of 65536 bytes and holds 0"
+        ),
+        "{}",
+        stderr(&full)
+    );
     assert_eq!(
         cli_ok(&cluster, 1, &["migrate", "list", "--format", "json"]),
         before
     );
+    assert_eq!(show(&cluster, 3, "checked")["edge"], "node_1");
 }

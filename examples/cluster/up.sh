@@ -43,17 +43,22 @@ done
 exec 9>"${TMPDIR:-/tmp}/edgeflow-up.lock"
 flock 9
 
-# A port nothing listens on (bash's /dev/tcp connect fails) and not yet handed out, below
-# the kernel's ephemeral range (outgoing connections take ports from there).
-taken=" "
+# A port nothing listens on (bash's /dev/tcp connect fails) and not handed out in the
+# last two hours (a node killed for a moment, to be restarted on its port, is not
+# listening either: the shared list keeps another cluster off it), below the kernel's
+# ephemeral range (outgoing connections take ports from there).
+handed_out=${TMPDIR:-/tmp}/edgeflow-up.ports
+now=$(date +%s)
+touch "$handed_out"
+awk -v since=$((now - 7200)) '$1 >= since' "$handed_out" > "$handed_out.new" && mv "$handed_out.new" "$handed_out"
 ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
   local port
   while true; do
     port=$((10000 + RANDOM % (ephemeral_low - 10000)))
-    [[ $taken == *" $port "* ]] && continue
+    grep -q " $port\$" "$handed_out" && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      taken="$taken$port "
+      echo "$now $port" >> "$handed_out"
       echo "$port"
       return
     fi

@@ -39,6 +39,20 @@ pub struct NodeConfig {
     /// Gateway interfaces of rate limiting beyond the HTTP API.
     #[serde(default)]
     pub ratelimit: RateLimitConfig,
+    #[serde(default)]
+    pub workloads: WorkloadsConfig,
+}
+
+/// `[workloads]`: what this node offers the workloads it serves.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadsConfig {
+    /// The most bytes of workload records (keys and values) this node takes on: a
+    /// migration to it whose workloads would not fit beside the ones it holds is
+    /// refused in planning. Written like `10GiB`; without it, the free disk space
+    /// decides alone.
+    #[serde(default, deserialize_with = "optional_size")]
+    pub capacity: Option<u64>,
 }
 
 /// `[ratelimit]`: where Envoy's global rate-limit service (gRPC) listens, if anywhere
@@ -206,6 +220,11 @@ impl NodeConfig {
         if self.snapshot_every < 100 {
             return Err("`snapshot_every` must be 100 or more".into());
         }
+        if self.role == Role::Worker && self.workloads.capacity.is_some() {
+            return Err(
+                "`[workloads] capacity` is for voters: workers serve no workloads yet".into(),
+            );
+        }
         if self.role == Role::Voter && self.raft_listen.is_none() {
             return Err(
                 "a voter needs `raft_listen`, the address its Raft peers reach it at".into(),
@@ -292,6 +311,10 @@ fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     }
 }
 
+fn optional_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    size(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +364,18 @@ request = "2s"
         let error = parse(&VOTER.replace("raft_listen", "raft_lisen")).expect_err("typo");
         assert!(error.message.contains("raft_lisen"), "{error}");
         assert_eq!(error.position.map(|p| p.0), Some(6));
+    }
+
+    #[test]
+    fn a_workload_capacity_is_a_size() {
+        assert_eq!(parse(VOTER).expect("valid").workloads.capacity, None);
+        let with = format!("{VOTER}\n[workloads]\ncapacity = \"64MiB\"\n");
+        assert_eq!(
+            parse(&with).expect("valid").workloads.capacity,
+            Some(64 * 1024 * 1024)
+        );
+        let error = parse(&with.replace("64MiB", "2s")).expect_err("not a size");
+        assert!(error.message.contains("size"), "{error}");
     }
 
     #[test]

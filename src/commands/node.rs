@@ -141,6 +141,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         token: &token,
         tls: tls.as_ref().map(|tls| tls.connector.clone()),
         api_ca: ca.as_deref(),
+        workload_capacity: config.workloads.capacity,
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -5,6 +5,7 @@
 
 use super::plan::MigrationPlan;
 use super::registry::{MigrationAnswer, MigrationCommand, MigrationRecord, Phase};
+use super::room::Room;
 use crate::command::{Command, Response};
 use crate::node::{Node, NodeError};
 use crate::workloads::SideOp;
@@ -87,8 +88,15 @@ pub async fn start(node: &Node, plan: MigrationPlan) -> Result<(String, Phase), 
         return refuse(format!("no cluster member serves edge `{}`", plan.to));
     };
     let first = plan.workloads.first().cloned().unwrap_or_default();
-    let free = match node.side(&target, &first, SideOp::Capacity).await {
-        Ok(capacity) => capacity["free_bytes"].as_u64().unwrap_or(0),
+    let capacity = SideOp::Capacity {
+        workloads: plan.workloads.clone(),
+    };
+    let room = match node.side(&target, &first, capacity).await {
+        Ok(room) => serde_json::from_value::<Room>(room).map_err(|e| e.to_string()),
+        Err(reason) => Err(reason.to_string()),
+    };
+    let room = match room {
+        Ok(room) => room,
         Err(reason) => {
             return refuse(format!(
                 "the target edge `{}` cannot be reached: {reason}",
@@ -96,12 +104,8 @@ pub async fn start(node: &Node, plan: MigrationPlan) -> Result<(String, Phase), 
             ))
         }
     };
-    if needed.saturating_mul(2) > free {
-        return refuse(format!(
-            "the target edge `{}` has {free} bytes free; the workloads need about {}",
-            plan.to,
-            needed.saturating_mul(2)
-        ));
+    if let Some(refusal) = room.refusal(&plan.to, needed) {
+        return refuse(refusal);
     }
     let id = format!("mig-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff);
     let phase = propose(

@@ -10,13 +10,14 @@
 
 use super::plan::{MigrationPlan, Strategy};
 use super::registry::{MigrationAnswer, MigrationCommand, MigrationRecord, Phase, Progress};
+use super::room::Room;
 use super::throttle::Throttle;
 use super::transfer::{self, Batch, ExportFrom, ExportRequest};
 use crate::command::{Command, Response};
 use crate::member::NodeInfo;
 use crate::node::Node;
-use crate::workloads::{SideOp, Write};
-use std::collections::HashSet;
+use crate::workloads::{Prepared, Queued, SideOp, Write};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,6 +30,8 @@ const IDLE: Duration = Duration::from_millis(200);
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// A source's freeze ends by itself after this unless renewed (the target died).
 const FREEZE_HOLD: Duration = Duration::from_secs(10);
+/// Batches being imported while the next is fetched.
+const IMPORTS_IN_FLIGHT: usize = 4;
 /// Differing keys a failed validation names.
 const DIFFERING_KEYS_SHOWN: usize = 5;
 /// How long a request to the source may take.
@@ -113,7 +116,14 @@ impl Driver {
             .await
     }
 
+    /// Proposes `command`, once every record imported so far is on disk (a proposal
+    /// may report progress, and progress covers only what a crash keeps).
     async fn propose(&self, command: MigrationCommand) -> Result<MigrationAnswer, Stop> {
+        self.node
+            .workload_store()
+            .sync()
+            .await
+            .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))?;
         match self.node.write(Command::Migration(command)).await {
             Ok(Response::Migration(answer)) => Ok(answer),
             Ok(other) => Err(Stop::Fatal(format!("unexpected answer: {other:?}"))),
@@ -237,19 +247,16 @@ impl Driver {
     /// Room on the target for every workload as the source holds it now.
     async fn plan(&mut self, record: &MigrationRecord) -> Step {
         let source = self.source(&record.plan)?;
-        let mut needed = 0;
+        let mut needed = 0u64;
         for workload in &record.plan.workloads {
             let summary = self.side(&source, workload, SideOp::Summary).await?;
-            needed += summary["bytes"].as_u64().unwrap_or(0);
+            needed = needed.saturating_add(summary["bytes"].as_u64().unwrap_or(0));
         }
-        let free = crate::system::free_bytes(self.node.data_dir());
-        // The store's own overhead: a little over twice the records' bytes.
-        if needed.saturating_mul(2) > free {
-            return Err(Stop::Fatal(format!(
-                "the target edge `{}` has {free} bytes free; the workloads need about {}",
-                record.plan.to,
-                needed.saturating_mul(2)
-            )));
+        let room = Room::on(&self.node, &record.plan.workloads)
+            .await
+            .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))?;
+        if let Some(refusal) = room.refusal(&record.plan.to, needed) {
+            return Err(Stop::Fatal(refusal));
         }
         self.advance(record, Phase::PreSync, record.progress.clone(), None)
             .await
@@ -333,54 +340,139 @@ impl Driver {
         Ok((batch, body.len()))
     }
 
-    async fn import(&self, workload: &str, batch: &Batch) -> Step {
+    /// Queues `batch` for import behind the batches queued before it.
+    async fn start_import(&self, workload: &str, batch: Batch) -> Result<Queued, Stop> {
+        let store_error = |e: std::io::Error| Stop::Fatal(format!("the target's store: {e}"));
         let writes = batch
             .records
-            .iter()
+            .into_iter()
             .map(|copied| Write::Import {
-                key: copied.key.clone(),
-                value: copied.value.clone(),
+                key: copied.key,
+                value: copied.value,
                 version: copied.version,
             })
             .collect();
+        let prepared = Prepared::of(writes).await.map_err(store_error)?;
         self.node
             .workload_store()
-            .write(workload, writes)
-            .await
-            .map(|_| ())
-            .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))
+            .import_unsynced(workload, prepared)
+            .map_err(store_error)
     }
 
-    /// Copies one batch from `from`; what it held.
-    async fn copy_batch(
+    /// Copies batches from `from` on until the source has no more; the records and
+    /// bytes copied, or none when the migration stopped being this driver's to move.
+    /// The next batch is fetched while up to `IMPORTS_IN_FLIGHT` batches before it are
+    /// imported, so the network, the source's store and this one's writer all work at
+    /// once. The snapshot copy checks after every batch that it may go on, and reports
+    /// its progress (checkpoints included) as it goes; progress only ever covers
+    /// batches already imported, and every import started has ended when this returns.
+    async fn copy(
         &mut self,
         source: &NodeInfo,
         record: &MigrationRecord,
         from: ExportFrom,
         progress: &mut Progress,
         throttle: &mut Throttle,
-    ) -> Result<Batch, Stop> {
-        let workload = Self::workload(record)?;
-        if record.plan.strategy.freezes_for_the_copy() {
-            self.freeze(source, &workload).await?;
+    ) -> Result<Option<(usize, u64)>, Stop> {
+        let mut in_flight = VecDeque::new();
+        let copied = self
+            .copy_through(source, record, from, progress, throttle, &mut in_flight)
+            .await;
+        for (import, _) in in_flight {
+            let _ = import.applied().await;
         }
-        let started = Instant::now();
-        let request = ExportRequest {
+        copied
+    }
+
+    async fn copy_through(
+        &mut self,
+        source: &NodeInfo,
+        record: &MigrationRecord,
+        from: ExportFrom,
+        progress: &mut Progress,
+        throttle: &mut Throttle,
+        in_flight: &mut VecDeque<(Queued, Fetched)>,
+    ) -> Result<Option<(usize, u64)>, Stop> {
+        let workload = Self::workload(record)?;
+        let snapshot = matches!(from, ExportFrom::Keys { .. });
+        let freezes = record.plan.strategy.freezes_for_the_copy();
+        let checkpoint_every = Duration::from_millis(record.plan.checkpoint_every_ms);
+        let report_every = REPORT_EVERY.min(checkpoint_every);
+        let (mut reported, mut checkpointed) = (Instant::now(), Instant::now());
+        let mut clock = CopyClock::start();
+        let mut request = ExportRequest {
             workload: workload.clone(),
             from,
             limit: record.plan.batch_size,
             compress: record.plan.compression,
         };
-        let (batch, wire) = self.fetch(source, &request).await?;
-        self.import(&workload, &batch).await?;
-        throttle.pace(wire).await;
-        let bytes = batch.bytes();
-        progress.records_copied += batch.records.len() as u64;
-        progress.bytes_copied += bytes;
-        progress.copied_this_workload += bytes;
-        progress.bytes_sent += wire as u64;
-        progress.copy_ms += started.elapsed().as_millis() as u64;
-        Ok(batch)
+        let (mut records, mut bytes) = (0, 0);
+        loop {
+            if freezes {
+                self.freeze(source, &workload).await?;
+            }
+            let (batch, wire) = self.fetch(source, &request).await?;
+            throttle.pace(wire).await;
+            let fetched = Fetched {
+                records: batch.records.len(),
+                bytes: batch.bytes(),
+                wire,
+                last_key: batch.records.last().map(|r| r.key.clone()),
+                last_seq: batch.last_seq,
+                done: batch.done,
+            };
+            request.from = match &request.from {
+                ExportFrom::Keys { after } => ExportFrom::Keys {
+                    after: fetched.last_key.clone().or(after.clone()),
+                },
+                ExportFrom::Changes { since } => ExportFrom::Changes {
+                    since: (*since).max(batch.last_seq),
+                },
+            };
+            let done = fetched.done;
+            in_flight.push_back((self.start_import(&workload, batch).await?, fetched));
+            while in_flight.len() > IMPORTS_IN_FLIGHT || (done && !in_flight.is_empty()) {
+                let Some((import, fetched)) = in_flight.pop_front() else {
+                    break;
+                };
+                import
+                    .applied()
+                    .await
+                    .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))?;
+                records += fetched.records;
+                bytes += fetched.bytes;
+                progress.records_copied += fetched.records as u64;
+                progress.bytes_copied += fetched.bytes;
+                progress.copied_this_workload += fetched.bytes;
+                progress.bytes_sent += fetched.wire as u64;
+                progress.copy_ms += clock.lap_ms();
+                match snapshot {
+                    true => {
+                        if fetched.last_key.is_some() {
+                            progress.cursor = fetched.last_key;
+                        }
+                        progress.snapshot_done = fetched.done;
+                    }
+                    false => progress.synced_seq = progress.synced_seq.max(fetched.last_seq),
+                }
+            }
+            if done {
+                return Ok(Some((records, bytes)));
+            }
+            if snapshot {
+                if !self.still_mine(Phase::Sync).await {
+                    return Ok(None);
+                }
+                if reported.elapsed() >= report_every {
+                    let checkpoint = checkpointed.elapsed() >= checkpoint_every;
+                    self.report(Phase::Sync, progress, checkpoint).await?;
+                    reported = Instant::now();
+                    if checkpoint {
+                        checkpointed = Instant::now();
+                    }
+                }
+            }
+        }
     }
 
     /// Whether the migration may still move (not paused, rolled back or moved on).
@@ -409,51 +501,26 @@ impl Driver {
         progress: &mut Progress,
         throttle: &mut Throttle,
     ) -> Result<(usize, u64), Stop> {
-        let (mut changes, mut bytes) = (0, 0);
-        loop {
-            let from = ExportFrom::Changes {
-                since: progress.synced_seq,
-            };
-            let batch = self
-                .copy_batch(source, record, from, progress, throttle)
-                .await?;
-            changes += batch.records.len();
-            bytes += batch.bytes();
-            progress.synced_seq = progress.synced_seq.max(batch.last_seq);
-            if batch.done {
-                return Ok((changes, bytes));
-            }
-        }
+        let from = ExportFrom::Changes {
+            since: progress.synced_seq,
+        };
+        let copied = self.copy(source, record, from, progress, throttle).await?;
+        Ok(copied.unwrap_or_default())
     }
 
     async fn sync(&mut self, record: &MigrationRecord) -> Step {
         let source = self.source(&record.plan)?;
         let mut progress = record.progress.clone();
         let mut throttle = Throttle::new(record.plan.bandwidth_bytes);
-        let checkpoint_every = Duration::from_millis(record.plan.checkpoint_every_ms);
-        let report_every = REPORT_EVERY.min(checkpoint_every);
-        let (mut reported, mut checkpointed) = (Instant::now(), Instant::now());
-        while !progress.snapshot_done {
-            if !self.still_mine(Phase::Sync).await {
-                return Ok(());
-            }
+        if !progress.snapshot_done {
             let from = ExportFrom::Keys {
                 after: progress.cursor.clone(),
             };
-            let batch = self
-                .copy_batch(&source, record, from, &mut progress, &mut throttle)
+            let copied = self
+                .copy(&source, record, from, &mut progress, &mut throttle)
                 .await?;
-            if let Some(last) = batch.records.last() {
-                progress.cursor = Some(last.key.clone());
-            }
-            progress.snapshot_done = batch.done;
-            if reported.elapsed() >= report_every {
-                let checkpoint = checkpointed.elapsed() >= checkpoint_every;
-                self.report(Phase::Sync, &progress, checkpoint).await?;
-                reported = Instant::now();
-                if checkpoint {
-                    checkpointed = Instant::now();
-                }
+            if copied.is_none() {
+                return Ok(());
             }
         }
         loop {
@@ -682,5 +749,36 @@ impl Driver {
                 })
                 .await;
         }
+    }
+}
+
+/// What a fetched batch adds to the progress once imported.
+struct Fetched {
+    records: usize,
+    bytes: u64,
+    wire: usize,
+    last_key: Option<String>,
+    last_seq: u64,
+    done: bool,
+}
+
+/// The copy's own time, in whole milliseconds summed without losing the remainders.
+struct CopyClock {
+    counted_until: Instant,
+}
+
+impl CopyClock {
+    fn start() -> CopyClock {
+        CopyClock {
+            counted_until: Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the last lap (the part of a millisecond left over counts in
+    /// the next).
+    fn lap_ms(&mut self) -> u64 {
+        let ms = self.counted_until.elapsed().as_millis() as u64;
+        self.counted_until += Duration::from_millis(ms);
+        ms
     }
 }

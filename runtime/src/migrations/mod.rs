@@ -5,7 +5,7 @@
 //!
 //! `plan.rs` is a declaration as the runtime carries it out; `registry.rs` this
 //! subsystem's slice of the state (phases, progress, checkpoints); `transfer.rs` the
-//! batches on the wire; `throttle.rs` the bandwidth cap; `driver.rs` the target node's
+//! batches on the wire; `room.rs` whether a target has room; `throttle.rs` the bandwidth cap; `driver.rs` the target node's
 //! engine; `api.rs` the routes.
 
 pub mod api;
@@ -13,6 +13,7 @@ mod control;
 pub mod driver;
 mod plan;
 mod registry;
+mod room;
 mod throttle;
 pub mod transfer;
 
@@ -24,3 +25,4 @@ pub use plan::{MigrationPlan, Strategy};
 pub use registry::{
     Checkpoint, MigrationAnswer, MigrationCommand, MigrationRecord, Migrations, Phase, Progress,
 };
+pub use room::Room;

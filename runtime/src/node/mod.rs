@@ -173,6 +173,8 @@ pub struct MemberSetup<'a> {
     pub tls: Option<tokio_rustls::TlsConnector>,
     /// The CA (PEM) other members' HTTPS APIs are checked against, with TLS.
     pub api_ca: Option<&'a [u8]>,
+    /// `[workloads] capacity`: the most bytes of workload records this node takes on.
+    pub workload_capacity: Option<u64>,
 }
 
 pub struct Node {
@@ -204,6 +206,8 @@ pub struct Node {
     gates: Arc<crate::workloads::Gates>,
     serial: crate::workloads::Serial,
     data_dir: PathBuf,
+    /// The most bytes of workload records this node takes on (none: its disk decides).
+    workload_capacity: Option<u64>,
     /// Bytes this node sent as a migration's source (for `/metrics`).
     exported_bytes: std::sync::atomic::AtomicU64,
 }
@@ -242,7 +246,7 @@ impl Node {
                     reason,
                 }
             })?;
-        Node::open(
+        let mut node = Node::open(
             setup.id,
             setup.edge,
             setup.data_dir,
@@ -250,7 +254,9 @@ impl Node {
             Some(peers),
             Some(forwarder),
         )
-        .await
+        .await?;
+        node.workload_capacity = setup.workload_capacity;
+        Ok(node)
     }
 
     async fn open(
@@ -342,6 +348,7 @@ impl Node {
             gates: Arc::default(),
             serial: crate::workloads::Serial::default(),
             data_dir: data_dir.to_path_buf(),
+            workload_capacity: None,
             exported_bytes: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -380,6 +387,11 @@ impl Node {
     /// Where this node keeps its data.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The most bytes of workload records this node takes on, if it says.
+    pub fn workload_capacity(&self) -> Option<u64> {
+        self.workload_capacity
     }
 
     /// The write gates of the workloads this node serves.

@@ -358,9 +358,12 @@ impl Node {
                     .await;
                 Ok(serde_json::json!({ "frozen": true }))
             }
-            SideOp::Capacity => Ok(serde_json::json!({
-                "free_bytes": crate::system::free_bytes(self.data_dir()),
-            })),
+            SideOp::Capacity { workloads } => {
+                let room = crate::migrations::Room::on(self, &workloads)
+                    .await
+                    .map_err(storage)?;
+                serde_json::to_value(room).map_err(|e| WorkloadError::Storage(e.to_string()))
+            }
             SideOp::Thaw => {
                 // Writes waiting at the gate look at the placement again when it opens:
                 // every change committed so far (a cutover) must be applied here first.
@@ -402,8 +405,11 @@ pub enum SideOp {
         hold_ms: u64,
     },
     Thaw,
-    /// The free bytes of the node's data dir.
-    Capacity,
+    /// The room the node has for these workloads (`migrations::Room`).
+    Capacity {
+        #[serde(default)]
+        workloads: Vec<String>,
+    },
 }
 
 /// The body of `POST /v1/migrations/side`.

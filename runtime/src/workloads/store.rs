@@ -31,6 +31,11 @@ const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("summaries"
 
 /// Write requests one transaction takes at most.
 const GROUP_COMMIT_MAX: usize = 256;
+/// The most bytes of unsynced imports the writer holds before it syncs anyway (redb
+/// keeps a commit that is not durable in memory).
+const UNSYNCED_MAX: usize = 16 * 1024 * 1024;
+/// Writes carrying more bytes than this are hashed on a blocking thread.
+const HASH_INLINE_BYTES: usize = 64 * 1024;
 /// redb's page cache for the workload store.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -135,6 +140,34 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// The hash of the record it leaves (none: it leaves none).
+    fn new_hash(&self) -> Option<[u8; 32]> {
+        match self {
+            Write::Put { key, value, .. }
+            | Write::Import {
+                key,
+                value: Some(value),
+                ..
+            } => Some(record_hash(key, value)),
+            _ => None,
+        }
+    }
+}
+
+fn written_bytes(writes: &[Write]) -> usize {
+    writes
+        .iter()
+        .map(|write| match write {
+            Write::Put { value, .. }
+            | Write::Import {
+                value: Some(value), ..
+            } => value.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -144,9 +177,50 @@ pub enum Written {
     Imported,
 }
 
+/// Writes with their records' hashes worked out — the digest's hashing is most of a
+/// large import's cost, and done before the writes are queued it runs beside the one
+/// writer thread instead of inside it.
+pub struct Prepared {
+    writes: Vec<Write>,
+    new_hashes: Vec<Option<[u8; 32]>>,
+}
+
+impl Prepared {
+    pub async fn of(writes: Vec<Write>) -> io::Result<Prepared> {
+        let hash = |writes: Vec<Write>| {
+            let new_hashes = writes.iter().map(Write::new_hash).collect();
+            Prepared { writes, new_hashes }
+        };
+        match written_bytes(&writes) > HASH_INLINE_BYTES {
+            true => tokio::task::spawn_blocking(move || hash(writes))
+                .await
+                .map_err(io_error),
+            false => Ok(hash(writes)),
+        }
+    }
+}
+
+/// Writes queued for the writer thread.
+pub struct Queued(oneshot::Receiver<io::Result<Vec<Written>>>);
+
+impl Queued {
+    /// What each write did, once applied.
+    pub async fn applied(self) -> io::Result<Vec<Written>> {
+        self.0.await.map_err(|_| writer_stopped())?
+    }
+}
+
+fn writer_stopped() -> io::Error {
+    io::Error::other("the workload store's writer stopped")
+}
+
 struct Request {
     workload: String,
     writes: Vec<Write>,
+    /// Each write's new record's hash, worked out before the writer thread sees it.
+    new_hashes: Vec<Option<[u8; 32]>>,
+    /// Acknowledged only once on disk (else once applied: see `import_unsynced`).
+    durable: bool,
     reply: oneshot::Sender<io::Result<Vec<Written>>>,
 }
 
@@ -183,18 +257,38 @@ impl WorkloadStore {
 
     /// Applies `writes` to `workload` in order, durably; what each did.
     pub async fn write(&self, workload: &str, writes: Vec<Write>) -> io::Result<Vec<Written>> {
+        let prepared = Prepared::of(writes).await?;
+        self.submit(workload, prepared, true)?.applied().await
+    }
+
+    /// Queues `prepared` for `workload` behind every write queued before it, durable by
+    /// the next `sync` (or sooner): a migration's bulk copy, which queues the next batch
+    /// while one is applied, and only reports progress after a `sync` — so it pays for
+    /// one fsync every `UNSYNCED_MAX` bytes rather than one per batch.
+    pub fn import_unsynced(&self, workload: &str, prepared: Prepared) -> io::Result<Queued> {
+        self.submit(workload, prepared, false)
+    }
+
+    /// Makes every write applied so far durable.
+    pub async fn sync(&self) -> io::Result<()> {
+        let nothing = Prepared {
+            writes: Vec::new(),
+            new_hashes: Vec::new(),
+        };
+        self.submit("", nothing, true)?.applied().await.map(|_| ())
+    }
+
+    fn submit(&self, workload: &str, prepared: Prepared, durable: bool) -> io::Result<Queued> {
         let (reply, answer) = oneshot::channel();
         let request = Request {
             workload: workload.to_string(),
-            writes,
+            writes: prepared.writes,
+            new_hashes: prepared.new_hashes,
+            durable,
             reply,
         };
-        self.writer
-            .send(request)
-            .map_err(|_| io::Error::other("the workload store's writer stopped"))?;
-        answer
-            .await
-            .map_err(|_| io::Error::other("the workload store's writer stopped"))?
+        self.writer.send(request).map_err(|_| writer_stopped())?;
+        Ok(Queued(answer))
     }
 
     async fn reading<T: Send + 'static>(
@@ -344,6 +438,24 @@ impl WorkloadStore {
         })
         .await
     }
+
+    /// Keys' and values' bytes of every workload here but those named.
+    pub async fn bytes_held_except(&self, but: &[String]) -> io::Result<u64> {
+        let but = but.to_vec();
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let table = txn.open_table(SUMMARIES).map_err(io_error)?;
+            let mut bytes = 0u64;
+            for entry in table.iter().map_err(io_error)? {
+                let (workload, summary) = entry.map_err(io_error)?;
+                if !but.iter().any(|name| name == workload.value()) {
+                    bytes = bytes.saturating_add(Summary::decode(summary.value())?.bytes);
+                }
+            }
+            Ok(bytes)
+        })
+        .await
+    }
 }
 
 /// Opens the file; right after this process closed it, redb may still hold it a moment.
@@ -362,8 +474,11 @@ fn open_waiting_for_close(path: &Path) -> Result<Database, redb::DatabaseError> 
 }
 
 /// The writer thread: each turn, every waiting request (up to `GROUP_COMMIT_MAX`) in
-/// one transaction, one fsync, then every reply. Ends when the store is dropped.
+/// one transaction, one fsync (none when every request in it is an unsynced import
+/// and fewer than `UNSYNCED_MAX` bytes wait for one), then every reply. Ends when the
+/// store is dropped.
 fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
+    let mut unsynced = 0;
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while group.len() < GROUP_COMMIT_MAX {
@@ -372,7 +487,17 @@ fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        match commit_group(db, &group) {
+        let bytes: usize = group.iter().map(|r| written_bytes(&r.writes)).sum();
+        let durable = group.iter().any(|r| r.durable) || unsynced + bytes >= UNSYNCED_MAX;
+        let nothing_to_do = unsynced == 0 && group.iter().all(|r| r.writes.is_empty());
+        let committed = match nothing_to_do {
+            true => Ok(vec![Vec::new(); group.len()]),
+            false => commit_group(db, &group, durable),
+        };
+        if committed.is_ok() {
+            unsynced = if durable { 0 } else { unsynced + bytes };
+        }
+        match committed {
             Ok(results) => {
                 for (request, result) in group.into_iter().zip(results) {
                     let _ = request.reply.send(Ok(result));
@@ -387,26 +512,34 @@ fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
     }
 }
 
-fn commit_group(db: &Database, group: &[Request]) -> io::Result<Vec<Vec<Written>>> {
-    let txn = db.begin_write().map_err(io_error)?;
+fn commit_group(db: &Database, group: &[Request], durable: bool) -> io::Result<Vec<Vec<Written>>> {
+    let mut txn = db.begin_write().map_err(io_error)?;
+    if !durable {
+        txn.set_durability(redb::Durability::None)
+            .map_err(io_error)?;
+    }
     let mut results = Vec::with_capacity(group.len());
     {
         let mut records = txn.open_table(RECORDS).map_err(io_error)?;
         let mut changes = txn.open_table(CHANGES).map_err(io_error)?;
         let mut summaries = txn.open_table(SUMMARIES).map_err(io_error)?;
         for request in group {
+            if request.writes.is_empty() {
+                results.push(Vec::new());
+                continue;
+            }
             let workload = request.workload.as_str();
             let mut summary = match summaries.get(workload).map_err(io_error)? {
                 Some(bytes) => Summary::decode(bytes.value())?,
                 None => Summary::default(),
             };
             let mut done = Vec::with_capacity(request.writes.len());
-            for write in &request.writes {
+            for (write, new_hash) in request.writes.iter().zip(&request.new_hashes) {
                 let mut tables = Tables {
                     records: &mut records,
                     changes: &mut changes,
                 };
-                done.push(tables.apply(workload, write, &mut summary)?);
+                done.push(tables.apply(workload, write, *new_hash, &mut summary)?);
             }
             if summary == Summary::default() {
                 summaries.remove(workload).map_err(io_error)?;
@@ -432,8 +565,11 @@ impl Tables<'_, '_> {
         &mut self,
         workload: &str,
         write: &Write,
+        new_hash: Option<[u8; 32]>,
         summary: &mut Summary,
     ) -> io::Result<Written> {
+        let new_hash =
+            |key: &str, value: &[u8]| new_hash.unwrap_or_else(|| record_hash(key, value));
         match write {
             Write::Put {
                 key,
@@ -444,7 +580,8 @@ impl Tables<'_, '_> {
                 let version = old.as_ref().map_or(0, |r| r.version);
                 if if_version.is_some_and(|expected| expected != version) {
                     if let Some(old) = old {
-                        self.restore(workload, key, &old, summary)?;
+                        let hash = record_hash(key, &old.value);
+                        self.restore(workload, key, &old, hash, summary)?;
                     }
                     return Ok(Written::Put {
                         success: false,
@@ -457,7 +594,8 @@ impl Tables<'_, '_> {
                     seq: summary.seq,
                     value: value.clone(),
                 };
-                self.restore(workload, key, &record, summary)?;
+                let hash = new_hash(key, value);
+                self.restore(workload, key, &record, hash, summary)?;
                 Ok(Written::Put {
                     success: true,
                     version: record.version,
@@ -488,7 +626,8 @@ impl Tables<'_, '_> {
                             seq: summary.seq,
                             value: value.clone(),
                         };
-                        self.restore(workload, key, &record, summary)?;
+                        let hash = new_hash(key, value);
+                        self.restore(workload, key, &record, hash, summary)?;
                     }
                     None => {
                         self.changes
@@ -539,6 +678,7 @@ impl Tables<'_, '_> {
         workload: &str,
         key: &str,
         record: &StoredRecord,
+        hash: [u8; 32],
         summary: &mut Summary,
     ) -> io::Result<()> {
         self.records
@@ -549,7 +689,7 @@ impl Tables<'_, '_> {
             .map_err(io_error)?;
         summary.records += 1;
         summary.bytes += (key.len() + record.value.len()) as u64;
-        summary.digest.add(&record_hash(key, &record.value));
+        summary.digest.add(&hash);
         Ok(())
     }
 }
@@ -630,5 +770,51 @@ mod tests {
         );
         assert!(store.scan("w", "", 10).await.expect("scan").is_empty());
         assert_eq!(store.scan("other", "", 10).await.expect("scan").len(), 1);
+    }
+
+    fn import(key: &str, value: &[u8], version: u64) -> Write {
+        Write::Import {
+            key: key.into(),
+            value: Some(value.to_vec()),
+            version,
+        }
+    }
+
+    /// Imports queued one behind another apply in the order queued (a later batch of
+    /// a delta may carry a newer value of the same key), whatever their sizes, and a
+    /// `sync` makes them survive a reopen.
+    #[tokio::test]
+    async fn queued_imports_apply_in_order_and_a_sync_keeps_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = WorkloadStore::open(dir.path()).expect("store");
+        // The first batch is large (hashed on a blocking thread), the second small.
+        let big = vec![b'x'; HASH_INLINE_BYTES + 1];
+        let first = Prepared::of(vec![import("k", &big, 1), import("a", b"1", 1)])
+            .await
+            .expect("prepared");
+        let second = Prepared::of(vec![import("k", b"2", 2)])
+            .await
+            .expect("prepared");
+        let first = store.import_unsynced("w", first).expect("queued");
+        let second = store.import_unsynced("w", second).expect("queued");
+        second.applied().await.expect("applied");
+        first.applied().await.expect("applied");
+        store.sync().await.expect("synced");
+        let summary = store.summary("w").await.expect("summary");
+        drop(store);
+        let store = WorkloadStore::open(dir.path()).expect("reopened");
+        let record = store.get("w", "k").await.expect("read").expect("k");
+        assert_eq!((record.version, record.value.as_slice()), (2, &b"2"[..]));
+        assert_eq!(store.summary("w").await.expect("summary"), summary);
+        assert_eq!((summary.records, summary.bytes), (2, 4));
+        // The digest is the one a plain write of the same records gives.
+        store
+            .write("same", vec![put("k", "2", None), put("a", "1", None)])
+            .await
+            .expect("written");
+        assert_eq!(
+            store.summary("same").await.expect("summary").digest,
+            summary.digest
+        );
     }
 }
