@@ -10,6 +10,7 @@ mod inputs;
 mod output;
 mod parameters;
 mod pipeline;
+mod user_code;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -28,7 +28,17 @@ pub fn compile(file: &Path, color: Color) -> Result<Program, ExitCode> {
     Ok(checker.program(entry))
 }
 
-/// Reads every WebAssembly module the program's extern ops name into the bundle.
+/// The checked program with its WebAssembly modules read in and checked: what `run`,
+/// `submit`, `apply` and `compile` act on.
+pub fn compile_with_modules(file: &Path, color: Color) -> Result<Program, ExitCode> {
+    let mut program = compile(file, color)?;
+    embed_wasm_modules(&mut program).map_err(|message| {
+        eprintln!("{message}");
+        ExitCode::from(1)
+    })?;
+    Ok(program)
+}
+
 /// The program's bundle as JSON, for a request body (`submit`, `apply`).
 pub fn bundle_json(program: &Program) -> Result<serde_json::Value, ExitCode> {
     serde_json::from_slice(&edgeflow_compiler::program::to_bundle(program)).map_err(|error| {
@@ -37,19 +47,26 @@ pub fn bundle_json(program: &Program) -> Result<serde_json::Value, ExitCode> {
     })
 }
 
+/// Reads every WebAssembly module the program's extern ops name into the bundle,
+/// refusing one the sandbox would refuse (E0600: unreadable, invalid, an import the
+/// sandbox does not offer, an export the ABI needs missing).
 pub fn embed_wasm_modules(program: &mut Program) -> Result<(), String> {
     for op in &program.extern_ops {
         let declaring_dir = Path::new(&op.at.file).parent().unwrap_or(Path::new("."));
         let path = declaring_dir.join(&op.wasm_path);
-        let bytes = std::fs::read(&path).map_err(|error| {
+        let refused = |problem: String| {
             format!(
-                "WebAssembly module {} for op `{}` ({}:{}) cannot be read: {error}",
+                "error[E0600]: {}:{}: the WebAssembly module {} of op `{}` {problem}",
+                op.at.file,
+                op.at.line,
                 path.display(),
                 op.path,
-                op.at.file,
-                op.at.line
             )
-        })?;
+        };
+        let bytes =
+            std::fs::read(&path).map_err(|error| refused(format!("cannot be read: {error}")))?;
+        edgeflow_wasm::inspect(&bytes, &op.export)
+            .map_err(|problem| refused(format!("is refused: {problem}")))?;
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
         program.wasm_modules.insert(op.wasm_path.clone(), encoded);
     }

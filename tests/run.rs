@@ -126,8 +126,8 @@ fn a_step_that_cannot_be_served_here_fails_the_run_at_its_step() {
     );
     assert!(stdout(&output).is_empty());
 
-    // A user-defined (WebAssembly) op says so too, at its step.
-    let data = data_dir("unavailable-wasm");
+    // A user (WebAssembly) op whose module is missing stops the run before it starts.
+    let data = data_dir("missing-wasm");
     let output = edgeflow(&[
         "run",
         "tests/fixtures/valid/wasm_and_placement.edgeflow",
@@ -136,9 +136,9 @@ fn a_step_that_cannot_be_served_here_fails_the_run_at_its_step() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
-    assert!(message.contains("step `unique` failed"), "{message}");
+    assert!(message.contains("error[E0600]"), "{message}");
     assert!(
-        message.contains("op `text.dedupe` is not available in this runtime yet"),
+        message.contains("dedupe.wasm of op `text.dedupe` cannot be read"),
         "{message}"
     );
 }

@@ -41,6 +41,41 @@ pub struct NodeConfig {
     pub ratelimit: RateLimitConfig,
     #[serde(default)]
     pub workloads: WorkloadsConfig,
+    #[serde(default)]
+    pub wasm: WasmConfig,
+}
+
+/// `[wasm]`: the limits user (WebAssembly) ops run under on this node.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmConfig {
+    /// CPU time of a call whose step declares no `timeout` (`1s`).
+    #[serde(
+        rename = "timeout",
+        default = "default_wasm_timeout",
+        deserialize_with = "millis"
+    )]
+    pub timeout_ms: u64,
+    /// Linear memory of one instance (`64MiB`).
+    #[serde(default = "default_wasm_memory", deserialize_with = "size")]
+    pub memory: u64,
+}
+
+impl Default for WasmConfig {
+    fn default() -> WasmConfig {
+        WasmConfig {
+            timeout_ms: default_wasm_timeout(),
+            memory: default_wasm_memory(),
+        }
+    }
+}
+
+fn default_wasm_timeout() -> u64 {
+    1000
+}
+
+fn default_wasm_memory() -> u64 {
+    64 << 20
 }
 
 /// `[workloads]`: what this node offers the workloads it serves.
@@ -369,6 +404,17 @@ request = "2s"
     #[test]
     fn a_workload_capacity_is_a_size() {
         assert_eq!(parse(VOTER).expect("valid").workloads.capacity, None);
+        assert_eq!(parse(VOTER).expect("valid").wasm, WasmConfig::default());
+        let limits = format!("{VOTER}\n[wasm]\ntimeout = \"250ms\"\nmemory = \"16MiB\"\n");
+        assert_eq!(
+            parse(&limits).expect("valid").wasm,
+            WasmConfig {
+                timeout_ms: 250,
+                memory: 16 << 20
+            }
+        );
+        let wrong = format!("{VOTER}\n[wasm]\nmemory = \"a lot\"\n");
+        assert!(parse(&wrong).is_err());
         let with = format!("{VOTER}\n[workloads]\ncapacity = \"64MiB\"\n");
         assert_eq!(
             parse(&with).expect("valid").workloads.capacity,

@@ -11,6 +11,7 @@ use crate::node::{now_ms, Node};
 use crate::node_log;
 use crate::op::Registry;
 use crate::state::{RunRecord, RunStatus};
+use crate::user_ops::UserOps;
 use edgeflow_compiler::program::from_bundle;
 use edgeflow_compiler::value::Value;
 use openraft::type_config::async_runtime::WatchReceiver;
@@ -131,6 +132,7 @@ impl Driver {
         // megabytes).
         let program = from_bundle(bundle.as_bytes()).map_err(|e| e.to_string())?;
         drop(bundle);
+        let user_ops = Arc::new(UserOps::of(&program, self.registry.user_code()));
         let policies = Arc::new(program.policies);
         let migrations = Arc::new(program.migrations);
         let workflow = program
@@ -146,6 +148,7 @@ impl Driver {
             on_step: None,
             policies,
             migrations,
+            user_ops,
         };
         let identity = RunIdentity {
             run_id,

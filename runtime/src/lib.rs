@@ -29,5 +29,6 @@ pub mod storage;
 pub mod system;
 pub mod tokens;
 pub mod trust;
+pub mod user_ops;
 pub mod worker;
 pub mod workloads;

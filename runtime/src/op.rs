@@ -5,11 +5,12 @@
 
 use crate::node::NodeError;
 use crate::op_host::OpHost;
+use crate::user_ops::{fetched_user_op, UserCode};
 use edgeflow_compiler::value::Value;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Who is calling: enough to make every state change idempotent per
 /// (run, step, attempt).
@@ -24,6 +25,8 @@ pub struct OpContext {
     pub policies: Arc<Vec<edgeflow_compiler::ir::Policy>>,
     /// The migrations of the run's program, for `migrate.start`.
     pub migrations: Arc<Vec<edgeflow_compiler::ir::Migration>>,
+    /// The step's `timeout`, which also bounds a user op's CPU time in its sandbox.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl OpContext {
@@ -103,7 +106,7 @@ pub enum OpError {
         op: String,
         reason: &'static str,
     },
-    /// No implementation at all (an `extern op` without a WebAssembly body, say).
+    /// No implementation at all: not in the standard library, not a user op of the program.
     Unknown {
         op: String,
     },
@@ -112,6 +115,16 @@ pub enum OpError {
         expected: &'static str,
     },
     Node(NodeError),
+    /// A user op's module could not run, or stopped at one of its limits.
+    Sandbox {
+        op: String,
+        reason: String,
+    },
+    /// A user op answered something that is not its declared result type.
+    Shape {
+        op: String,
+        problem: String,
+    },
     Failed(String),
 }
 
@@ -123,12 +136,14 @@ impl fmt::Display for OpError {
             }
             OpError::Unknown { op } => write!(
                 f,
-                "op `{op}` is not available in this runtime yet: user-defined (WebAssembly) ops are not executed yet"
+                "op `{op}` has no implementation here: neither the standard library nor the program's `extern op … = wasm(…)` provides it"
             ),
             OpError::BadArgument { name, expected } => {
                 write!(f, "argument `{name}` must be {expected}")
             }
             OpError::Node(error) => write!(f, "{error}"),
+            OpError::Sandbox { op, reason } => write!(f, "op `{op}` {reason}"),
+            OpError::Shape { op, problem } => write!(f, "{op}: {problem}"),
             OpError::Failed(reason) => f.write_str(reason),
         }
     }
@@ -150,13 +165,59 @@ pub trait Op: Send + Sync {
     ) -> BoxFuture<'a, Result<Value, OpError>>;
 }
 
-/// Ops by path.
+/// User ops fetched for placed steps, kept per (bundle, op) up to this many.
+const FETCHED_USER_OPS_MAX: usize = 256;
+
+/// User ops fetched for placed steps, by (bundle, op).
+type FetchedUserOps = HashMap<(String, String), Arc<dyn Op>>;
+
+/// Ops by path: the standard library's, and the engine that runs user ops.
 #[derive(Default, Clone)]
 pub struct Registry {
     ops: HashMap<String, Arc<dyn Op>>,
+    user_code: Option<Arc<dyn UserCode>>,
+    fetched: Arc<Mutex<FetchedUserOps>>,
 }
 
 impl Registry {
+    /// Runs user (WebAssembly) ops with `code`.
+    pub fn with_user_code(mut self, code: Arc<dyn UserCode>) -> Registry {
+        self.user_code = Some(code);
+        self
+    }
+
+    pub fn user_code(&self) -> Option<&Arc<dyn UserCode>> {
+        self.user_code.as_ref()
+    }
+
+    /// User op `op` of program `bundle`, fetched from `host` the first time.
+    pub async fn fetched_user_op(
+        &self,
+        host: &dyn OpHost,
+        bundle: &str,
+        op: &str,
+    ) -> Result<Arc<dyn Op>, OpError> {
+        let key = (bundle.to_string(), op.to_string());
+        if let Some(found) = self.fetched_ops().get(&key) {
+            return Ok(found.clone());
+        }
+        let module = host.user_module(bundle, op).await?;
+        let ready = fetched_user_op(module, self.user_code.as_ref())?;
+        let mut fetched = self.fetched_ops();
+        if fetched.len() >= FETCHED_USER_OPS_MAX {
+            fetched.clear();
+        }
+        fetched.insert(key, ready.clone());
+        Ok(ready)
+    }
+
+    fn fetched_ops(&self) -> std::sync::MutexGuard<'_, FetchedUserOps> {
+        // Entries are inserted whole: a poisoned map is still consistent.
+        self.fetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn register(&mut self, path: &str, op: impl Op + 'static) {
         self.ops.insert(path.to_string(), Arc::new(op));
     }

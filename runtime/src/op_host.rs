@@ -10,6 +10,7 @@ use crate::node::{Node, NodeError};
 use crate::state::activity::{Activity, Summary};
 use crate::state::fleet::EdgeRecord;
 use crate::state::{State, Versioned};
+use crate::user_ops::UserModule;
 use crate::workloads::{RecordAnswer, RecordOp, WorkloadError};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -194,6 +195,20 @@ pub trait OpHost: Send + Sync {
         })
     }
 
+    /// User op `op` of stored program `bundle`: its declaration and module bytes (for
+    /// a placed step; the driver has its program at hand).
+    fn user_module<'a>(
+        &'a self,
+        bundle: &'a str,
+        op: &'a str,
+    ) -> BoxFuture<'a, Result<UserModule, NodeError>> {
+        Box::pin(async move {
+            Err(NodeError::Refused(format!(
+                "this host cannot fetch op `{op}` of program {bundle}"
+            )))
+        })
+    }
+
     /// A request on a workload's records, served wherever the workload is (a host
     /// that reaches no workloads refuses it).
     fn workload<'a>(
@@ -238,6 +253,14 @@ impl OpHost for Node {
 
     fn quotas(&self) -> Option<&std::sync::Arc<crate::quotas::EdgeQuotas>> {
         Some(self.quotas())
+    }
+
+    fn user_module<'a>(
+        &'a self,
+        bundle: &'a str,
+        op: &'a str,
+    ) -> BoxFuture<'a, Result<UserModule, NodeError>> {
+        Box::pin(Node::user_module(self, bundle, op))
     }
 
     fn workload<'a>(

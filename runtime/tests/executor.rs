@@ -79,6 +79,7 @@ async fn run(
         on_step: None,
         policies: Default::default(),
         migrations: Default::default(),
+        user_ops: Default::default(),
     };
     let identity = RunIdentity {
         run_id: "run",

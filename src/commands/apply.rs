@@ -4,7 +4,7 @@
 
 use crate::cli::{ClusterTarget, Color, Format};
 use crate::commands::remote::{block_on, connect, Failure};
-use crate::pipeline::{bundle_json, compile};
+use crate::pipeline::{bundle_json, compile_with_modules};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,7 +28,7 @@ pub fn run(
         );
         return ExitCode::from(crate::commands::EXIT_USAGE);
     };
-    let program = match compile(file, color) {
+    let program = match compile_with_modules(file, color) {
         Ok(program) => program,
         Err(code) => return code,
     };

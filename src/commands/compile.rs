@@ -23,7 +23,7 @@ pub fn run(file: &Path, output: Option<&Path>, emit: Emit, color: Color) -> Exit
         return ExitCode::SUCCESS;
     }
     if let Err(message) = embed_wasm_modules(&mut program) {
-        eprintln!("error: {message}");
+        eprintln!("{message}");
         return ExitCode::from(1);
     }
     let Some(output) = output else {

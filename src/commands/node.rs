@@ -9,6 +9,7 @@
 //! own edge too.
 
 use crate::commands::EXIT_USAGE;
+use crate::user_code::WasmCode;
 use edgeflow_runtime::api::{self, router, ApiState};
 use edgeflow_runtime::config::{NodeConfig, Role};
 use edgeflow_runtime::dispatch::in_hand::StepsInHand;
@@ -162,7 +163,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         api: config.api_url(),
         token_sha256: token_sha256(&token),
     };
-    let registry = edgeflow_stdlib::registry();
+    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm)?);
     let driver = tokio::spawn(Driver::new(node.clone(), registry.clone()).serve());
     let in_hand = StepsInHand::default();
     let placed = tokio::spawn(voter::serve(node.clone(), registry, in_hand.clone()));
@@ -285,8 +286,8 @@ async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
         config.timeouts.fleet_heartbeat,
         config.peers.len()
     );
-    let worker = Worker::new(config, token, ca.as_deref(), edgeflow_stdlib::registry())
-        .map_err(|e| e.to_string())?;
+    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm)?);
+    let worker = Worker::new(config, token, ca.as_deref(), registry).map_err(|e| e.to_string())?;
     let result = worker.serve(stop_signal()).await.map_err(|e| e.to_string());
     probe.abort();
     result

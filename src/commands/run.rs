@@ -6,13 +6,16 @@
 use crate::cli::RunOptions;
 use crate::commands::EXIT_USAGE;
 use crate::parameters::parameter_values;
-use crate::pipeline::{choose_workflow, compile};
+use crate::pipeline::{choose_workflow, compile_with_modules};
+use crate::user_code::WasmCode;
 use edgeflow_compiler::ir::Program;
 use edgeflow_compiler::value::Value;
+use edgeflow_runtime::config::WasmConfig;
 use edgeflow_runtime::executor::{
     Executor, RunError, RunIdentity, RunReport, StepReport, StepStatus,
 };
 use edgeflow_runtime::node::{now_ms, Node};
+use edgeflow_runtime::user_ops::UserOps;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -32,7 +35,7 @@ enum Failure {
 }
 
 pub fn run(file: &Path, options: RunOptions) -> ExitCode {
-    let program = match compile(file, options.color) {
+    let program = match compile_with_modules(file, options.color) {
         Ok(program) => program,
         Err(code) => return code,
     };
@@ -143,12 +146,19 @@ async fn run_on(
     let verbose = options.verbose;
     let on_step =
         progress.then(|| Arc::new(move |step: &StepReport| print_step(step, verbose)) as _);
+    let mut registry = edgeflow_stdlib::registry();
+    if !program.extern_ops.is_empty() {
+        let code = WasmCode::start(&WasmConfig::default()).map_err(Failure::Run)?;
+        registry = registry.with_user_code(code);
+    }
+    let user_ops = Arc::new(UserOps::of(program, registry.user_code()));
     let executor = Executor {
-        registry: edgeflow_stdlib::registry(),
+        registry,
         node: node.clone(),
         on_step,
         policies: Arc::new(program.policies.clone()),
         migrations: Arc::new(program.migrations.clone()),
+        user_ops,
     };
     let identity = RunIdentity {
         run_id: &run_id,

@@ -5,7 +5,7 @@
 use crate::cli::{ClusterTarget, SubmitOptions};
 use crate::commands::remote::{block_on, connect, segment, Failure};
 use crate::parameters::parameter_values;
-use crate::pipeline::{bundle_json, choose_workflow, compile};
+use crate::pipeline::{bundle_json, choose_workflow, compile_with_modules};
 use edgeflow_runtime::state::{RunRecord, RunStatus};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -15,7 +15,7 @@ use std::process::ExitCode;
 const WAIT_PER_REQUEST_MS: u64 = 20_000;
 
 pub fn run(file: &Path, options: SubmitOptions, target: &ClusterTarget) -> ExitCode {
-    let program = match compile(file, options.color) {
+    let program = match compile_with_modules(file, options.color) {
         Ok(program) => program,
         Err(code) => return code,
     };

@@ -65,6 +65,7 @@ async fn main() {
         on_step: None,
         policies: Default::default(),
         migrations: Default::default(),
+        user_ops: Default::default(),
     };
 
     let mut chain = String::from("workflow chain() {\n  let s0 = 1\n");

@@ -68,6 +68,7 @@ async fn run(
         on_step: None,
         policies: Default::default(),
         migrations: Default::default(),
+        user_ops: Default::default(),
     };
     let report = executor
         .run(
@@ -100,6 +101,7 @@ async fn executor() -> (tempfile::TempDir, Executor) {
         on_step: None,
         policies: Default::default(),
         migrations: Default::default(),
+        user_ops: Default::default(),
     };
     (dir, executor)
 }

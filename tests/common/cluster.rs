@@ -28,10 +28,17 @@ pub fn is_running(pid: u32) -> bool {
         .is_some_and(|rest| !rest.starts_with('Z'))
 }
 
-/// Waits (bounded) until process `pid` has exited.
+/// Threads of process `pid` not yet gone (its leader stays listed while a zombie).
+fn threads_left(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| tasks.count())
+}
+
+/// Waits (bounded) until process `pid` has exited and released its sockets: a killed
+/// process's leader is a zombie while its other threads (one in an fsync, say) still
+/// exit holding the listening ports a restart needs.
 fn await_exit(pid: u32, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    while is_running(pid) {
+    while is_running(pid) || threads_left(pid) > 1 {
         assert!(Instant::now() < deadline, "{what} did not stop");
         std::thread::sleep(Duration::from_millis(5));
     }

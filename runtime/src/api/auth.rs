@@ -105,6 +105,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("POST", "/v1/ops/write", Access::MembersAndWorkers),
     ("POST", "/v1/ops/query", Access::MembersAndWorkers),
+    ("POST", "/v1/ops/module", Access::MembersAndWorkers),
     ("POST", "/v1/ops/workload", Access::MembersAndWorkers),
     ("POST", "/v1/workloads", Access::Members),
     ("POST", "/v1/migrations", Access::Members),

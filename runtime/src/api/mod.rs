@@ -25,7 +25,7 @@ mod work;
 
 pub use error::{json_body, ApiError};
 pub use fleet::HeartbeatBody;
-pub use ops::{OpQuery, OpWrite};
+pub use ops::{OpModule, OpModuleAnswer, OpQuery, OpWrite};
 pub use runs::RunView;
 pub use serve::serve;
 pub use work::{FinishedStep, WorkItem};
@@ -115,6 +115,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/fleet/{id}/finished", post(work::finished))
         .route("/v1/ops/write", post(ops::write))
         .route("/v1/ops/query", post(ops::query))
+        .route("/v1/ops/module", post(ops::module))
         .route("/v1/ops/workload", post(workloads::api::op))
         .route(
             "/v1/migrations",

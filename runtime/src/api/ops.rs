@@ -15,6 +15,7 @@ use crate::trust::Caller;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -31,6 +32,21 @@ pub struct OpWrite {
 pub struct OpQuery {
     pub query: Query,
     pub freshness: Freshness,
+}
+
+/// A user op's module, asked for by the node that runs a placed step of it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpModule {
+    pub bundle: String,
+    pub op: String,
+}
+
+/// The op's declaration and its module, base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OpModuleAnswer {
+    pub declaration: edgeflow_compiler::ir::ExternOp,
+    pub module: String,
 }
 
 /// The commands ops make (`ratelimit.*` leases tokens of a global budget).
@@ -122,6 +138,43 @@ pub async fn write(
         return Err(ApiError::Conflict(reason));
     }
     Ok(Json(response))
+}
+
+/// `POST /v1/ops/module`: a worker may fetch only the module of a step assigned to it
+/// (user code is the author's, not every worker's to read).
+pub async fn module(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    bytes: Bytes,
+) -> Result<Json<OpModuleAnswer>, ApiError> {
+    let request: OpModule = json_body(&bytes)?;
+    if let Caller::Worker(worker) = caller {
+        let (bundle, op) = (request.bundle.clone(), request.op.clone());
+        let assigned = move |s: &Replicated| {
+            s.assignments.assigned_to(worker, 0).any(|(assignment, _)| {
+                assignment.work.bundle.as_deref() == Some(bundle.as_str())
+                    && assignment.work.op == op
+            })
+        };
+        if !(state.node.read_local(assigned.clone()).await || state.node.read(assigned).await?) {
+            return Err(ApiError::Forbidden(format!(
+                "no step of op `{}` in program {} is assigned to worker {worker}",
+                request.op, request.bundle
+            )));
+        }
+    }
+    let found = state
+        .node
+        .user_module(&request.bundle, &request.op)
+        .await
+        .map_err(|e| match e {
+            crate::node::NodeError::Refused(reason) => ApiError::NotFound(reason),
+            other => ApiError::from(other),
+        })?;
+    Ok(Json(OpModuleAnswer {
+        declaration: found.declaration,
+        module: base64::engine::general_purpose::STANDARD.encode(&found.module),
+    }))
 }
 
 pub async fn query(

@@ -34,11 +34,21 @@ pub async fn perform(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork
 
 /// The step's outcome and the attempts it took.
 async fn run(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork) -> (Outcome, u32) {
-    let Some(op) = registry.get(&work.op) else {
-        let error = OpError::Unknown {
-            op: work.op.clone(),
-        };
-        return (Outcome::Error(error.to_string()), 1);
+    let op = match (registry.get(&work.op), &work.bundle) {
+        (Some(op), _) => op,
+        (None, Some(bundle)) => match registry
+            .fetched_user_op(host.as_ref(), bundle, &work.op)
+            .await
+        {
+            Ok(op) => op,
+            Err(error) => return (Outcome::Error(error.to_string()), 1),
+        },
+        (None, None) => {
+            let error = OpError::Unknown {
+                op: work.op.clone(),
+            };
+            return (Outcome::Error(error.to_string()), 1);
+        }
     };
     let mut values = Vec::with_capacity(work.args.len());
     for (name, encoded) in &work.args {
@@ -62,6 +72,7 @@ async fn run(registry: &Registry, host: Arc<dyn OpHost>, work: &StepWork) -> (Ou
         // the cluster's deployed ones.
         policies: Default::default(),
         migrations: Default::default(),
+        timeout: policy.timeout,
     };
     let (result, attempts) = call_with_retries(op, context, Args(values), policy).await;
     let outcome = match result.map(|value| serde_json::to_value(&value)) {

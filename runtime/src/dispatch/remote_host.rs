@@ -2,12 +2,14 @@
 //! Raft node of its own. Ops campaign and write under the worker's edge name; rate-limit
 //! decisions are the worker's own, from leases of the cluster's ledger.
 
-use crate::api::{OpQuery, OpWrite};
+use crate::api::{OpModule, OpModuleAnswer, OpQuery, OpWrite};
 use crate::cluster_link::{ClusterLink, LinkError};
 use crate::command::{Command, Response};
 use crate::node::NodeError;
 use crate::op_host::{Freshness, OpHost, Query, QueryAnswer};
+use crate::user_ops::UserModule;
 use crate::workloads::{RecordAnswer, RecordOp, WorkloadError, WorkloadRequest};
+use base64::Engine;
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -67,6 +69,32 @@ impl OpHost for RemoteHost {
                 .await
                 .map_err(node_error)?;
             decode(answer)
+        })
+    }
+
+    fn user_module<'a>(
+        &'a self,
+        bundle: &'a str,
+        op: &'a str,
+    ) -> BoxFuture<'a, Result<UserModule, NodeError>> {
+        Box::pin(async move {
+            let body = OpModule {
+                bundle: bundle.to_string(),
+                op: op.to_string(),
+            };
+            let answer: OpModuleAnswer = decode(
+                self.link
+                    .post("/v1/ops/module", &body)
+                    .await
+                    .map_err(node_error)?,
+            )?;
+            let module = base64::engine::general_purpose::STANDARD
+                .decode(&answer.module)
+                .map_err(|e| NodeError::Refused(format!("the module of `{op}`: {e}")))?;
+            Ok(UserModule {
+                declaration: answer.declaration,
+                module: module.into(),
+            })
         })
     }
 

@@ -15,6 +15,7 @@ use crate::command::Command;
 use crate::node::{now_us, Node};
 use crate::op::{Args, OpContext, OpError, Registry};
 use crate::state::assignments::{StepPolicy, StepWork};
+use crate::user_ops::UserOps;
 use attempt::{call_with_retries, AttemptPolicy, DEFAULT_BACKOFF};
 use edgeflow_compiler::eval::{eval, EvalError};
 use edgeflow_compiler::ir::{Expr, Step, StepKind, Workflow};
@@ -42,6 +43,8 @@ pub struct Executor {
     pub policies: Arc<Vec<edgeflow_compiler::ir::Policy>>,
     /// Its migrations, for `migrate.start`.
     pub migrations: Arc<Vec<edgeflow_compiler::ir::Migration>>,
+    /// Its user (WebAssembly) ops.
+    pub user_ops: Arc<UserOps>,
 }
 
 /// Which program a run belongs to, recorded with it so a resume runs the same code.
@@ -323,6 +326,7 @@ impl Executor {
                 },
                 placement,
                 ready_at_us: now_us(),
+                bundle: self.user_ops.bundle_of(op_path),
             };
             let wait_for_node = policy.timeout.unwrap_or(placed::DEFAULT_WAIT_FOR_NODE);
             let (node, run_id, name) = (self.node.clone(), run_id.to_string(), step.name.clone());
@@ -340,14 +344,15 @@ impl Executor {
             });
             return Ok(());
         }
-        let Some(op) = self.registry.get(op_path) else {
-            return Err(step_error(
-                step,
-                OpError::Unknown {
+        let op = match (self.registry.get(op_path), self.user_ops.get(op_path)) {
+            (Some(op), _) | (None, Some(Ok(op))) => op,
+            (None, Some(Err(unusable))) => return Err(step_error(step, unusable.to_string())),
+            (None, None) => {
+                let unknown = OpError::Unknown {
                     op: op_path.to_string(),
-                }
-                .to_string(),
-            ));
+                };
+                return Err(step_error(step, unknown.to_string()));
+            }
         };
         let context = OpContext {
             host: self.node.clone(),
@@ -357,6 +362,7 @@ impl Executor {
             attempt: 0,
             policies: self.policies.clone(),
             migrations: self.migrations.clone(),
+            timeout: policy.timeout,
         };
         let node = self.node.clone();
         tasks.spawn(async move {

@@ -363,6 +363,25 @@ impl Node {
             .map_err(|e| NodeError::StorageRead(format!("a stored bundle: {e}")))
     }
 
+    /// User op `op` of stored program `bundle`, for a placed step.
+    pub async fn user_module(
+        &self,
+        bundle: &str,
+        op: &str,
+    ) -> Result<crate::user_ops::UserModule, NodeError> {
+        let stored = self
+            .bundle(bundle)
+            .await?
+            .ok_or_else(|| NodeError::Refused(format!("no program {bundle} is stored")))?;
+        let program = edgeflow_compiler::program::from_bundle(stored.as_bytes())
+            .map_err(|e| NodeError::Refused(format!("stored program {bundle}: {e}")))?;
+        crate::user_ops::UserModule::of(&program, op)
+            .map_err(NodeError::Refused)?
+            .ok_or_else(|| {
+                NodeError::Refused(format!("program {bundle} declares no user op `{op}`"))
+            })
+    }
+
     /// Wakes whoever waits for the steps assigned to a node, as assignments apply here.
     pub fn assignment_signals(&self) -> &AssignmentSignals {
         &self.assignment_signals

@@ -34,6 +34,9 @@ pub struct StepWork {
     /// When the step became ready (the driver's clock, Unix microseconds).
     #[serde(default)]
     pub ready_at_us: u64,
+    /// For a user op: the program (by content hash) whose module implements it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
 }
 
 impl StepWork {
@@ -48,6 +51,7 @@ impl StepWork {
             policy: self.policy.clone(),
             placement: Vec::new(),
             ready_at_us: self.ready_at_us,
+            bundle: self.bundle.clone(),
         }
     }
 }
@@ -356,6 +360,7 @@ mod tests {
             },
             placement: placement.iter().map(|e| e.to_string()).collect(),
             ready_at_us: 0,
+            bundle: None,
         }
     }
 

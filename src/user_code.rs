@@ -1,0 +1,67 @@
+//! The WebAssembly sandbox (`edgeflow-wasm`) as the runtime's `UserCode`: calls run
+//! on blocking threads, at most as many at once as the sandbox has instance slots.
+
+use edgeflow_runtime::config::WasmConfig;
+use edgeflow_runtime::user_ops::{UserCall, UserCode, UserOutput};
+use edgeflow_wasm::{Call, Sandbox, SandboxSettings};
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+pub struct WasmCode {
+    sandbox: Arc<Sandbox>,
+    slots: Arc<Semaphore>,
+}
+
+impl WasmCode {
+    /// The sandbox with the limits of a node's `[wasm]` table.
+    pub fn start(config: &WasmConfig) -> Result<Arc<dyn UserCode>, String> {
+        let settings = SandboxSettings {
+            default_timeout: Duration::from_millis(config.timeout_ms),
+            memory_limit_bytes: config.memory,
+            ..SandboxSettings::default()
+        };
+        let slots = Arc::new(Semaphore::new(settings.instance_slots as usize));
+        let sandbox = Sandbox::new(settings)
+            .map_err(|e| format!("the WebAssembly sandbox cannot start: {e}"))?;
+        Ok(Arc::new(WasmCode {
+            sandbox: Arc::new(sandbox),
+            slots,
+        }))
+    }
+}
+
+impl UserCode for WasmCode {
+    fn call(&self, call: UserCall) -> BoxFuture<'static, Result<UserOutput, String>> {
+        let (sandbox, slots) = (self.sandbox.clone(), self.slots.clone());
+        Box::pin(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .map_err(|_| "the sandbox is shutting down".to_string())?;
+            let ran = tokio::task::spawn_blocking(move || {
+                sandbox.call(&Call {
+                    module: &call.module,
+                    export: &call.export,
+                    input: &call.input,
+                    timeout: call.timeout,
+                })
+            })
+            .await
+            .map_err(|e| format!("the sandbox's thread failed: {e}"))?;
+            ran.map(|output| UserOutput {
+                bytes: output.bytes,
+                log: output.log,
+            })
+            .map_err(|e| e.to_string())
+        })
+    }
+
+    fn check(&self, module: &[u8], export: &str) -> Result<(), String> {
+        self.sandbox
+            .load(module, export)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
