@@ -1,41 +1,54 @@
 //! The WebAssembly sandbox (`edgeflow-wasm`) as the runtime's `UserCode`: calls run
-//! on blocking threads, at most as many at once as the sandbox has instance slots.
+//! on blocking threads, at most as many at once as the sandbox has instance slots. The
+//! sandbox (its instance pool and epoch thread) starts with the first module a node
+//! loads, so a node that never runs user code pays nothing for it.
 
 use edgeflow_runtime::config::WasmConfig;
 use edgeflow_runtime::user_ops::{UserCall, UserCode, UserOutput};
 use edgeflow_wasm::{Call, Sandbox, SandboxSettings};
 use futures::future::BoxFuture;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub struct WasmCode {
-    sandbox: Arc<Sandbox>,
+    settings: SandboxSettings,
+    sandbox: OnceLock<Result<Arc<Sandbox>, String>>,
     slots: Arc<Semaphore>,
 }
 
 impl WasmCode {
     /// The sandbox with the limits of a node's `[wasm]` table.
-    pub fn start(config: &WasmConfig) -> Result<Arc<dyn UserCode>, String> {
+    pub fn start(config: &WasmConfig) -> Arc<dyn UserCode> {
         let settings = SandboxSettings {
             default_timeout: Duration::from_millis(config.timeout_ms),
             memory_limit_bytes: config.memory,
             ..SandboxSettings::default()
         };
         let slots = Arc::new(Semaphore::new(settings.instance_slots as usize));
-        let sandbox = Sandbox::new(settings)
-            .map_err(|e| format!("the WebAssembly sandbox cannot start: {e}"))?;
-        Ok(Arc::new(WasmCode {
-            sandbox: Arc::new(sandbox),
+        Arc::new(WasmCode {
+            settings,
+            sandbox: OnceLock::new(),
             slots,
-        }))
+        })
+    }
+
+    fn sandbox(&self) -> Result<Arc<Sandbox>, String> {
+        self.sandbox
+            .get_or_init(|| {
+                Sandbox::new(self.settings.clone())
+                    .map(Arc::new)
+                    .map_err(|e| format!("the WebAssembly sandbox cannot start: {e}"))
+            })
+            .clone()
     }
 }
 
 impl UserCode for WasmCode {
     fn call(&self, call: UserCall) -> BoxFuture<'static, Result<UserOutput, String>> {
-        let (sandbox, slots) = (self.sandbox.clone(), self.slots.clone());
+        let (sandbox, slots) = (self.sandbox(), self.slots.clone());
         Box::pin(async move {
+            let sandbox = sandbox?;
             let _slot = slots
                 .acquire_owned()
                 .await
@@ -59,7 +72,7 @@ impl UserCode for WasmCode {
     }
 
     fn check(&self, module: &[u8], export: &str) -> Result<(), String> {
-        self.sandbox
+        self.sandbox()?
             .load(module, export)
             .map(|_| ())
             .map_err(|e| e.to_string())

@@ -163,7 +163,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         api: config.api_url(),
         token_sha256: token_sha256(&token),
     };
-    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm)?);
+    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm));
     let driver = tokio::spawn(Driver::new(node.clone(), registry.clone()).serve());
     let in_hand = StepsInHand::default();
     let placed = tokio::spawn(voter::serve(node.clone(), registry, in_hand.clone()));
@@ -286,7 +286,7 @@ async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
         config.timeouts.fleet_heartbeat,
         config.peers.len()
     );
-    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm)?);
+    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm));
     let worker = Worker::new(config, token, ca.as_deref(), registry).map_err(|e| e.to_string())?;
     let result = worker.serve(stop_signal()).await.map_err(|e| e.to_string());
     probe.abort();

@@ -146,11 +146,8 @@ async fn run_on(
     let verbose = options.verbose;
     let on_step =
         progress.then(|| Arc::new(move |step: &StepReport| print_step(step, verbose)) as _);
-    let mut registry = edgeflow_stdlib::registry();
-    if !program.extern_ops.is_empty() {
-        let code = WasmCode::start(&WasmConfig::default()).map_err(Failure::Run)?;
-        registry = registry.with_user_code(code);
-    }
+    let registry =
+        edgeflow_stdlib::registry().with_user_code(WasmCode::start(&WasmConfig::default()));
     let user_ops = Arc::new(UserOps::of(program, registry.user_code()));
     let executor = Executor {
         registry,
