@@ -93,13 +93,18 @@ pub enum Command {
     /// List the runs recorded in a data dir (or on a cluster with --cluster), or show one
     /// with `runs show ID`.
     #[command(
-        after_help = "Examples:\n  edgeflow runs\n  edgeflow runs show run-1795331525080-ab57 --format json\n  edgeflow runs --cluster http://127.0.0.1:8001 --token-file node-1.token"
+        after_help = "Examples:\n  edgeflow runs\n  edgeflow runs show run-1795331525080-ab57 --format json\n  edgeflow runs --cluster http://127.0.0.1:8001 --token-file node-1.token --workflow nightly --format json"
     )]
     Runs {
         #[command(subcommand)]
         action: Option<RunsAction>,
         #[arg(long, value_name = "DIR", default_value = ".edgeflow", global = true)]
         data: PathBuf,
+        /// List only the runs of this workflow.
+        #[arg(long, short = 'w', value_name = "NAME")]
+        workflow: Option<String>,
+        /// `json`: an array of runs, each with `id`, `workflow`, `status`, `started`,
+        /// `duration_ms` and, for a triggered run, `trigger`.
         #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
         format: Format,
         #[command(flatten)]
@@ -181,6 +186,17 @@ pub enum Command {
         format: Format,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        #[command(flatten)]
+        target: ClusterTarget,
+    },
+    /// The triggers the cluster's deployments arm: schedules with their next fire time
+    /// and latest tick, and the CloudEvents types that start workflows.
+    #[command(
+        after_help = "Examples:\n  edgeflow triggers list --cluster http://127.0.0.1:8001 --token-file node-1.token\n  edgeflow triggers list --format json\n\nSchedules are five-field cron in UTC or `on every D`; each tick fires once across the cluster. Events arrive at POST /v1/events (CloudEvents 1.0)."
+    )]
+    Triggers {
+        #[command(subcommand)]
+        action: TriggersAction,
         #[command(flatten)]
         target: ClusterTarget,
     },
@@ -377,6 +393,16 @@ pub enum TokenAction {
     },
     /// Revoke a token by its id.
     Revoke { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TriggersAction {
+    /// Every armed trigger: its deployment and workflow, its schedule or event type,
+    /// the next fire time, the latest tick and the run it started.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand, Debug)]

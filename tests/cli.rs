@@ -125,14 +125,30 @@ fn compile_embeds_webassembly_modules_or_says_which_is_missing() {
         "{}",
         stderr(&missing)
     );
+    // An empty module lacks the core ABI's exports: refused, naming what is missing.
     std::fs::write(dir.join("upper.wasm"), b"\0asm\x01\0\0\0").expect("write module");
+    let empty = compile();
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(
+        stderr(&empty).contains("E0600") && stderr(&empty).contains("does not export `memory`"),
+        "{}",
+        stderr(&empty)
+    );
+    let module = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+             (func (export "alloc") (param i32) (result i32) (i32.const 0))
+             (func (export "run") (param i32 i32) (result i64) (i64.const 0)))"#,
+    )
+    .expect("valid WAT");
+    std::fs::write(dir.join("upper.wasm"), &module).expect("write module");
     let present = compile();
     assert!(present.status.success(), "{}", stderr(&present));
     let program = edgeflow_compiler::program::from_bundle(&std::fs::read(&out).expect("bundle"))
         .expect("valid");
+    use base64::Engine;
     assert_eq!(
-        program.wasm_modules.get("upper.wasm").map(String::as_str),
-        Some("AGFzbQEAAAA=")
+        program.wasm_modules.get("upper.wasm").cloned(),
+        Some(base64::engine::general_purpose::STANDARD.encode(&module))
     );
 }
 

@@ -449,7 +449,7 @@ fn submit_waits_for_the_output_and_runs_lists_it() {
     let listed = cluster.cli(3, &["runs", "--format", "json"]);
     assert!(listed.status.success(), "{}", stderr(&listed));
     let listed: serde_json::Value = serde_json::from_str(&common::stdout(&listed)).expect("JSON");
-    assert_eq!(listed["runs"][0]["status"], "succeeded", "{listed}");
+    assert_eq!(listed[0]["status"], "succeeded", "{listed}");
     let missing = cluster.cli(1, &["submit", &example, "-i", "nope=1"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(

@@ -161,7 +161,7 @@ fn runs_are_listed_and_shown_from_the_data_dir() {
     let listing = edgeflow(&["runs", "--data", &data, "--format", "json"]);
     assert!(listing.status.success(), "{}", stderr(&listing));
     let listing: serde_json::Value = serde_json::from_slice(&listing.stdout).expect("JSON");
-    let runs = listing["runs"].as_array().expect("a list of runs");
+    let runs = listing.as_array().expect("a list of runs");
     let statuses: Vec<(&str, &str)> = runs
         .iter()
         .map(|r| {

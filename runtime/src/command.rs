@@ -8,6 +8,7 @@ use crate::quotas::{LeaseAnswer, QuotaCommand};
 use crate::state::assignments::{AssignmentStatus, Outcome, StepWork};
 use crate::state::fleet::{Beat, EdgeLabels, EdgeRole, WorkerState};
 use crate::tokens::TokenCommand;
+use crate::triggers::{TriggerAnswer, TriggerCommand};
 use crate::workloads::{WorkloadAnswer, WorkloadCommand};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -186,6 +187,8 @@ pub enum Command {
     Workload(WorkloadCommand),
     /// Start, drive, pause, resume or roll back a migration (the `migrations` subsystem).
     Migration(MigrationCommand),
+    /// A schedule's tick or an event starting runs (the `triggers` subsystem).
+    Trigger(TriggerCommand),
     /// Record how a run ended: its output, or the error that stopped it.
     FinishRun {
         run_id: String,
@@ -266,6 +269,8 @@ pub enum Response {
     Workload(WorkloadAnswer),
     /// How a command of the `migrations` subsystem went.
     Migration(MigrationAnswer),
+    /// How a command of the `triggers` subsystem went.
+    Trigger(TriggerAnswer),
     /// Whether a client token change was made, and if not why.
     Tokens {
         accepted: bool,
@@ -328,6 +333,14 @@ impl fmt::Display for Request {
             }
             Command::Deployment(DeploymentCommand::Remove { name }) => {
                 write!(f, "remove deployment {name}")
+            }
+            Command::Trigger(TriggerCommand::Tick {
+                trigger_id,
+                tick_ms,
+                ..
+            }) => write!(f, "fire {trigger_id} at {tick_ms}"),
+            Command::Trigger(TriggerCommand::Event { source, id, runs }) => {
+                write!(f, "event {source}/{id} starting {} runs", runs.len())
             }
             Command::Workload(WorkloadCommand::Create { name, edge }) => {
                 write!(f, "place workload {name} on {edge}")

@@ -150,9 +150,16 @@ impl Driver {
             migrations,
             user_ops,
         };
+        let trigger = record
+            .trigger
+            .as_ref()
+            .map(crate::triggers::trigger_value)
+            .transpose()
+            .map_err(|e| format!("the run's trigger: {e}"))?;
         let identity = RunIdentity {
             run_id,
             bundle_hash: &record.bundle_hash,
+            trigger,
         };
         // A failing step is recorded as the run's outcome by the executor.
         let _ = executor.run(&workflow, inputs, identity).await;

@@ -28,6 +28,7 @@ pub mod state;
 pub mod storage;
 pub mod system;
 pub mod tokens;
+pub mod triggers;
 pub mod trust;
 pub mod user_ops;
 pub mod worker;

@@ -84,6 +84,7 @@ async fn run(
     let identity = RunIdentity {
         run_id: "run",
         bundle_hash: &program.hash,
+        trigger: None,
     };
     executor
         .run(&program.workflows[0], BTreeMap::new(), identity)

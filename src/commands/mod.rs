@@ -16,6 +16,7 @@ mod runs;
 mod state;
 mod submit;
 mod token;
+mod triggers;
 mod worker;
 mod workload;
 
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> ExitCode {
             target,
         } => apply::run(&file, name, shadow, format, color, &target),
         Command::Deployments { action, target } => deployments::run(action, target),
+        Command::Triggers { action, target } => triggers::run(action, target),
         Command::Policy { action, target } => policy::run(action, target),
         Command::Workload { action, target } => workload::run(action, target),
         Command::Migrate { action, target } => migrate::run(action, target),
@@ -72,11 +74,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Runs {
             action,
             data,
+            workflow,
             format,
             target,
         } => match target.cluster {
-            Some(_) => runs::from_cluster(action, &target, format),
-            None => runs::run(action, &data, format),
+            Some(_) => runs::from_cluster(action, &target, workflow.as_deref(), format),
+            None => runs::run(action, &data, workflow.as_deref(), format),
         },
     }
 }

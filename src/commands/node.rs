@@ -168,6 +168,9 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     let in_hand = StepsInHand::default();
     let placed = tokio::spawn(voter::serve(node.clone(), registry, in_hand.clone()));
     let migrating = tokio::spawn(drive_forever(node.clone()));
+    let scheduling = tokio::spawn(edgeflow_runtime::triggers::scheduler::schedule_forever(
+        node.clone(),
+    ));
     let identity = Identity {
         edge: config.edge.clone(),
         api: me.api.clone(),
@@ -244,6 +247,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
         driver.abort();
         placed.abort();
         migrating.abort();
+        scheduling.abort();
         heartbeats.abort();
         return Err(format!("the node stopped after a fatal error: {error}"));
     }
@@ -251,6 +255,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     driver.abort();
     placed.abort();
     migrating.abort();
+    scheduling.abort();
     heartbeats.abort();
     if let Some(envoy) = envoy {
         envoy.abort();

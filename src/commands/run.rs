@@ -160,6 +160,7 @@ async fn run_on(
     let identity = RunIdentity {
         run_id: &run_id,
         bundle_hash: &program.hash,
+        trigger: None,
     };
     executor
         .run(workflow, inputs, identity)

@@ -21,7 +21,12 @@ fn cancel_needs_a_cluster() -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode {
+pub fn run(
+    action: Option<RunsAction>,
+    data: &Path,
+    workflow: Option<&str>,
+    format: Format,
+) -> ExitCode {
     if let Some(RunsAction::Cancel { .. }) = action {
         return cancel_needs_a_cluster();
     }
@@ -55,7 +60,7 @@ pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode 
     };
     runs.sort_by_key(|r| r.started_at_ms);
     match action {
-        None => list(&runs, format),
+        None => list(&runs, workflow, format),
         Some(RunsAction::Show { run_id }) => match runs.iter().find(|r| r.run_id == run_id) {
             Some(record) => show(record, &BTreeMap::new(), format),
             None => {
@@ -72,6 +77,7 @@ pub fn run(action: Option<RunsAction>, data: &Path, format: Format) -> ExitCode 
 pub fn from_cluster(
     action: Option<RunsAction>,
     target: &ClusterTarget,
+    workflow: Option<&str>,
     format: Format,
 ) -> ExitCode {
     block_on(async move {
@@ -81,7 +87,7 @@ pub fn from_cluster(
                 let answer = client.get("/v1/runs").await?;
                 let runs: Vec<RunRecord> = serde_json::from_value(answer)
                     .map_err(|e| Failure::Failed(format!("the cluster's list of runs: {e}")))?;
-                list(&runs, format);
+                list(&runs, workflow, format);
             }
             Some(RunsAction::Cancel { run_id }) => {
                 let answer = client
@@ -120,16 +126,22 @@ fn duration_ms(record: &RunRecord) -> Option<u64> {
         .map(|end| end.saturating_sub(record.started_at_ms))
 }
 
-fn list(runs: &[RunRecord], format: Format) {
+/// The runs listed: those of `workflow` when one is named.
+fn list(runs: &[RunRecord], workflow: Option<&str>, format: Format) {
+    let runs: Vec<&RunRecord> = runs
+        .iter()
+        .filter(|r| workflow.is_none_or(|w| r.workflow == w))
+        .collect();
     if format == Format::Json {
         let items: Vec<_> = runs
             .iter()
             .map(|r| {
-                json!({ "run_id": r.run_id, "workflow": r.workflow, "status": status(r),
-                        "started": time(r.started_at_ms), "duration_ms": duration_ms(r) })
+                json!({ "id": r.run_id, "run_id": r.run_id, "workflow": r.workflow,
+                        "status": status(r), "started": time(r.started_at_ms),
+                        "duration_ms": duration_ms(r), "trigger": r.trigger })
             })
             .collect();
-        println!("{}", json!({ "runs": items }));
+        println!("{}", json!(items));
         return;
     }
     println!(

@@ -40,6 +40,7 @@ async fn median_run(
         let identity = RunIdentity {
             run_id: &run_id,
             bundle_hash: &program.hash,
+            trigger: None,
         };
         executor
             .run(workflow, defaults(workflow), identity)

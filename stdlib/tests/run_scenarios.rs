@@ -77,6 +77,7 @@ async fn run(
             RunIdentity {
                 run_id: "run-1",
                 bundle_hash: &program.hash,
+                trigger: None,
             },
         )
         .await
@@ -193,6 +194,7 @@ async fn counters_compare_and_set_through_consensus() {
                 RunIdentity {
                     run_id: &format!("run-{expected}"),
                     bundle_hash: &program.hash,
+                    trigger: None,
                 },
             )
             .await
@@ -218,6 +220,7 @@ async fn metrics_of_edges_no_node_serves_fail_clearly() {
             RunIdentity {
                 run_id: "run",
                 bundle_hash: &program.hash,
+                trigger: None,
             },
         )
         .await

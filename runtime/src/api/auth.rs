@@ -106,6 +106,12 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/ops/write", Access::MembersAndWorkers),
     ("POST", "/v1/ops/query", Access::MembersAndWorkers),
     ("POST", "/v1/ops/module", Access::MembersAndWorkers),
+    ("POST", "/v1/events", Access::MembersAndScope(Scope::Events)),
+    (
+        "GET",
+        "/v1/triggers",
+        Access::MembersAndScope(Scope::StateRead),
+    ),
     ("POST", "/v1/ops/workload", Access::MembersAndWorkers),
     ("POST", "/v1/workloads", Access::Members),
     ("POST", "/v1/migrations", Access::Members),

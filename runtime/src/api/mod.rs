@@ -116,6 +116,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/ops/write", post(ops::write))
         .route("/v1/ops/query", post(ops::query))
         .route("/v1/ops/module", post(ops::module))
+        .route("/v1/events", post(crate::triggers::api::accept))
+        .route("/v1/triggers", get(crate::triggers::api::list))
         .route("/v1/ops/workload", post(workloads::api::op))
         .route(
             "/v1/migrations",

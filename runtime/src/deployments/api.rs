@@ -91,6 +91,7 @@ pub async fn apply(
             shadow: application.shadow,
             policies: policies.clone(),
             workflows: program.workflows.iter().map(|w| w.name.clone()).collect(),
+            triggers: crate::triggers::DeployedTrigger::of(&program),
         })
     };
     // Without the bundle when the cluster stores it; with it when it does not, or when

@@ -8,6 +8,7 @@
 
 use crate::quotas::{PolicyMatch, QuotaPolicy};
 use crate::state::bundles::Bundles;
+use crate::triggers::DeployedTrigger;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -46,6 +47,9 @@ pub struct Deployment {
     pub shadow: bool,
     pub policies: Vec<DeployedPolicy>,
     pub workflows: Vec<String>,
+    /// The triggers of its workflows, armed while it is deployed.
+    #[serde(default)]
+    pub triggers: Vec<DeployedTrigger>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +65,8 @@ pub enum DeploymentCommand {
         shadow: bool,
         policies: Vec<DeployedPolicy>,
         workflows: Vec<String>,
+        #[serde(default)]
+        triggers: Vec<DeployedTrigger>,
     },
     Remove {
         name: String,
@@ -102,6 +108,20 @@ impl Deployments {
         self.active_policies().find(|(p, _)| p.policy.name == name)
     }
 
+    /// Whether trigger `id` (`DEPLOYMENT/WORKFLOW#INDEX`) is armed by a deployment.
+    pub fn arms(&self, id: &str) -> bool {
+        self.by_name
+            .values()
+            .any(|d| d.triggers.iter().any(|t| t.id(&d.name) == id))
+    }
+
+    /// Every armed trigger with its deployment.
+    pub fn triggers(&self) -> impl Iterator<Item = (&Deployment, &DeployedTrigger)> {
+        self.by_name
+            .values()
+            .flat_map(|d| d.triggers.iter().map(move |t| (d, t)))
+    }
+
     /// Every active policy, with whether its deployment is in shadow mode.
     pub fn active_policies(&self) -> impl Iterator<Item = (&DeployedPolicy, bool)> {
         self.by_name
@@ -124,6 +144,7 @@ impl Deployments {
                 shadow,
                 policies,
                 workflows,
+                triggers,
             } => {
                 if let Some(reason) = self.conflict(name, policies) {
                     return DeploymentAnswer::Refused { reason };
@@ -151,6 +172,7 @@ impl Deployments {
                         shadow: *shadow,
                         policies: policies.clone(),
                         workflows: workflows.clone(),
+                        triggers: triggers.clone(),
                     },
                 );
                 DeploymentAnswer::Applied { version }
@@ -234,6 +256,7 @@ mod tests {
             shadow: false,
             policies: policies.iter().map(|p| deployed(p)).collect(),
             workflows: vec![],
+            triggers: vec![],
         }
     }
 

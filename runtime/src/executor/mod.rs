@@ -51,6 +51,8 @@ pub struct Executor {
 pub struct RunIdentity<'a> {
     pub run_id: &'a str,
     pub bundle_hash: &'a str,
+    /// What started a triggered run: the value of `trigger` in its expressions.
+    pub trigger: Option<Value>,
 }
 
 /// What a finished op task reports back.
@@ -77,7 +79,9 @@ impl Executor {
     ) -> Result<RunReport, RunError> {
         let run_id = identity.run_id;
         let recorded = self.start_record(workflow, &inputs, &identity).await?;
-        let result = self.execute(workflow, inputs, run_id, recorded).await;
+        let result = self
+            .execute(workflow, inputs, identity.trigger, run_id, recorded)
+            .await;
         let (output, error) = match &result {
             Ok(report) => (serde_json::to_value(&report.output).ok(), None),
             Err(error) => (None, Some(error.to_string())),
@@ -150,6 +154,7 @@ impl Executor {
         &self,
         workflow: &Workflow,
         inputs: BTreeMap<String, Value>,
+        trigger: Option<Value>,
         run_id: &str,
         mut recorded: BTreeMap<String, Value>,
     ) -> Result<RunReport, RunError> {
@@ -159,7 +164,7 @@ impl Executor {
         let mut env = RunEnv {
             params: inputs,
             steps: vec![None; count],
-            trigger: None,
+            trigger,
         };
         let mut waiting: Vec<usize> = graph
             .node_indices()

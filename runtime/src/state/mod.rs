@@ -67,6 +67,9 @@ pub struct State {
     /// Migrations of workloads between edges, their phases and checkpoints.
     #[serde(default)]
     pub migrations: Migrations,
+    /// The ticks schedules fired and the events seen (the `triggers` subsystem).
+    #[serde(default)]
+    pub triggers: crate::triggers::Triggers,
 }
 
 /// Where an entry sits in the Raft log: what `propose` answers.
@@ -437,8 +440,12 @@ impl State {
                 Response::Migration(self.migrations.apply(command, now, &mut self.workloads))
             }
             Command::Deployment(command) => {
-                Response::Deployment(self.deployments.apply(command, now, &mut self.bundles))
+                let answer = self.deployments.apply(command, now, &mut self.bundles);
+                let deployments = &self.deployments;
+                self.triggers.retain(|id| deployments.arms(id));
+                Response::Deployment(answer)
             }
+            Command::Trigger(command) => Response::Trigger(self.apply_trigger(command, now)),
             Command::Token(command) => match self.tokens.apply(command, now) {
                 Ok(()) => Response::Tokens {
                     accepted: true,
@@ -473,7 +480,7 @@ impl State {
     }
 
     /// Records a new run (a second record of the same id changes nothing).
-    fn record_run(
+    pub(crate) fn record_run(
         &mut self,
         run_id: &str,
         bundle_hash: &str,
@@ -501,6 +508,7 @@ impl State {
                 finished_at_ms: None,
                 submitted,
                 driver: None,
+                trigger: None,
             },
         );
     }

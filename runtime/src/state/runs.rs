@@ -49,6 +49,9 @@ pub struct RunRecord {
     /// Who drives the run now, until when.
     #[serde(default)]
     pub driver: Option<RunDriver>,
+    /// What started a triggered run (`{kind, type, source, time, data}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<serde_json::Value>,
 }
 
 /// A node's lease on driving a run. `epoch` grows with every new claim.
@@ -137,6 +140,7 @@ mod tests {
             finished_at_ms: None,
             submitted: true,
             driver: None,
+            trigger: None,
         }
     }
 
