@@ -138,3 +138,71 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+
+    fn run(id: &str) -> TriggeredRun {
+        TriggeredRun {
+            run_id: id.into(),
+            bundle_hash: "h".into(),
+            workflow: "w".into(),
+            inputs: serde_json::json!({}),
+            trigger: serde_json::json!({"kind": "schedule"}),
+        }
+    }
+
+    fn tick(state: &mut State, tick_ms: u64, id: &str) -> TriggerAnswer {
+        let command = TriggerCommand::Tick {
+            trigger_id: "d/w#0".into(),
+            tick_ms,
+            run: run(id),
+        };
+        state.apply_trigger(&command, tick_ms)
+    }
+
+    #[test]
+    fn a_tick_is_skipped_while_the_previous_run_still_runs() {
+        let mut state = State::default();
+        state.bundles.stored("h", 10);
+        state.bundles.deployed("h");
+        assert_eq!(
+            tick(&mut state, 2000, "r1"),
+            TriggerAnswer::Started {
+                run_ids: vec!["r1".into()]
+            }
+        );
+        assert_eq!(
+            tick(&mut state, 2000, "r1-again"),
+            TriggerAnswer::AlreadyFired
+        );
+        assert_eq!(
+            tick(&mut state, 4000, "r2"),
+            TriggerAnswer::Skipped {
+                running: "r1".into()
+            }
+        );
+        assert!(!state.runs.contains_key("r2"));
+        let finish = Command::FinishRun {
+            run_id: "r1".into(),
+            output: None,
+            error: None,
+        };
+        let request = crate::command::Request {
+            at_ms: 5000,
+            command: finish,
+            idempotency_key: None,
+        };
+        state.apply(&request, crate::state::LogPosition { index: 1, term: 1 });
+        assert!(matches!(
+            tick(&mut state, 6000, "r3"),
+            TriggerAnswer::Started { .. }
+        ));
+        assert_eq!(
+            state.runs.get("r3").and_then(|r| r.trigger.clone()),
+            Some(serde_json::json!({"kind": "schedule"}))
+        );
+    }
+}

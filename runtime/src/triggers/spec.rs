@@ -65,7 +65,8 @@ impl DeployedTrigger {
         match &self.kind {
             TriggerKind::Every { interval_ms } => Some(now_ms - now_ms % interval_ms),
             TriggerKind::Schedule { cron } => {
-                let now = chrono::DateTime::from_timestamp_millis(now_ms as i64)?;
+                // Whole seconds: the search keeps the sub-second part it starts from.
+                let now = chrono::DateTime::from_timestamp((now_ms / 1000) as i64, 0)?;
                 let tick = parse_cron(cron)?
                     .find_previous_occurrence(&now, true)
                     .ok()?;
@@ -82,7 +83,7 @@ impl DeployedTrigger {
                 Some(after_ms - after_ms % interval_ms + interval_ms)
             }
             TriggerKind::Schedule { cron } => {
-                let after = chrono::DateTime::from_timestamp_millis(after_ms as i64)?;
+                let after = chrono::DateTime::from_timestamp((after_ms / 1000) as i64, 0)?;
                 let tick = parse_cron(cron)?.find_next_occurrence(&after, false).ok()?;
                 u64::try_from(tick.timestamp_millis()).ok()
             }
@@ -121,7 +122,7 @@ mod tests {
         let daily = trigger(TriggerKind::Schedule {
             cron: "0 2 * * *".into(),
         });
-        let now = 1_796_524_200_000;
+        let now = 1_796_524_200_756;
         assert_eq!(daily.latest_tick(now), Some(1_796_522_400_000));
         assert_eq!(daily.next_tick(now), Some(1_796_522_400_000 + 86_400_000));
         assert_eq!(

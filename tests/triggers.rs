@@ -1,0 +1,261 @@
+//! Triggers on a real 3-node cluster: an `on every` schedule fires once per tick, also
+//! across a SIGKILL of the leader; `triggers list` shows the next fire time; CloudEvents
+//! from the official Python SDK, in structured, binary and batch mode, start each
+//! matching workflow once — a resent event starts nothing new, a false `where` starts
+//! nothing, a malformed event is refused and starts nothing.
+
+mod common;
+
+use common::cluster::Cluster;
+use common::stderr;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn program(cluster: &Cluster, name: &str, source: &str) -> PathBuf {
+    let file = cluster.dir.join(format!("{name}.edgeflow"));
+    std::fs::write(&file, source).expect("program written");
+    let applied = cluster.cli(1, &["apply", &file.to_string_lossy()]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    file
+}
+
+/// The runs of `workflow`, as `runs --workflow W --format json` lists them.
+fn runs_of(cluster: &Cluster, via: u64, workflow: &str) -> Vec<Value> {
+    let listed = cluster.cli(via, &["runs", "--workflow", workflow, "--format", "json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    serde_json::from_slice::<Value>(&listed.stdout)
+        .expect("JSON")
+        .as_array()
+        .cloned()
+        .expect("an array of runs")
+}
+
+/// Waits until `duration` has passed since `from` (the behaviour under test is time).
+fn until(from: Instant, duration: Duration) {
+    if let Some(left) = duration.checked_sub(from.elapsed()) {
+        std::thread::sleep(left);
+    }
+}
+
+#[test]
+fn an_interval_fires_once_per_tick_across_a_leader_kill() {
+    let cluster = Cluster::up("triggers-every", 3);
+    let armed = Instant::now();
+    program(
+        &cluster,
+        "beat",
+        "workflow beat() on every 2s {\n  let noted = log.emit(message: \"tick\")\n  return { time: trigger.time, ok: noted.success }\n}\n",
+    );
+    until(armed, Duration::from_secs(10));
+    let first = runs_of(&cluster, 2, "beat");
+    assert!(
+        (4..=6).contains(&first.len()),
+        "{} runs in 10 s: {first:?}",
+        first.len()
+    );
+    let listed = cluster.cli(3, &["triggers", "list", "--format", "json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let beat = &listed["triggers"][0];
+    assert_eq!(beat["id"], "beat/beat#0", "{listed}");
+    assert_eq!(beat["kind"], "every");
+    assert!(
+        beat["next_fire"].is_string() && beat["last_run"].is_string(),
+        "{beat}"
+    );
+
+    let leader = cluster.leader_among(&[1, 2, 3]);
+    cluster.kill(leader);
+    let killed = Instant::now();
+    let survivor = if leader == 1 { 2 } else { 1 };
+    until(killed, Duration::from_secs(10));
+    let all = runs_of(&cluster, survivor, "beat");
+    let ticks: Vec<&str> = all
+        .iter()
+        .map(|run| run["trigger"]["time"].as_str().expect("a tick time"))
+        .collect();
+    let distinct: BTreeSet<&str> = ticks.iter().copied().collect();
+    assert_eq!(distinct.len(), ticks.len(), "a tick fired twice: {ticks:?}");
+    // 20 s of ticks every 2 s, less at most the failover's.
+    assert!(
+        (8..=11).contains(&all.len()),
+        "{} runs in 20 s: {ticks:?}",
+        all.len()
+    );
+    for run in &all {
+        assert_eq!(run["trigger"]["kind"], "schedule", "{run}");
+        assert_eq!(run["trigger"]["type"], "every", "{run}");
+    }
+    cluster.start(leader);
+}
+
+#[test]
+fn a_cron_schedule_shows_its_next_fire_time() {
+    let cluster = Cluster::up("triggers-cron", 1);
+    program(
+        &cluster,
+        "nightly",
+        "workflow nightly() on schedule \"0 2 * * *\" {\n  let noted = log.emit(message: \"compaction\")\n  return noted.success\n}\n",
+    );
+    let listed = cluster.cli(1, &["triggers", "list", "--format", "json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let next = listed["triggers"][0]["next_fire"]
+        .as_str()
+        .expect("next fire");
+    assert!(next.ends_with("T02:00:00Z"), "{listed}");
+    let table = cluster.cli(1, &["triggers", "list"]);
+    assert!(
+        common::stdout(&table).contains("nightly/nightly#0"),
+        "{}",
+        common::stdout(&table)
+    );
+    // Removing the deployment disarms it.
+    let removed = cluster.cli(1, &["deployments", "remove", "nightly"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let listed = cluster.cli(1, &["triggers", "list", "--format", "json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(listed["triggers"], json!([]));
+}
+
+/// Sends `events` with the CloudEvents Python SDK in `mode`; the answers in order.
+fn send(cluster: &Cluster, token: &str, mode: &str, events: Value) -> Vec<Value> {
+    sender(cluster, token, &[mode], events.to_string())
+}
+
+fn sender(cluster: &Cluster, token: &str, args: &[&str], input: String) -> Vec<Value> {
+    let mut child = Command::new("python3")
+        .arg(common::root().join("tests/events/send.py"))
+        .args([cluster.url(2), token])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs (.ci/run installs the cloudevents package)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("events written");
+    let output = child.wait_with_output().expect("sender ends");
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON answer"))
+        .collect()
+}
+
+fn reading(id: &str, celsius: f64) -> Value {
+    json!({"id": id, "source": "/sensors/hall", "type": "sensor.temperature", "data": {"celsius": celsius}})
+}
+
+#[test]
+fn cloud_events_start_each_matching_workflow_once() {
+    let cluster = Cluster::up("triggers-events", 3);
+    program(
+        &cluster,
+        "alerts",
+        "workflow overheat() on event \"sensor.temperature\" where float(trigger.data.celsius) > 30.0 {\n  let noted = log.emit(message: \"hot at \" + trigger.source)\n  return { source: trigger.source, ok: noted.success }\n}\n",
+    );
+    let token = cluster.token(1);
+    let structured = send(&cluster, &token, "structured", json!([reading("e1", 35.0)]));
+    assert_eq!(structured[0]["status"], 202, "{structured:?}");
+    let first_run = structured[0]["body"]["run_ids"].clone();
+    assert_eq!(
+        first_run.as_array().map(Vec::len),
+        Some(1),
+        "{structured:?}"
+    );
+    assert_eq!(structured[0]["body"]["duplicate"], false);
+    // A resend (same source and id), in another mode even: the same run, nothing new.
+    let resent = send(&cluster, &token, "binary", json!([reading("e1", 35.0)]));
+    assert_eq!(resent[0]["status"], 202, "{resent:?}");
+    assert_eq!(resent[0]["body"]["duplicate"], true);
+    assert_eq!(resent[0]["body"]["run_ids"], first_run);
+    let binary = send(&cluster, &token, "binary", json!([reading("e2", 40.0)]));
+    assert_eq!(
+        binary[0]["body"]["run_ids"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // A batch: one cool reading (the `where` is false: no run), one hot.
+    let batch = send(
+        &cluster,
+        &token,
+        "batch",
+        json!([reading("e3", 20.0), reading("e4", 50.0)]),
+    );
+    assert_eq!(batch[0]["status"], 202, "{batch:?}");
+    assert_eq!(batch[0]["body"]["events"][0]["run_ids"], json!([]));
+    assert_eq!(
+        batch[0]["body"]["events"][1]["run_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    // An event type nobody listens to: accepted, no runs.
+    let other = send(
+        &cluster,
+        &token,
+        "structured",
+        json!([{"id": "o1", "source": "/x", "type": "door.opened", "data": {}}]),
+    );
+    assert_eq!(other[0]["status"], 202);
+    assert_eq!(other[0]["body"]["run_ids"], json!([]));
+
+    // Malformed: refused with the problem named, nothing started.
+    for (body, content_type, problem) in [
+        (
+            r#"{"specversion":"1.0","source":"/s","type":"sensor.temperature","data":{"celsius":99}}"#,
+            "application/cloudevents+json",
+            "id",
+        ),
+        (
+            r#"[{"specversion":"1.0","id":"e9","source":"/s","type":"sensor.temperature"},{"specversion":"1.0","id":"e10"}]"#,
+            "application/cloudevents-batch+json",
+            "event 1 of the batch",
+        ),
+        (r#"{"celsius": 99}"#, "application/json", "not a CloudEvent"),
+    ] {
+        let refused = sender(&cluster, &token, &["raw", content_type], body.to_string());
+        let refused = &refused[0];
+        assert_eq!(refused["status"], 400, "{refused}");
+        let error = refused["body"]["error"].as_str().unwrap_or_default();
+        assert!(error.contains(problem), "{refused}");
+    }
+    // e9 of the refused batch was not accepted: sent alone now, it starts its run.
+    let e9 = send(&cluster, &token, "structured", json!([reading("e9", 90.0)]));
+    assert_eq!(e9[0]["body"]["duplicate"], false, "{e9:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let runs = loop {
+        let runs = runs_of(&cluster, 3, "overheat");
+        if runs.iter().all(|r| r["status"] != "running") {
+            break runs;
+        }
+        assert!(Instant::now() < deadline, "runs never finished: {runs:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let ids: BTreeSet<&str> = runs
+        .iter()
+        .map(|r| {
+            r["trigger"]["data"]["celsius"].as_f64().map_or("?", |c| {
+                if c > 30.0 {
+                    "hot"
+                } else {
+                    "cool"
+                }
+            })
+        })
+        .collect();
+    assert_eq!(runs.len(), 4, "e1, e2, e4 and e9 once each: {runs:?}");
+    assert_eq!(ids, BTreeSet::from(["hot"]));
+    for run in &runs {
+        assert_eq!(run["status"], "succeeded", "{run}");
+        assert_eq!(run["trigger"]["type"], "sensor.temperature");
+        assert_eq!(run["trigger"]["source"], "/sensors/hall");
+    }
+}
