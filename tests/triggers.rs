@@ -7,6 +7,7 @@
 mod common;
 
 use common::cluster::Cluster;
+use common::gate::Gate;
 use common::stderr;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -119,15 +120,16 @@ fn a_cron_schedule_shows_its_next_fire_time() {
     assert_eq!(listed["triggers"], json!([]));
 }
 
-/// Sends `events` with the CloudEvents Python SDK in `mode`; the answers in order.
+/// Sends `events` with the CloudEvents Python SDK in `mode` to node 2; the answers in
+/// order.
 fn send(cluster: &Cluster, token: &str, mode: &str, events: Value) -> Vec<Value> {
-    sender(cluster, token, &[mode], events.to_string())
+    sender(cluster.url(2), token, &[mode], events.to_string())
 }
 
-fn sender(cluster: &Cluster, token: &str, args: &[&str], input: String) -> Vec<Value> {
+fn sender(url: &str, token: &str, args: &[&str], input: String) -> Vec<Value> {
     let mut child = Command::new("python3")
         .arg(common::root().join("tests/events/send.py"))
-        .args([cluster.url(2), token])
+        .args([url, token])
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -156,11 +158,7 @@ fn reading(id: &str, celsius: f64) -> Value {
 #[test]
 fn cloud_events_start_each_matching_workflow_once() {
     let cluster = Cluster::up("triggers-events", 3);
-    program(
-        &cluster,
-        "alerts",
-        "workflow overheat() on event \"sensor.temperature\" where float(trigger.data.celsius) > 30.0 {\n  let noted = log.emit(message: \"hot at \" + trigger.source)\n  return { source: trigger.source, ok: noted.success }\n}\n",
-    );
+    program(&cluster, "alerts", OVERHEAT);
     let token = cluster.token(1);
     let structured = send(&cluster, &token, "structured", json!([reading("e1", 35.0)]));
     assert_eq!(structured[0]["status"], 202, "{structured:?}");
@@ -220,7 +218,12 @@ fn cloud_events_start_each_matching_workflow_once() {
         ),
         (r#"{"celsius": 99}"#, "application/json", "not a CloudEvent"),
     ] {
-        let refused = sender(&cluster, &token, &["raw", content_type], body.to_string());
+        let refused = sender(
+            cluster.url(1),
+            &token,
+            &["raw", content_type],
+            body.to_string(),
+        );
         let refused = &refused[0];
         assert_eq!(refused["status"], 400, "{refused}");
         let error = refused["body"]["error"].as_str().unwrap_or_default();
@@ -258,4 +261,76 @@ fn cloud_events_start_each_matching_workflow_once() {
         assert_eq!(run["trigger"]["type"], "sensor.temperature");
         assert_eq!(run["trigger"]["source"], "/sensors/hall");
     }
+}
+
+const OVERHEAT: &str = "workflow overheat() on event \"sensor.temperature\" where float(trigger.data.celsius) > 30.0 {\n  let noted = log.emit(message: \"hot at \" + trigger.source)\n  return { source: trigger.source, ok: noted.success }\n}\n";
+
+/// The API address a node's configuration file gives it.
+fn api_of(cluster: &Cluster, id: u64) -> String {
+    let config = std::fs::read_to_string(cluster.config(id)).expect("config");
+    let listen = config
+        .lines()
+        .find_map(|line| line.strip_prefix("api_listen = \""))
+        .expect("api_listen")
+        .trim_end_matches('"');
+    format!("http://{listen}")
+}
+
+#[test]
+fn a_worker_cut_off_keeps_events_and_delivers_each_once_on_reconnect() {
+    let cluster = Cluster::up_with_workers("triggers-worker", 3, 1);
+    let uplink = Gate::default();
+    cluster.add_worker(103, "site", "region = \"eu\"", Some(&uplink));
+    program(&cluster, "alerts", OVERHEAT);
+    let (site, token) = (api_of(&cluster, 103), cluster.token(1));
+    let hot = |n: u64| json!([{"id": format!("s{n}"), "source": "/site/oven", "type": "sensor.temperature", "data": {"celsius": 50, "n": n}}]);
+    // Connected: relayed to the cluster at once.
+    let relayed = sender(&site, &token, &["structured"], hot(1).to_string());
+    assert_eq!(relayed[0]["status"], 202, "{relayed:?}");
+    assert_eq!(
+        relayed[0]["body"]["run_ids"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // A bad token is the cluster's to refuse, also through the worker.
+    let wrong = sender(&site, "not-a-token", &["structured"], hot(1).to_string());
+    assert_eq!(wrong[0]["status"], 403, "{wrong:?}");
+
+    uplink.cut();
+    for n in [2, 3, 4, 2] {
+        let kept = sender(&site, &token, &["structured"], hot(n).to_string());
+        assert_eq!(kept[0]["status"], 202, "{kept:?}");
+        assert_eq!(kept[0]["body"]["queued"], true, "{kept:?}");
+    }
+    // Malformed events are refused by the worker itself, cut off or not.
+    let malformed = sender(
+        &site,
+        &token,
+        &["raw", "application/cloudevents+json"],
+        r#"{"specversion":"1.0","source":"/site","type":"sensor.temperature"}"#.into(),
+    );
+    assert_eq!(malformed[0]["status"], 400, "{malformed:?}");
+    uplink.reconnect();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let runs = loop {
+        let runs = runs_of(&cluster, 1, "overheat");
+        if runs.len() >= 4 && runs.iter().all(|r| r["status"] != "running") {
+            break runs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the kept events never arrived: {runs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut seen: Vec<u64> = runs
+        .iter()
+        .map(|r| r["trigger"]["data"]["n"].as_u64().expect("n"))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        vec![1, 2, 3, 4],
+        "every event's run exists once: {runs:?}"
+    );
 }

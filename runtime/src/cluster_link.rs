@@ -82,8 +82,36 @@ impl ClusterLink {
         .await
     }
 
+    /// POSTs `body` with `headers` to `path` on behalf of a caller whose bearer token
+    /// is `token` (a worker relaying what it accepted): the cluster decides with the
+    /// caller's token, not this node's.
+    pub async fn relay(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Value, LinkError> {
+        self.send_as(token, |base| {
+            let mut request = self.http.post(format!("{base}{path}")).body(body.to_vec());
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            request
+        })
+        .await
+    }
+
     async fn send(
         &self,
+        request: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Value, LinkError> {
+        self.send_as(&self.token, request).await
+    }
+
+    async fn send_as(
+        &self,
+        token: &str,
         request: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<Value, LinkError> {
         let count = self.voters.len();
@@ -92,7 +120,7 @@ impl ClusterLink {
         for offset in 0..count {
             let index = (first + offset) % count;
             let base = &self.voters[index];
-            let reply = match request(base).bearer_auth(&self.token).send().await {
+            let reply = match request(base).bearer_auth(token).send().await {
                 Ok(reply) => reply,
                 Err(error) => {
                     unreachable.push(format!("{base}: {error}"));

@@ -43,6 +43,30 @@ pub struct NodeConfig {
     pub workloads: WorkloadsConfig,
     #[serde(default)]
     pub wasm: WasmConfig,
+    #[serde(default)]
+    pub events: EventsConfig,
+}
+
+/// `[events]`: a worker's store and forward of the CloudEvents it accepts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Bytes of event requests kept while the cluster is out of reach (`64MiB`);
+    /// past it, new events are refused with 507.
+    #[serde(default = "default_events_outbox", deserialize_with = "size")]
+    pub outbox: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> EventsConfig {
+        EventsConfig {
+            outbox: default_events_outbox(),
+        }
+    }
+}
+
+fn default_events_outbox() -> u64 {
+    64 << 20
 }
 
 /// `[wasm]`: the limits user (WebAssembly) ops run under on this node.

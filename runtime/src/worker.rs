@@ -116,6 +116,15 @@ impl Worker {
         })
     }
 
+    /// The relay of the events this worker accepts, sharing its link and outbox.
+    pub fn event_relay(&self) -> Arc<crate::triggers::relay::EventRelay> {
+        crate::triggers::relay::EventRelay::new(
+            self.link.clone(),
+            self.outbox.clone(),
+            self.config.events.outbox,
+        )
+    }
+
     /// Works until `stop` completes or the cluster asks the worker to drain; then
     /// finishes the steps in hand, delivers their outcomes and reports itself offline.
     pub async fn serve(self, stop: impl Future<Output = ()>) -> Result<(), WorkerError> {

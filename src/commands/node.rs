@@ -23,6 +23,7 @@ use edgeflow_runtime::network::server;
 use edgeflow_runtime::network::tls::NodeTls;
 use edgeflow_runtime::node::{refuse_if_data_lost, MemberSetup, Node, Timing};
 use edgeflow_runtime::node_log;
+use edgeflow_runtime::triggers::relay::EventRelay;
 use edgeflow_runtime::trust::Trust;
 use edgeflow_runtime::worker::{labels, Worker};
 use std::collections::BTreeMap;
@@ -282,8 +283,26 @@ fn read_ca(config: &NodeConfig) -> Result<Option<Vec<u8>>, String> {
 async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
     let ca = read_ca(&config)?;
     let listener = bind(config.api_listen, "the API").await?;
-    let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }));
-    let probe = tokio::spawn(async move { axum::serve(listener, health).await });
+    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm));
+    let worker =
+        Worker::new(config.clone(), token, ca.as_deref(), registry).map_err(|e| e.to_string())?;
+    let relay = worker.event_relay();
+    let forwarding = tokio::spawn(relay.clone().forward_forever());
+    let api = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .route(
+            "/v1/events",
+            axum::routing::post(
+                |axum::extract::State(relay): axum::extract::State<Arc<EventRelay>>,
+                 headers: axum::http::HeaderMap,
+                 body: axum::body::Bytes| async move {
+                    let (status, answer) = relay.accept(&headers, &body).await;
+                    (status, axum::Json(answer))
+                },
+            ),
+        )
+        .with_state(relay);
+    let probe = tokio::spawn(async move { axum::serve(listener, api).await });
     eprintln!(
         "worker {} for edge `{}` heartbeating every {} ms to {} voter(s)",
         config.id,
@@ -291,10 +310,9 @@ async fn serve_worker(config: NodeConfig, token: String) -> Result<(), String> {
         config.timeouts.fleet_heartbeat,
         config.peers.len()
     );
-    let registry = edgeflow_stdlib::registry().with_user_code(WasmCode::start(&config.wasm));
-    let worker = Worker::new(config, token, ca.as_deref(), registry).map_err(|e| e.to_string())?;
     let result = worker.serve(stop_signal()).await.map_err(|e| e.to_string());
     probe.abort();
+    forwarding.abort();
     result
 }
 

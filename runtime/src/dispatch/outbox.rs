@@ -14,6 +14,10 @@ use std::sync::Arc;
 /// Outcomes not yet acknowledged, by `run_id/step`.
 const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
 
+/// Event requests accepted while the cluster was out of reach, by arrival number
+/// (`triggers/relay.rs` encodes them).
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+
 /// The outbox's file inside the worker's data dir.
 pub const OUTBOX_FILE: &str = "outbox.redb";
 
@@ -32,6 +36,7 @@ impl Outbox {
         let db = Database::create(&path).map_err(|e| failed(&e))?;
         let txn = db.begin_write().map_err(|e| failed(&e))?;
         txn.open_table(OUTBOX).map_err(|e| failed(&e))?;
+        txn.open_table(EVENTS).map_err(|e| failed(&e))?;
         txn.commit().map_err(|e| failed(&e))?;
         Ok(Outbox {
             db: Arc::new(db),
@@ -79,6 +84,51 @@ impl Outbox {
                 }
             }
             Ok(steps)
+        })
+        .await
+    }
+
+    /// Keeps an event request, durably, after every one kept before it; refuses it
+    /// (`Ok(false)`) when the queued requests would exceed `capacity` bytes.
+    pub async fn queue_event(&self, request: Vec<u8>, capacity: u64) -> Result<bool, String> {
+        self.blocking(move |db| {
+            let txn = db.begin_write()?;
+            {
+                let mut table = txn.open_table(EVENTS)?;
+                let mut held = 0u64;
+                for entry in table.iter()? {
+                    held += entry?.1.value().len() as u64;
+                }
+                if held + request.len() as u64 > capacity {
+                    return Ok(false);
+                }
+                let next = table.last()?.map_or(0, |(seq, _)| seq.value() + 1);
+                table.insert(next, request.as_slice())?;
+            }
+            txn.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// The oldest queued event request, with its number.
+    pub async fn oldest_event(&self) -> Result<Option<(u64, Vec<u8>)>, String> {
+        self.blocking(|db| {
+            let txn = db.begin_read()?;
+            let table = txn.open_table(EVENTS)?;
+            let oldest = table.first()?;
+            Ok(oldest.map(|(seq, bytes)| (seq.value(), bytes.value().to_vec())))
+        })
+        .await
+    }
+
+    /// Forgets event request `seq`: the cluster has decided on it.
+    pub async fn event_forwarded(&self, seq: u64) -> Result<(), String> {
+        self.blocking(move |db| {
+            let txn = db.begin_write()?;
+            txn.open_table(EVENTS)?.remove(seq)?;
+            txn.commit()?;
+            Ok(())
         })
         .await
     }

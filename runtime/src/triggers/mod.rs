@@ -5,13 +5,14 @@
 //! which record a tick or an event together with the runs it starts; `scheduler.rs`
 //! the leader's loop that proposes each due tick; `events.rs` CloudEvents in their
 //! three HTTP modes; `matching.rs` which deployed workflows an event starts; `api.rs`
-//! `POST /v1/events` and `GET /v1/triggers`.
+//! `POST /v1/events` and `GET /v1/triggers`; `relay.rs` a worker's store and forward.
 
 pub mod api;
 mod command;
 pub mod events;
 pub mod matching;
 mod registry;
+pub mod relay;
 pub mod scheduler;
 mod spec;
 
