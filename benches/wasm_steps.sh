@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-500}
 examples/wasm/build.sh >/dev/null
-cargo build --release -q
+[[ -x target/release/edgeflow ]] || cargo build --release -q
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cp examples/wasm/canary.wasm "$dir/"

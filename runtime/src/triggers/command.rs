@@ -117,6 +117,8 @@ impl State {
                 for run in runs {
                     self.start_triggered(run, now);
                 }
+                // The same event delivered again after the window: its runs (same ids)
+                // exist and are not started again.
                 let run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
                 self.triggers.record_event(source, id, now, run_ids.clone());
                 TriggerAnswer::Started { run_ids }

@@ -10,6 +10,7 @@ use edgeflow_compiler::eval::{eval, Env};
 use edgeflow_compiler::ir::{Program, StepId, Trigger, Workflow};
 use edgeflow_compiler::types::Type;
 use edgeflow_compiler::value::Value;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -92,20 +93,32 @@ impl Env for FilterEnv<'_> {
 }
 
 /// A new run of `workflow` of program `bundle_hash` started by `trigger`, its
-/// parameters at their defaults.
+/// parameters at their defaults. Its id is derived from `cause` (the event's source and
+/// id, or the trigger and its tick) with the program and workflow: unique however many
+/// runs start in the same millisecond, and the same for the same cause.
 pub fn triggered_run(
     workflow: &Workflow,
     bundle_hash: &str,
     trigger: serde_json::Value,
+    cause: &str,
 ) -> Result<TriggeredRun, String> {
     let inputs = edgeflow_compiler::inputs::bind(workflow, Vec::new())?;
     Ok(TriggeredRun {
-        run_id: format!("run-{}-{:04x}", crate::node::now_ms(), fastrand::u16(..)),
+        run_id: run_id_for(cause, bundle_hash, &workflow.name),
         bundle_hash: bundle_hash.to_string(),
         workflow: workflow.name.clone(),
         inputs: serde_json::json!(inputs),
         trigger,
     })
+}
+
+/// The id of the run `cause` starts of `workflow` in program `bundle_hash` (80 bits of
+/// SHA-256: a time-and-random id collided at thousands of events a second, and a
+/// collision silently merged two events' runs into one).
+fn run_id_for(cause: &str, bundle_hash: &str, workflow: &str) -> String {
+    let digest = Sha256::digest(format!("{cause}\u{0}{bundle_hash}\u{0}{workflow}"));
+    let short: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+    format!("run-{short}")
 }
 
 /// The runs `event` starts on the cluster's current deployments.
@@ -146,8 +159,40 @@ pub async fn runs_for(
             ),
         };
         if holds {
-            runs.push(triggered_run(workflow, &bundle_hash, trigger_json.clone())?);
+            let cause = format!("event\u{0}{}\u{0}{}", event.source, event.id);
+            runs.push(triggered_run(
+                workflow,
+                &bundle_hash,
+                trigger_json.clone(),
+                &cause,
+            )?);
         }
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_id_for;
+    use std::collections::HashSet;
+
+    #[test]
+    fn run_ids_are_distinct_per_cause_and_stable_for_the_same_one() {
+        let ids: HashSet<String> = (0..100_000)
+            .map(|n| run_id_for(&format!("event\u{0}/s\u{0}{n}"), "sha256:h", "w"))
+            .collect();
+        assert_eq!(
+            ids.len(),
+            100_000,
+            "every event of a burst gets its own run"
+        );
+        assert_eq!(
+            run_id_for("event\u{0}/s\u{0}1", "sha256:h", "w"),
+            run_id_for("event\u{0}/s\u{0}1", "sha256:h", "w")
+        );
+        assert_ne!(
+            run_id_for("event\u{0}/s\u{0}1", "sha256:h", "w"),
+            run_id_for("event\u{0}/s\u{0}1", "sha256:h", "other")
+        );
+    }
 }

@@ -92,7 +92,8 @@ async fn fire(node: &Node, programs: &Programs, due: &Due) -> Result<(), String>
         "time": time,
         "data": data,
     });
-    let run = triggered_run(workflow, &due.bundle_hash, trigger)?;
+    let cause = format!("tick\u{0}{}\u{0}{}", due.trigger_id, due.tick_ms);
+    let run = triggered_run(workflow, &due.bundle_hash, trigger, &cause)?;
     let command = Command::Trigger(TriggerCommand::Tick {
         trigger_id: due.trigger_id.clone(),
         tick_ms: due.tick_ms,
