@@ -333,4 +333,33 @@ fn a_worker_cut_off_keeps_events_and_delivers_each_once_on_reconnect() {
         vec![1, 2, 3, 4],
         "every event's run exists once: {runs:?}"
     );
+
+    // A full outbox refuses (507) rather than drop: the site restarted with 1 KiB of it.
+    cluster.kill(103);
+    let mut config = std::fs::read_to_string(cluster.config(103)).expect("config");
+    config.push_str("\n[events]\noutbox = \"1KiB\"\n");
+    std::fs::write(cluster.config(103), config).expect("config written");
+    uplink.cut();
+    cluster.start(103);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while common::http::get(&site, "/healthz", None).map_or(0, |r| r.status) != 200 {
+        assert!(Instant::now() < deadline, "the site never came back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let statuses: Vec<Value> = (10..20)
+        .map(|n| sender(&site, &token, &["structured"], hot(n).to_string())[0].clone())
+        .collect();
+    assert_eq!(statuses[0]["status"], 202, "{statuses:?}");
+    let full = statuses
+        .iter()
+        .find(|answer| answer["status"] == 507)
+        .unwrap_or_else(|| panic!("never full: {statuses:?}"));
+    assert!(
+        full["body"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("outbox is full"),
+        "{full}"
+    );
+    uplink.reconnect();
 }

@@ -60,7 +60,7 @@ pub fn run(file: &Path, options: SubmitOptions, target: &ClusterTarget) -> ExitC
             })?;
             match record.status {
                 RunStatus::Running => continue,
-                RunStatus::Failed | RunStatus::Cancelled => {
+                RunStatus::Failed | RunStatus::Cancelled | RunStatus::Skipped => {
                     return Err(Failure::Failed(format!(
                         "run {run_id} {}: {}",
                         record.status.name(),

@@ -21,6 +21,7 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
                 ("succeeded", count(RunStatus::Succeeded)),
                 ("failed", count(RunStatus::Failed)),
                 ("cancelled", count(RunStatus::Cancelled)),
+                ("skipped", count(RunStatus::Skipped)),
             ];
             let steps: usize = s.runs.values().map(|r| r.steps.len()).sum();
             (runs, steps, s.bundles.totals())

@@ -17,6 +17,9 @@ pub enum RunStatus {
     /// An operator cancelled it (`edgeflow runs cancel`): its running steps were
     /// stopped and no more start.
     Cancelled,
+    /// A schedule's tick that started nothing: the trigger's previous run was still
+    /// running. Recorded so `runs` shows the tick.
+    Skipped,
 }
 
 impl RunStatus {
@@ -26,6 +29,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::Skipped => "skipped",
         }
     }
 }
@@ -63,6 +67,31 @@ pub struct RunDriver {
 }
 
 impl RunRecord {
+    /// A run that never started: a schedule's tick skipped, with why.
+    pub fn skipped(
+        run_id: &str,
+        bundle_hash: &str,
+        workflow: &str,
+        why: String,
+        now: u64,
+    ) -> RunRecord {
+        RunRecord {
+            run_id: run_id.to_string(),
+            bundle_hash: bundle_hash.to_string(),
+            workflow: workflow.to_string(),
+            inputs: serde_json::json!({}),
+            status: RunStatus::Skipped,
+            steps: BTreeMap::new(),
+            output: None,
+            error: Some(why),
+            started_at_ms: now,
+            finished_at_ms: Some(now),
+            submitted: true,
+            driver: None,
+            trigger: None,
+        }
+    }
+
     /// Whether node `node` may claim the run at `now`: it is a submitted run still
     /// running, with no driver, an expired one, or `node` itself.
     pub fn claimable_by(&self, node: u64, now: u64) -> bool {

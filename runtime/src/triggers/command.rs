@@ -80,6 +80,7 @@ impl State {
                         .is_some_and(|r| r.status == RunStatus::Running)
                 }) {
                     self.triggers.record_tick(trigger_id, *tick_ms, None);
+                    self.record_skipped(run, &running, now);
                     return TriggerAnswer::Skipped { running };
                 }
                 if !self.bundles.contains(&run.bundle_hash) {
@@ -124,6 +125,22 @@ impl State {
                 TriggerAnswer::Started { run_ids }
             }
         }
+    }
+
+    /// A skipped tick as a finished run of status `skipped`, so `runs` shows it.
+    fn record_skipped(&mut self, run: &TriggeredRun, running: &str, now: u64) {
+        if self.runs.contains_key(&run.run_id) {
+            return;
+        }
+        let mut record = crate::state::RunRecord::skipped(
+            &run.run_id,
+            &run.bundle_hash,
+            &run.workflow,
+            format!("skipped: the previous run {running} was still running"),
+            now,
+        );
+        record.trigger = Some(run.trigger.clone());
+        self.runs.insert(run.run_id.clone(), record);
     }
 
     fn start_triggered(&mut self, run: &TriggeredRun, now: u64) {
@@ -186,7 +203,9 @@ mod tests {
                 running: "r1".into()
             }
         );
-        assert!(!state.runs.contains_key("r2"));
+        let skipped = state.runs.get("r2").expect("the skipped tick is shown");
+        assert_eq!(skipped.status, RunStatus::Skipped);
+        assert!(skipped.error.as_deref().is_some_and(|e| e.contains("r1")));
         let finish = Command::FinishRun {
             run_id: "r1".into(),
             output: None,
