@@ -130,7 +130,7 @@ async fn run_on(
                 .map_err(|_| Failure::Usage(String::new()))?; // choose_workflow said why
             let inputs = parameter_values(workflow, &options.chosen).map_err(Failure::Usage)?;
             (
-                format!("run-{}-{:04x}", now_ms(), fastrand::u16(..)),
+                edgeflow_runtime::state::new_run_id(now_ms()),
                 workflow,
                 inputs,
             )

@@ -65,7 +65,7 @@ pub async fn submit(
         .into_iter()
         .map(|(name, value)| (name, Given::Json(value)));
     let inputs = bind(workflow, given).map_err(ApiError::BadRequest)?;
-    let run_id = format!("run-{}-{:04x}", now_ms(), fastrand::u16(..));
+    let run_id = crate::state::new_run_id(now_ms());
     let stored = state
         .node
         .read_local(|s| s.bundles.contains(&program.hash))

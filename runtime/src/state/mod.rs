@@ -13,7 +13,7 @@ mod runs;
 
 pub use groups::{Group, Lease};
 pub use kv::{check_address, Versioned};
-pub use runs::{RunDriver, RunRecord, RunStatus, StepRecord};
+pub use runs::{new_run_id, RunDriver, RunRecord, RunStatus, StepRecord};
 
 use crate::command::{Command, Request, Response};
 use crate::deployments::Deployments;
