@@ -130,6 +130,16 @@ mod tests {
     }
 
     #[test]
+    fn the_slice_survives_a_snapshot_encoding() {
+        let mut triggers = Triggers::default();
+        triggers.record_tick("d/w#0", 2000, Some("r1".into()));
+        triggers.record_event("s", "1", 5, vec!["r2".into()]);
+        let decoded: Triggers =
+            crate::encoding::decode(&crate::encoding::encode(&triggers)).expect("decodes");
+        assert_eq!(decoded, triggers);
+    }
+
+    #[test]
     fn events_are_remembered_for_the_window_and_bounded() {
         let mut triggers = Triggers::default();
         triggers.record_event("s", "1", 0, vec!["r".into()]);
