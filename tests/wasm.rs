@@ -10,16 +10,8 @@ use common::{edgeflow, stderr, stdout};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-/// A bump allocator from 1024 upwards, shared by the core modules below.
-const ALLOC: &str = r#"
-  (memory (export "memory") 2)
-  (global $next (mut i32) (i32.const 1024))
-  (func (export "alloc") (param $len i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $len)))
-    (local.get $at))
-"#;
+/// The memory and bump allocator the core modules below share.
+const ALLOC: &str = include_str!("../wasm/tests/modules/bump_alloc.wat");
 
 /// A core module whose `run` has `body`, with `edgeflow.log` imported as `$log` and
 /// "echoing" at address 0.

@@ -6,7 +6,7 @@ use crate::error::WasmError;
 use crate::inspect::{LOG_FUNCTION, LOG_MODULE};
 use crate::limiter::MemoryLimiter;
 use crate::log_lines::LogLines;
-use crate::sandbox::{Call, CallLimits, Output};
+use crate::sandbox::{CallLimits, Output};
 use wasmtime::{Caller, Engine, Extern, InstancePre, Linker, Store};
 
 /// A core instance's host state.
@@ -43,7 +43,8 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<CoreState>> {
 pub fn call(
     engine: &Engine,
     pre: &InstancePre<CoreState>,
-    call: &Call<'_>,
+    export: &str,
+    input: &[u8],
     limits: &CallLimits<'_>,
 ) -> Result<Output, WasmError> {
     let state = CoreState {
@@ -70,12 +71,12 @@ pub fn call(
             expected: "a function (len: i32) -> i32",
         })?;
     let run = instance
-        .get_typed_func::<(i32, i32), i64>(&mut store, call.export)
+        .get_typed_func::<(i32, i32), i64>(&mut store, export)
         .map_err(|_| WasmError::MissingExport {
-            name: call.export.to_string(),
+            name: export.to_string(),
             expected: "a function (ptr: i32, len: i32) -> i64",
         })?;
-    let len = u32::try_from(call.input.len())
+    let len = u32::try_from(input.len())
         .ok()
         .filter(|len| *len <= i32::MAX as u32)
         .ok_or(WasmError::OutputTooLarge {
@@ -85,7 +86,7 @@ pub fn call(
         .call(&mut store, len as i32)
         .map_err(|e| failed(&store, e))? as u32;
     memory
-        .write(&mut store, pointer as usize, call.input)
+        .write(&mut store, pointer as usize, input)
         .map_err(|_| WasmError::BadInputPointer {
             pointer,
             len,

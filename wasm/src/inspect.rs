@@ -35,12 +35,18 @@ impl Abi {
 
 /// Checks that `bytes` is a valid module the sandbox can run through `export`.
 pub fn inspect(bytes: &[u8], export: &str) -> Result<Abi, WasmError> {
-    let abi = Abi::of_export(export);
     Validator::new()
         .validate_all(bytes)
         .map_err(|e| WasmError::Invalid {
             reason: e.to_string(),
         })?;
+    check_shape(bytes, export)
+}
+
+/// Checks only what the module imports and exports (the engine validates the rest when
+/// it compiles the module).
+pub(crate) fn check_shape(bytes: &[u8], export: &str) -> Result<Abi, WasmError> {
+    let abi = Abi::of_export(export);
     let mut exports: Vec<(String, ExternalKind)> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| WasmError::Invalid {

@@ -14,5 +14,5 @@ mod wasi_abi;
 
 pub use error::WasmError;
 pub use inspect::{inspect, Abi};
-pub use sandbox::{Call, Output, Sandbox};
+pub use sandbox::{Call, Loaded, Output, Sandbox};
 pub use settings::SandboxSettings;

@@ -4,7 +4,7 @@
 
 use crate::core_abi::{self, CoreState};
 use crate::error::WasmError;
-use crate::inspect::{inspect, Abi};
+use crate::inspect::{check_shape, Abi};
 use crate::settings::SandboxSettings;
 use crate::wasi_abi::{self, WasiState};
 use sha2::{Digest, Sha256};
@@ -27,7 +27,8 @@ type ModuleCache = HashMap<([u8; 32], String), Arc<Loaded>>;
 
 /// A module ready to instantiate.
 pub enum Loaded {
-    Core(InstancePre<CoreState>),
+    /// A core module and the export its op names.
+    Core(InstancePre<CoreState>, String),
     Wasi(InstancePre<WasiState>),
 }
 
@@ -112,7 +113,8 @@ impl Sandbox {
         if let Some(loaded) = self.cached().get(&key) {
             return Ok(loaded.clone());
         }
-        let abi = inspect(module, export)?;
+        // Compiling validates the module; only its imports and exports are left to check.
+        let abi = check_shape(module, export)?;
         let compiled = Module::new(&self.engine, module).map_err(|e| WasmError::Load {
             reason: format!("{e:#}"),
         })?;
@@ -124,6 +126,7 @@ impl Sandbox {
                 self.core_linker
                     .instantiate_pre(&compiled)
                     .map_err(link_error)?,
+                export.to_string(),
             ),
             Abi::Wasi => Loaded::Wasi(
                 self.wasi_linker
@@ -139,19 +142,29 @@ impl Sandbox {
         Ok(loaded)
     }
 
-    /// Runs one call to completion on this thread (the runtime calls it from a
-    /// blocking task).
+    /// Loads the call's module (from the cache after the first time) and runs the call.
     pub fn call(&self, call: &Call<'_>) -> Result<Output, WasmError> {
         let loaded = self.load(call.module, call.export)?;
-        let timeout = call.timeout.unwrap_or(self.settings.default_timeout);
+        self.run(&loaded, call.input, call.timeout)
+    }
+
+    /// Runs one call of a loaded module to completion on this thread (the runtime
+    /// calls it from a blocking task).
+    pub fn run(
+        &self,
+        loaded: &Loaded,
+        input: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Output, WasmError> {
+        let timeout = timeout.unwrap_or(self.settings.default_timeout);
         let limits = CallLimits {
             timeout,
             epoch_ticks: timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
             settings: &self.settings,
         };
-        match loaded.as_ref() {
-            Loaded::Core(pre) => core_abi::call(&self.engine, pre, call, &limits),
-            Loaded::Wasi(pre) => wasi_abi::call(&self.engine, pre, call, &limits),
+        match loaded {
+            Loaded::Core(pre, export) => core_abi::call(&self.engine, pre, export, input, &limits),
+            Loaded::Wasi(pre) => wasi_abi::call(&self.engine, pre, input, &limits),
         }
     }
 

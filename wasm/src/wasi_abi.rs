@@ -7,7 +7,7 @@ use crate::error::WasmError;
 use crate::inspect::WASI_START;
 use crate::limiter::MemoryLimiter;
 use crate::log_lines::LogLines;
-use crate::sandbox::{Call, CallLimits, Output};
+use crate::sandbox::{CallLimits, Output};
 use std::time::Duration;
 use wasmtime::{Engine, InstancePre, Linker, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -45,14 +45,14 @@ impl HostWallClock for FrozenWallClock {
 pub fn call(
     engine: &Engine,
     pre: &InstancePre<WasiState>,
-    call: &Call<'_>,
+    input: &[u8],
     limits: &CallLimits<'_>,
 ) -> Result<Output, WasmError> {
     let output_limit = limits.settings.output_limit_bytes as usize;
     let stdout = MemoryOutputPipe::new(output_limit);
     let stderr = MemoryOutputPipe::new(STDERR_BYTES_MAX);
     let wasi = WasiCtxBuilder::new()
-        .stdin(MemoryInputPipe::new(call.input.to_vec()))
+        .stdin(MemoryInputPipe::new(input.to_vec()))
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .wall_clock(FrozenWallClock)

@@ -4,16 +4,8 @@
 use edgeflow_wasm::{inspect, Abi, Call, Sandbox, SandboxSettings, WasmError};
 use std::time::Duration;
 
-/// A bump allocator from 1024 upwards, shared by the core modules below.
-const ALLOC: &str = r#"
-  (memory (export "memory") 2)
-  (global $next (mut i32) (i32.const 1024))
-  (func (export "alloc") (param $len i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $len)))
-    (local.get $at))
-"#;
+/// The memory and bump allocator the core modules below share.
+const ALLOC: &str = include_str!("modules/bump_alloc.wat");
 
 fn core_module(body: &str) -> Vec<u8> {
     let text = format!(

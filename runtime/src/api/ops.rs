@@ -93,12 +93,20 @@ fn key_of_step_assigned_to(state: &Replicated, worker: u64, key: &str) -> bool {
         )
 }
 
-/// A worker may key its writes only with the keys of steps assigned to it (checked on
-/// this node's copy first, and on the leader's when this copy may be behind).
+/// Whether `check` holds on this node's copy of the state, or else on the leader's
+/// (this copy may be behind an assignment just made).
+async fn holds_here_or_on_leader(
+    state: &ApiState,
+    check: impl Fn(&Replicated) -> bool + Clone + Send + Sync + 'static,
+) -> Result<bool, ApiError> {
+    Ok(state.node.read_local(check.clone()).await || state.node.read(check).await?)
+}
+
+/// A worker may key its writes only with the keys of steps assigned to it.
 async fn check_worker_key(state: &ApiState, worker: u64, key: &str) -> Result<(), ApiError> {
     let owned = key.to_string();
     let check = move |s: &Replicated| key_of_step_assigned_to(s, worker, &owned);
-    if state.node.read_local(check.clone()).await || state.node.read(check).await? {
+    if holds_here_or_on_leader(state, check).await? {
         return Ok(());
     }
     Err(ApiError::Forbidden(format!(
@@ -156,7 +164,7 @@ pub async fn module(
                     && assignment.work.op == op
             })
         };
-        if !(state.node.read_local(assigned.clone()).await || state.node.read(assigned).await?) {
+        if !holds_here_or_on_leader(&state, assigned).await? {
             return Err(ApiError::Forbidden(format!(
                 "no step of op `{}` in program {} is assigned to worker {worker}",
                 request.op, request.bundle

@@ -9,6 +9,7 @@ use crate::encoding;
 use crate::state::assignments::key;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Outcomes not yet acknowledged, by `run_id/step`.
@@ -25,6 +26,9 @@ pub const OUTBOX_FILE: &str = "outbox.redb";
 pub struct Outbox {
     db: Arc<Database>,
     path: PathBuf,
+    /// Bytes of the kept event requests (summed once at open, then kept up to date
+    /// inside the write transactions that change them).
+    events_held: Arc<AtomicU64>,
 }
 
 impl Outbox {
@@ -38,9 +42,17 @@ impl Outbox {
         txn.open_table(OUTBOX).map_err(|e| failed(&e))?;
         txn.open_table(EVENTS).map_err(|e| failed(&e))?;
         txn.commit().map_err(|e| failed(&e))?;
+        let mut held = 0u64;
+        let read = db.begin_read().map_err(|e| failed(&e))?;
+        let events = read.open_table(EVENTS).map_err(|e| failed(&e))?;
+        for entry in events.iter().map_err(|e| failed(&e))? {
+            held += entry.map_err(|e| failed(&e))?.1.value().len() as u64;
+        }
+        drop((events, read));
         Ok(Outbox {
             db: Arc::new(db),
             path,
+            events_held: Arc::new(AtomicU64::new(held)),
         })
     }
 
@@ -91,21 +103,25 @@ impl Outbox {
     /// Keeps an event request, durably, after every one kept before it; refuses it
     /// (`Ok(false)`) when the queued requests would exceed `capacity` bytes.
     pub async fn queue_event(&self, request: Vec<u8>, capacity: u64) -> Result<bool, String> {
+        let events_held = self.events_held.clone();
         self.blocking(move |db| {
+            // Write transactions are exclusive: the total cannot change in between.
             let txn = db.begin_write()?;
+            let held = events_held.load(Ordering::Acquire);
+            if held + request.len() as u64 > capacity {
+                return Ok(false);
+            }
             {
                 let mut table = txn.open_table(EVENTS)?;
-                let mut held = 0u64;
-                for entry in table.iter()? {
-                    held += entry?.1.value().len() as u64;
-                }
-                if held + request.len() as u64 > capacity {
-                    return Ok(false);
-                }
                 let next = table.last()?.map_or(0, |(seq, _)| seq.value() + 1);
                 table.insert(next, request.as_slice())?;
             }
-            txn.commit()?;
+            // Counted before the commit ends the exclusive section; uncounted if it fails.
+            events_held.store(held + request.len() as u64, Ordering::Release);
+            if let Err(failed) = txn.commit() {
+                events_held.store(held, Ordering::Release);
+                return Err(failed.into());
+            }
             Ok(true)
         })
         .await
@@ -124,10 +140,15 @@ impl Outbox {
 
     /// Forgets event request `seq`: the cluster has decided on it.
     pub async fn event_forwarded(&self, seq: u64) -> Result<(), String> {
+        let events_held = self.events_held.clone();
         self.blocking(move |db| {
             let txn = db.begin_write()?;
-            txn.open_table(EVENTS)?.remove(seq)?;
+            let freed = txn
+                .open_table(EVENTS)?
+                .remove(seq)?
+                .map_or(0, |bytes| bytes.value().len() as u64);
             txn.commit()?;
+            events_held.fetch_sub(freed, Ordering::AcqRel);
             Ok(())
         })
         .await

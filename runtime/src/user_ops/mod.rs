@@ -8,6 +8,6 @@ mod code;
 mod op;
 mod table;
 
-pub use code::{UserCall, UserCode, UserOutput};
+pub use code::{PreparedModule, UserCode, UserOutput};
 pub use op::UserOp;
 pub use table::{fetched_user_op, UserModule, UserOps};

@@ -1,7 +1,7 @@
 //! One extern op backed by a module: encodes the arguments, calls the engine, and
 //! accepts the output only when it fits the declared result type.
 
-use super::code::{UserCall, UserCode};
+use super::code::PreparedModule;
 use crate::op::{Args, Op, OpContext, OpError};
 use edgeflow_compiler::conform::conform;
 use edgeflow_compiler::ir::ExternOp;
@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 pub struct UserOp {
     pub declaration: ExternOp,
-    pub module: Arc<[u8]>,
-    pub code: Arc<dyn UserCode>,
+    pub module: Arc<dyn PreparedModule>,
 }
 
 impl UserOp {
@@ -50,15 +49,9 @@ impl Op for UserOp {
         args: &'a Args,
     ) -> BoxFuture<'a, Result<Value, OpError>> {
         Box::pin(async move {
-            let call = UserCall {
-                module: self.module.clone(),
-                export: self.declaration.export.clone(),
-                input: Self::input(args)?,
-                timeout: context.timeout,
-            };
             let output = self
-                .code
-                .call(call)
+                .module
+                .call(Self::input(args)?, context.timeout)
                 .await
                 .map_err(|reason| OpError::Sandbox {
                     op: self.declaration.path.clone(),

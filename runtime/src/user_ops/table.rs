@@ -109,12 +109,12 @@ impl Unusable {
 /// A checked op over `module`, or why it cannot run here.
 fn user_op(module: UserModule, code: Option<&Arc<dyn UserCode>>) -> Result<Arc<dyn Op>, Unusable> {
     let code = code.ok_or(Unusable::NoSandbox)?;
-    code.check(&module.module, &module.declaration.export)
+    let prepared = code
+        .prepare(&module.module, &module.declaration.export)
         .map_err(Unusable::Broken)?;
     Ok(Arc::new(UserOp {
         declaration: module.declaration,
-        module: module.module,
-        code: code.clone(),
+        module: prepared,
     }))
 }
 
