@@ -294,6 +294,8 @@ fn a_worker_cut_off_keeps_events_and_delivers_each_once_on_reconnect() {
     // A bad token is the cluster's to refuse, also through the worker.
     let wrong = sender(&site, "not-a-token", &["structured"], hot(1).to_string());
     assert_eq!(wrong[0]["status"], 403, "{wrong:?}");
+    let none = sender(&site, "", &["structured"], hot(1).to_string());
+    assert_eq!(none[0]["status"], 401, "{none:?}");
 
     uplink.cut();
     for n in [2, 3, 4, 2] {

@@ -53,9 +53,8 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .map(|token| token.trim().to_string())
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then(|| token.to_string())
 }
 
 impl EventRelay {
