@@ -5,15 +5,17 @@
 # CAP (live), (c) live under a steady writer, recording the freeze. Prints each
 # migration's status and both nodes' resident memory before and at its peak.
 #
-#   cargo build --release && benches/migration.sh [RECORDS] [SIZE] [CAP]
+#   cargo build --release && benches/migration.sh [RECORDS] [SIZE] [CAP] [SECTIONS]
 #
-# RECORDS × SIZE is the workload (default 1,000,000 × 1,000 bytes ≈ 1 GB).
+# RECORDS × SIZE is the workload (default 1,000,000 × 1,000 bytes ≈ 1 GB); SECTIONS
+# picks some of `uncapped capped busy` (default: all three).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/..
 records=${1:-1000000}
 size=${2:-1000}
 cap=${3:-100Mbps}
+sections=" ${4:-uncapped capped busy} "
 bin=${EDGEFLOW_BIN:-$root/target/release/edgeflow}
 dir=$(mktemp -d)
 trap '"$root/examples/cluster/down.sh" "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
@@ -64,17 +66,24 @@ fill() { # WORKLOAD RECORDS
   echo "== filled $1: $2 × $size bytes in $((SECONDS - started)) s"
 }
 
+wanted() { [[ $sections == *" $1 "* ]]; }
+
+if wanted uncapped; then
 fill big "$records"
 migrate uncapped big "  strategy: bulk
   compression: false"
+fi
 
 # A capped copy long enough for the cap to dominate (about 20 s at 100 Mbit/s).
+if wanted capped; then
 fill capped $(( records / 4 ))
 migrate capped capped "  strategy: live
   bandwidth: $cap
   compression: false"
+fi
 
 # Live under a steady writer through node 2 (the workload's old edge sends it on).
+if wanted busy; then
 fill busy $(( records / 4 ))
 python3 - "${urls[1]}" "$(cat "$dir/2.token")" > "$dir/writer.log" 2>&1 <<'PY' &
 import sys, time, urllib.request
@@ -98,3 +107,4 @@ migrate live_busy busy "  strategy: live
   max_downtime: 1s"
 kill "$writer"
 echo "writer: $(tail -1 "$dir/writer.log")"
+fi

@@ -1,11 +1,14 @@
 //! The parts of a migration's copy on one machine, without the network: sealing and
 //! opening a batch (MessagePack, with and without zstd, CRC-32), importing a batch into
-//! a workload store (one fsynced transaction), and exporting one from it. Run with
+//! a workload store (one fsynced transaction), importing 16 MiB of new records the way a
+//! copy does (batches queued unsynced, four in flight, then one sync), and exporting a
+//! batch. Run with
 //! `cargo bench -p edgeflow-runtime --bench migration`; figures go to BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use edgeflow_runtime::migrations::transfer::{open, seal, Batch, Copied};
-use edgeflow_runtime::workloads::{WorkloadStore, Write};
+use edgeflow_runtime::workloads::{Prepared, WorkloadStore, Write};
+use std::collections::VecDeque;
 
 /// 1,000 records of 1,000 random printable bytes, as `workload fill` makes them.
 fn batch() -> Batch {
@@ -67,6 +70,46 @@ fn store(c: &mut Criterion) {
                 .expect("written")
         })
     });
+    let mut copied = 0u64;
+    let copy_batches = 16;
+    group.throughput(Throughput::Bytes(batch.bytes() * copy_batches));
+    group.bench_function("import_copy_16mib", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let mut in_flight = VecDeque::new();
+                for _ in 0..copy_batches {
+                    copied += 1;
+                    let fresh = writes()
+                        .into_iter()
+                        .map(|write| match write {
+                            Write::Import {
+                                key,
+                                value,
+                                version,
+                            } => Write::Import {
+                                key: format!("{copied:06}{key}"),
+                                value,
+                                version,
+                            },
+                            other => other,
+                        })
+                        .collect();
+                    let prepared = Prepared::of(fresh).await.expect("prepared");
+                    in_flight.push_back(store.import_unsynced("copy", prepared).expect("queued"));
+                    if in_flight.len() > 4 {
+                        if let Some(import) = in_flight.pop_front() {
+                            import.applied().await.expect("imported");
+                        }
+                    }
+                }
+                for import in in_flight {
+                    import.applied().await.expect("imported");
+                }
+                store.sync("copy").await.expect("synced");
+            })
+        })
+    });
+    group.throughput(Throughput::Bytes(batch.bytes()));
     group.bench_function("export_batch", |b| {
         b.iter(|| {
             runtime

@@ -119,9 +119,13 @@ impl Driver {
     /// Proposes `command`, once every record imported so far is on disk (a proposal
     /// may report progress, and progress covers only what a crash keeps).
     async fn propose(&self, command: MigrationCommand) -> Result<MigrationAnswer, Stop> {
+        let workload = self
+            .record()
+            .await
+            .and_then(|r| r.workload().map(str::to_string));
         self.node
             .workload_store()
-            .sync()
+            .sync(workload.as_deref().unwrap_or_default())
             .await
             .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))?;
         match self.node.write(Command::Migration(command)).await {

@@ -5,7 +5,10 @@
 //! a per-workload summary (records, bytes, content digest, last sequence number) is kept
 //! in the same transaction as every write, so `workload show` costs one read. The
 //! changes index (sequence number → key, deletions included) is what a migration's
-//! delta rounds read.
+//! delta rounds read. Imports (a migration's copy, a mirrored write) take a sequence
+//! number but stay out of the changes index: a migration from this node reads only the
+//! changes made after it began, and no import happens here then (one migration moves a
+//! workload at a time) — which spares a bulk copy one B-tree insert in two.
 //!
 //! Writes go to one writer thread that commits whatever is waiting in one fsynced
 //! transaction (group commit): a write is acknowledged once durable, and concurrent
@@ -13,6 +16,7 @@
 
 use super::digest::{record_hash, ContentDigest};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::HashSet;
 use std::io;
 use std::path::Path;
 use std::sync::mpsc;
@@ -31,8 +35,12 @@ const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("summaries"
 
 /// Write requests one transaction takes at most.
 const GROUP_COMMIT_MAX: usize = 256;
-/// The most bytes of unsynced imports the writer holds before it syncs anyway (redb
-/// keeps a commit that is not durable in memory).
+/// The most bytes of imports the writer holds in its open transaction before it
+/// commits them, without an fsync: well under the page cache, which an open
+/// transaction that outgrows it spills to the file and reads back.
+const OPEN_MAX: usize = 4 * 1024 * 1024;
+/// The most bytes of imports committed without an fsync before one (redb keeps a
+/// commit that is not durable in memory).
 const UNSYNCED_MAX: usize = 16 * 1024 * 1024;
 /// Writes carrying more bytes than this are hashed on a blocking thread.
 const HASH_INLINE_BYTES: usize = 64 * 1024;
@@ -52,10 +60,14 @@ pub struct StoredRecord {
 
 impl StoredRecord {
     fn encode(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(16 + self.value.len());
-        bytes.extend_from_slice(&self.version.to_le_bytes());
-        bytes.extend_from_slice(&self.seq.to_le_bytes());
-        bytes.extend_from_slice(&self.value);
+        StoredRecord::encode_parts(self.version, self.seq, &self.value)
+    }
+
+    fn encode_parts(version: u64, seq: u64, value: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(16 + value.len());
+        bytes.extend_from_slice(&version.to_le_bytes());
+        bytes.extend_from_slice(&seq.to_le_bytes());
+        bytes.extend_from_slice(value);
         bytes
     }
 
@@ -216,11 +228,12 @@ fn writer_stopped() -> io::Error {
 }
 
 struct Request {
+    /// The workload written (a `sync`: the workload whose imports it makes durable).
     workload: String,
     writes: Vec<Write>,
     /// Each write's new record's hash, worked out before the writer thread sees it.
     new_hashes: Vec<Option<[u8; 32]>>,
-    /// Acknowledged only once on disk (else once applied: see `import_unsynced`).
+    /// Answered only once on disk (else once applied: see `import_unsynced`).
     durable: bool,
     reply: oneshot::Sender<io::Result<Vec<Written>>>,
 }
@@ -265,18 +278,23 @@ impl WorkloadStore {
     /// Queues `prepared` for `workload` behind every write queued before it, durable by
     /// the next `sync` (or sooner): a migration's bulk copy, which queues the next batch
     /// while one is applied, and only reports progress after a `sync` — so it pays for
-    /// one fsync every `UNSYNCED_MAX` bytes rather than one per batch.
+    /// one commit every `UNSYNCED_MAX` bytes rather than one per batch. Until then the
+    /// imports are invisible to readers.
     pub fn import_unsynced(&self, workload: &str, prepared: Prepared) -> io::Result<Queued> {
         self.submit(workload, prepared, false)
     }
 
-    /// Makes every write applied so far durable.
-    pub async fn sync(&self) -> io::Result<()> {
+    /// Makes every write applied so far durable; fails if imports into `workload`
+    /// were answered and then lost to a storage error.
+    pub async fn sync(&self, workload: &str) -> io::Result<()> {
         let nothing = Prepared {
             writes: Vec::new(),
             new_hashes: Vec::new(),
         };
-        self.submit("", nothing, true)?.applied().await.map(|_| ())
+        self.submit(workload, nothing, true)?
+            .applied()
+            .await
+            .map(|_| ())
     }
 
     fn submit(&self, workload: &str, prepared: Prepared, durable: bool) -> io::Result<Queued> {
@@ -474,12 +492,19 @@ fn open_waiting_for_close(path: &Path) -> Result<Database, redb::DatabaseError> 
     }
 }
 
-/// The writer thread: each turn, every waiting request (up to `GROUP_COMMIT_MAX`) in
-/// one transaction, one fsync (none when every request in it is an unsynced import
-/// and fewer than `UNSYNCED_MAX` bytes wait for one), then every reply. Ends when the
-/// store is dropped.
+/// The writer thread: each turn takes every waiting request (up to
+/// `GROUP_COMMIT_MAX`). Unsynced imports are applied to a transaction left open across
+/// turns — committing one per batch costs more than the batch — and answered at once;
+/// `OPEN_MAX` bytes of them commit it without an fsync, `UNSYNCED_MAX` with one;
+/// anything else (a write, a `sync`) commits it with the turn's requests, fsynced,
+/// before they are answered. Ends when the store is dropped.
 fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
-    let mut unsynced = 0;
+    let mut writer = Writer {
+        db,
+        open: None,
+        unsynced: 0,
+        lost: HashSet::new(),
+    };
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while group.len() < GROUP_COMMIT_MAX {
@@ -488,71 +513,164 @@ fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        let bytes: usize = group.iter().map(|r| written_bytes(&r.writes)).sum();
-        let durable = group.iter().any(|r| r.durable) || unsynced + bytes >= UNSYNCED_MAX;
-        let nothing_to_do = unsynced == 0 && group.iter().all(|r| r.writes.is_empty());
-        let committed = match nothing_to_do {
-            true => Ok(vec![Vec::new(); group.len()]),
-            false => commit_group(db, &group, durable),
-        };
-        if committed.is_ok() {
-            unsynced = if durable { 0 } else { unsynced + bytes };
-        }
-        match committed {
-            Ok(results) => {
-                for (request, result) in group.into_iter().zip(results) {
-                    let _ = request.reply.send(Ok(result));
-                }
-            }
-            Err(error) => {
-                for request in group {
-                    let _ = request.reply.send(Err(io::Error::other(error.to_string())));
-                }
-            }
-        }
+        writer.take(group);
     }
 }
 
-fn commit_group(db: &Database, group: &[Request], durable: bool) -> io::Result<Vec<Vec<Written>>> {
-    let mut txn = db.begin_write().map_err(io_error)?;
-    if !durable {
-        txn.set_durability(redb::Durability::None)
-            .map_err(io_error)?;
-    }
-    let mut results = Vec::with_capacity(group.len());
-    {
-        let mut records = txn.open_table(RECORDS).map_err(io_error)?;
-        let mut changes = txn.open_table(CHANGES).map_err(io_error)?;
-        let mut summaries = txn.open_table(SUMMARIES).map_err(io_error)?;
-        for request in group {
-            if request.writes.is_empty() {
-                results.push(Vec::new());
-                continue;
-            }
-            let workload = request.workload.as_str();
-            let mut summary = match summaries.get(workload).map_err(io_error)? {
-                Some(bytes) => Summary::decode(bytes.value())?,
-                None => Summary::default(),
-            };
-            let mut done = Vec::with_capacity(request.writes.len());
-            for (write, new_hash) in request.writes.iter().zip(&request.new_hashes) {
-                let mut tables = Tables {
-                    records: &mut records,
-                    changes: &mut changes,
-                };
-                done.push(tables.apply(workload, write, *new_hash, &mut summary)?);
-            }
-            if summary == Summary::default() {
-                summaries.remove(workload).map_err(io_error)?;
-            } else {
-                summaries
-                    .insert(workload, summary.encode().as_slice())
-                    .map_err(io_error)?;
-            }
-            results.push(done);
+/// Imports applied and answered but not yet committed.
+struct OpenImports {
+    txn: redb::WriteTransaction,
+    bytes: usize,
+    workloads: HashSet<String>,
+}
+
+struct Writer<'db> {
+    db: &'db Database,
+    open: Option<OpenImports>,
+    /// Bytes of imports committed without an fsync since the last one.
+    unsynced: usize,
+    /// Workloads whose answered imports a failed transaction took with it: their
+    /// imports and syncs fail until the workload is dropped (a copy starts again).
+    lost: HashSet<String>,
+}
+
+impl Writer<'_> {
+    fn take(&mut self, group: Vec<Request>) {
+        let (refused, group): (Vec<Request>, Vec<Request>) =
+            group.into_iter().partition(|r| self.refuses(r));
+        for request in refused {
+            let error = format!(
+                "imports into workload `{}` were lost to a storage error; copy it again",
+                request.workload
+            );
+            let _ = request.reply.send(Err(io::Error::other(error)));
         }
+        if group.is_empty() {
+            return;
+        }
+        let open_bytes = self.open.as_ref().map_or(0, |open| open.bytes);
+        let bytes: usize = group.iter().map(|r| written_bytes(&r.writes)).sum();
+        let durable = group.iter().any(|r| r.durable);
+        let fsync = durable || self.unsynced + open_bytes + bytes >= UNSYNCED_MAX;
+        let commit = fsync || open_bytes + bytes >= OPEN_MAX;
+        let nothing_to_do = self.open.is_none() && self.unsynced == 0;
+        if durable && nothing_to_do && group.iter().all(|r| r.writes.is_empty()) {
+            return answer(group, Ok(Vec::new()));
+        }
+        let (mut txn, mut workloads) = match self.open.take() {
+            Some(open) => (open.txn, open.workloads),
+            None => match self.db.begin_write() {
+                Ok(txn) => (txn, HashSet::new()),
+                Err(error) => return answer(group, Err(error.to_string())),
+            },
+        };
+        let applied = apply_group(&txn, &group);
+        let answered = workloads.clone();
+        workloads.extend(group.iter().map(|r| r.workload.clone()));
+        let outcome = match (applied, commit) {
+            (Ok(results), false) => {
+                self.open = Some(OpenImports {
+                    txn,
+                    bytes: open_bytes + bytes,
+                    workloads,
+                });
+                Ok(results)
+            }
+            (Ok(results), true) => {
+                let durability = match fsync {
+                    true => redb::Durability::Immediate,
+                    false => redb::Durability::None,
+                };
+                let committed = txn
+                    .set_durability(durability)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| txn.commit().map_err(|e| e.to_string()));
+                if committed.is_ok() {
+                    self.unsynced = match fsync {
+                        true => 0,
+                        false => self.unsynced + open_bytes + bytes,
+                    };
+                }
+                committed.map(|()| results)
+            }
+            (Err(error), _) => Err(error.to_string()),
+        };
+        match &outcome {
+            Ok(_) => {
+                for request in &group {
+                    if request.writes.contains(&Write::Drop) {
+                        self.lost.remove(&request.workload);
+                    }
+                }
+            }
+            Err(_) => self.lost.extend(answered),
+        }
+        answer_each(group, outcome);
     }
-    txn.commit().map_err(io_error)?;
+
+    /// Whether `request` would build on imports that were lost.
+    fn refuses(&self, request: &Request) -> bool {
+        self.lost.contains(&request.workload)
+            && (request.writes.is_empty()
+                || request
+                    .writes
+                    .iter()
+                    .any(|write| matches!(write, Write::Import { .. })))
+    }
+}
+
+/// Gives every request of `group` the same answer.
+fn answer(group: Vec<Request>, outcome: Result<Vec<Written>, String>) {
+    for request in group {
+        let reply = outcome.clone().map_err(io::Error::other);
+        let _ = request.reply.send(reply);
+    }
+}
+
+/// Gives each request of `group` its own results, or all the same error.
+fn answer_each(group: Vec<Request>, outcome: Result<Vec<Vec<Written>>, String>) {
+    match outcome {
+        Ok(results) => {
+            for (request, result) in group.into_iter().zip(results) {
+                let _ = request.reply.send(Ok(result));
+            }
+        }
+        Err(error) => answer(group, Err(error)),
+    }
+}
+
+fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Vec<Vec<Written>>> {
+    let mut results = Vec::with_capacity(group.len());
+    let mut records = txn.open_table(RECORDS).map_err(io_error)?;
+    let mut changes = txn.open_table(CHANGES).map_err(io_error)?;
+    let mut summaries = txn.open_table(SUMMARIES).map_err(io_error)?;
+    for request in group {
+        if request.writes.is_empty() {
+            results.push(Vec::new());
+            continue;
+        }
+        let workload = request.workload.as_str();
+        let mut summary = match summaries.get(workload).map_err(io_error)? {
+            Some(bytes) => Summary::decode(bytes.value())?,
+            None => Summary::default(),
+        };
+        let mut done = Vec::with_capacity(request.writes.len());
+        for (write, new_hash) in request.writes.iter().zip(&request.new_hashes) {
+            let mut tables = Tables {
+                records: &mut records,
+                changes: &mut changes,
+            };
+            done.push(tables.apply(workload, write, *new_hash, &mut summary)?);
+        }
+        if summary == Summary::default() {
+            summaries.remove(workload).map_err(io_error)?;
+        } else {
+            summaries
+                .insert(workload, summary.encode().as_slice())
+                .map_err(io_error)?;
+        }
+        results.push(done);
+    }
     Ok(results)
 }
 
@@ -618,23 +736,31 @@ impl Tables<'_, '_> {
                 value,
                 version,
             } => {
-                self.remove_record(workload, key, summary)?;
                 summary.seq += 1;
-                match value {
+                let replaced = match value {
                     Some(value) => {
-                        let record = StoredRecord {
-                            version: *version,
-                            seq: summary.seq,
-                            value: value.clone(),
-                        };
-                        let hash = new_hash(key, value);
-                        self.restore(workload, key, &record, hash, summary)?;
+                        let record = StoredRecord::encode_parts(*version, summary.seq, value);
+                        let old = self
+                            .records
+                            .insert((workload, key.as_str()), record.as_slice())
+                            .map_err(io_error)?;
+                        summary.records += 1;
+                        summary.bytes += (key.len() + value.len()) as u64;
+                        summary.digest.add(&new_hash(key, value));
+                        old.map(|old| StoredRecord::decode(old.value()))
+                            .transpose()?
                     }
                     None => {
-                        self.changes
-                            .insert((workload, summary.seq), key.as_str())
+                        let old = self
+                            .records
+                            .remove((workload, key.as_str()))
                             .map_err(io_error)?;
+                        old.map(|old| StoredRecord::decode(old.value()))
+                            .transpose()?
                     }
+                };
+                if let Some(old) = replaced {
+                    self.forget(workload, key, &old, summary)?;
                 }
                 Ok(Written::Imported)
             }
@@ -660,17 +786,30 @@ impl Tables<'_, '_> {
         key: &str,
         summary: &mut Summary,
     ) -> io::Result<Option<StoredRecord>> {
-        let Some(old) = self.records.remove((workload, key)).map_err(io_error)? else {
-            return Ok(None);
+        let old = match self.records.remove((workload, key)).map_err(io_error)? {
+            Some(old) => StoredRecord::decode(old.value())?,
+            None => return Ok(None),
         };
-        let old = StoredRecord::decode(old.value())?;
+        self.forget(workload, key, &old, summary)?;
+        Ok(Some(old))
+    }
+
+    /// Takes a record already out of the records table out of the summary and the
+    /// changes index.
+    fn forget(
+        &mut self,
+        workload: &str,
+        key: &str,
+        old: &StoredRecord,
+        summary: &mut Summary,
+    ) -> io::Result<()> {
         self.changes.remove((workload, old.seq)).map_err(io_error)?;
         summary.records = summary.records.saturating_sub(1);
         summary.bytes = summary
             .bytes
             .saturating_sub((key.len() + old.value.len()) as u64);
         summary.digest.subtract(&record_hash(key, &old.value));
-        Ok(Some(old))
+        Ok(())
     }
 
     /// Puts a record in, and in the summary and the changes index.
@@ -800,7 +939,7 @@ mod tests {
         let second = store.import_unsynced("w", second).expect("queued");
         second.applied().await.expect("applied");
         first.applied().await.expect("applied");
-        store.sync().await.expect("synced");
+        store.sync("w").await.expect("synced");
         let summary = store.summary("w").await.expect("summary");
         drop(store);
         let store = WorkloadStore::open(dir.path()).expect("reopened");
@@ -808,6 +947,22 @@ mod tests {
         assert_eq!((record.version, record.value.as_slice()), (2, &b"2"[..]));
         assert_eq!(store.summary("w").await.expect("summary"), summary);
         assert_eq!((summary.records, summary.bytes), (2, 4));
+        // Imports stay out of the changes index; a write made here is in it.
+        let (changed, _, _) = store
+            .export_changes("w", 0, 10, 1 << 20)
+            .await
+            .expect("changes");
+        assert!(changed.is_empty(), "{changed:?}");
+        store
+            .write("w", vec![put("a", "3", None)])
+            .await
+            .expect("written");
+        let (changed, _, _) = store
+            .export_changes("w", 0, 10, 1 << 20)
+            .await
+            .expect("changes");
+        let keys: Vec<&str> = changed.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["a"]);
         // The digest is the one a plain write of the same records gives.
         store
             .write("same", vec![put("k", "2", None), put("a", "1", None)])
