@@ -141,6 +141,7 @@ fn print_status(shown: &Value) {
         "eta",
         "downtime_ms",
         "waiting",
+        "preempted_by",
         "error",
     ] {
         println!("{field:<15} {}", text(&shown[field]));

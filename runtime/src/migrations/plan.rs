@@ -57,6 +57,15 @@ fn ms(nanos: i64) -> u64 {
 }
 
 impl MigrationPlan {
+    /// Its rank among migrations from the same source: an emergency above every
+    /// priority (1..10).
+    pub fn rank(&self) -> i64 {
+        match self.strategy {
+            Strategy::Emergency => i64::MAX,
+            _ => self.priority,
+        }
+    }
+
     pub fn from_ir(migration: &ir::Migration) -> Result<MigrationPlan, String> {
         let strategy = match migration.strategy.as_str() {
             "live" => Strategy::Live,

@@ -344,15 +344,35 @@ impl Migrations {
             }
         };
         record.updated_at_ms = now_ms;
-        let (id, over) = (record.id.clone(), record.phase.is_over());
-        if over {
-            for other in self.by_id.values_mut() {
-                if other.preempted_by.as_deref() == Some(id.as_str()) {
-                    other.preempted_by = None;
-                }
-            }
-        }
+        let source = record.plan.from.clone();
+        self.reassess_preemption(&source);
         answer
+    }
+
+    /// Who goes first among the migrations from `source`: one still copying (planning,
+    /// pre_sync, sync) waits, `preempted_by` the highest-ranked other unfinished, unpaused
+    /// one that outranks it — an emergency above every priority, then `priority` (10
+    /// highest). Equals copy side by side. Ties between those ranked above go to the
+    /// earliest started, then the smallest id, so every node picks the same.
+    fn reassess_preemption(&mut self, source: &str) {
+        let ahead: Vec<(i64, u64, String)> = self
+            .by_id
+            .values()
+            .filter(|m| m.plan.from == source && !m.phase.is_over() && !m.paused)
+            .map(|m| (m.plan.rank(), m.started_at_ms, m.id.clone()))
+            .collect();
+        for record in self.by_id.values_mut() {
+            if record.plan.from != source {
+                continue;
+            }
+            let rank = record.plan.rank();
+            let copying = matches!(record.phase, Phase::Planning | Phase::PreSync | Phase::Sync);
+            record.preempted_by = ahead
+                .iter()
+                .filter(|(other, _, id)| copying && *other > rank && *id != record.id)
+                .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)))
+                .map(|(_, _, id)| id.clone());
+        }
     }
 
     fn start(
@@ -397,13 +417,6 @@ impl Migrations {
                 None => return refused(format!("{MAX_MIGRATIONS} migrations are unfinished")),
             }
         }
-        if plan.strategy == Strategy::Emergency {
-            for other in self.by_id.values_mut() {
-                if !other.phase.is_over() && other.plan.from == plan.from {
-                    other.preempted_by = Some(id.to_string());
-                }
-            }
-        }
         self.by_id.insert(
             id.to_string(),
             MigrationRecord {
@@ -422,6 +435,7 @@ impl Migrations {
                 target_cleaned: false,
             },
         );
+        self.reassess_preemption(&plan.from);
         MigrationAnswer::Done {
             phase: Phase::Planning,
         }
@@ -522,7 +536,7 @@ mod tests {
 
     fn setup() -> (Migrations, Workloads) {
         let mut workloads = Workloads::default();
-        for name in ["a", "b"] {
+        for name in ["a", "b", "c"] {
             workloads.apply(
                 &WorkloadCommand::Create {
                     name: name.into(),
@@ -628,5 +642,55 @@ mod tests {
         assert!(migrations
             .get("slow")
             .is_some_and(MigrationRecord::may_move));
+    }
+
+    #[test]
+    fn a_higher_priority_copies_first_from_its_source_and_equals_side_by_side() {
+        let (mut migrations, mut workloads) = setup();
+        let start = |id: &str, workload: &str, priority| {
+            let mut plan = plan(id, workload, Strategy::Live);
+            plan.priority = priority;
+            MigrationCommand::Start {
+                id: id.into(),
+                plan,
+            }
+        };
+        let preempted_by = |migrations: &Migrations, id: &str| {
+            migrations
+                .get(id)
+                .and_then(|m| m.preempted_by.clone())
+                .unwrap_or_default()
+        };
+        migrations.apply(&start("low", "a", 3), 1, &mut workloads);
+        migrations.apply(&start("also_low", "c", 3), 2, &mut workloads);
+        assert_eq!(preempted_by(&migrations, "also_low"), "");
+        migrations.apply(&start("high", "b", 8), 3, &mut workloads);
+        assert_eq!(preempted_by(&migrations, "low"), "high");
+        assert_eq!(preempted_by(&migrations, "also_low"), "high");
+        assert_eq!(preempted_by(&migrations, "high"), "");
+        migrations.apply(
+            &MigrationCommand::Pause { id: "high".into() },
+            4,
+            &mut workloads,
+        );
+        // Paused, it lets the others copy; resumed, it goes first again.
+        assert_eq!(preempted_by(&migrations, "low"), "");
+        migrations.apply(
+            &MigrationCommand::Resume { id: "high".into() },
+            4,
+            &mut workloads,
+        );
+        assert_eq!(preempted_by(&migrations, "low"), "high");
+        let fail = MigrationCommand::Advance {
+            id: "high".into(),
+            from: Phase::Planning,
+            to: Phase::Failed,
+            progress: Progress::default(),
+            downtime_ms: None,
+            error: Some("gave up".into()),
+        };
+        migrations.apply(&fail, 5, &mut workloads);
+        assert_eq!(preempted_by(&migrations, "low"), "");
+        assert_eq!(preempted_by(&migrations, "also_low"), "");
     }
 }
