@@ -120,6 +120,42 @@ fn a_workload_lives_on_its_edge_and_is_reached_through_any_node() {
     let not_json = cluster.call(1, "PUT", "/v1/workloads/cache/records/k2", Some("{"));
     assert_eq!(not_json.status, 400);
 
+    // A write sent again with its Idempotency-Key (a client's retry, through another
+    // node) is answered as the first time and not applied again.
+    let token = cluster.token(1);
+    let send = |via: u64, method: &str, id: &str, body: Option<&str>| {
+        http::request_with_headers(
+            cluster.url(via),
+            method,
+            "/v1/workloads/cache/records/once",
+            Some(&token),
+            &[("Idempotency-Key", id)],
+            body.map(str::as_bytes),
+        )
+        .expect("the node answers")
+    };
+    for via in [1, 3] {
+        let put = send(via, "PUT", "put-1", Some("10"));
+        assert_eq!((put.status, put.json()), (200, json!({"version": 1})));
+    }
+    let put = send(1, "PUT", "put-2", Some("20"));
+    assert_eq!(put.json(), json!({"version": 2}));
+    let again = send(3, "PUT", "put-1", Some("10"));
+    assert_eq!(again.json(), json!({"version": 1}));
+    let read = cluster.call(1, "GET", "/v1/workloads/cache/records/once", None);
+    assert_eq!(
+        (read.json(), read.header("x-edgeflow-version")),
+        (json!(20), Some("2"))
+    );
+    for _ in 0..2 {
+        let deleted = send(3, "DELETE", "delete-1", None);
+        assert_eq!(deleted.json(), json!({"deleted": true}));
+    }
+    let too_long = "x".repeat(257);
+    let refused = send(1, "PUT", &too_long, Some("1"));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("Idempotency-Key"), "{}", refused.body);
+
     // Filled through node 3; the same records on another edge give the same digest.
     fill(&cluster, 3, "cache");
     let cache = show(&cluster, 1, "cache");
@@ -175,6 +211,19 @@ fn a_workload_lives_on_its_edge_and_is_reached_through_any_node() {
     )
     .expect("node 2 answers");
     assert_eq!(forged.status, 403, "{}", forged.body);
+    // Nor may a worker name its write with a step's id that is not its own (the
+    // step's own write would be answered as done, and skipped).
+    let foreign = http::request(
+        cluster.url(2),
+        "POST",
+        "/v1/ops/workload",
+        Some(worker_token.trim()),
+        Some(
+            br#"{"workload": "cache", "op": "put", "key": "x", "value": 1, "once": "run/step/1"}"#,
+        ),
+    )
+    .expect("node 2 answers");
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
     assert_eq!(show(&cluster, 1, "cache")["records"], 3001);
 
     let cache_now = show(&cluster, 1, "cache");

@@ -136,6 +136,7 @@ fn put<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
             key: key.clone(),
             value: args.json("value")?,
             if_version,
+            once: Some(context.idempotency_key()),
         };
         if let Some(answer) = on_workload(context, &ns, op).await {
             return match answer? {
@@ -169,7 +170,10 @@ fn put<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
 fn delete<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
         let (ns, key) = address(args)?;
-        let op = RecordOp::Delete { key: key.clone() };
+        let op = RecordOp::Delete {
+            key: key.clone(),
+            once: Some(context.idempotency_key()),
+        };
         if let Some(answer) = on_workload(context, &ns, op).await {
             return match answer? {
                 RecordAnswer::Deleted { deleted } => Ok(success(deleted)),

@@ -44,11 +44,22 @@ impl Reply {
     }
 }
 
-/// A request's head: one request per connection, JSON, with the token when given.
-fn head(method: &str, path: &str, address: &str, token: Option<&str>, length: usize) -> String {
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+/// A request's head: one request per connection, JSON, with the token when given
+/// and `extra` headers.
+fn head(
+    method: &str,
+    path: &str,
+    address: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    length: usize,
+) -> String {
+    let mut headers = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    for (name, value) in extra {
+        headers.push_str(&format!("{name}: {value}\r\n"));
+    }
     format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Content-Type: application/json\r\n\
          Content-Length: {length}\r\nConnection: close\r\n\r\n"
     )
 }
@@ -61,11 +72,23 @@ pub fn request(
     token: Option<&str>,
     body: Option<&[u8]>,
 ) -> std::io::Result<Reply> {
+    request_with_headers(base, method, path, token, &[], body)
+}
+
+/// `request` with `extra` headers.
+pub fn request_with_headers(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> std::io::Result<Reply> {
     let address = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(address)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.unwrap_or_default();
-    stream.write_all(head(method, path, address, token, body.len()).as_bytes())?;
+    stream.write_all(head(method, path, address, token, extra, body.len()).as_bytes())?;
     // A node may answer (413) before reading a large body and close; that is an answer.
     let _ = stream.write_all(body);
     let mut response = Vec::new();
@@ -113,7 +136,7 @@ pub fn call(
     stream.set_write_timeout(Some(timeout)).map_err(lost)?;
     let body = body.unwrap_or_default();
     stream
-        .write_all(head(method, path, address, token, body.len()).as_bytes())
+        .write_all(head(method, path, address, token, &[], body.len()).as_bytes())
         .map_err(lost)?;
     stream.write_all(body).map_err(lost)?;
     let mut response = Vec::new();

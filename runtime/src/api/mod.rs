@@ -17,7 +17,7 @@ mod error;
 mod fleet;
 mod json_numbers;
 mod metrics;
-mod ops;
+pub(crate) mod ops;
 mod runs;
 mod serve;
 mod state;

@@ -103,7 +103,11 @@ async fn holds_here_or_on_leader(
 }
 
 /// A worker may key its writes only with the keys of steps assigned to it.
-async fn check_worker_key(state: &ApiState, worker: u64, key: &str) -> Result<(), ApiError> {
+pub(crate) async fn check_worker_key(
+    state: &ApiState,
+    worker: u64,
+    key: &str,
+) -> Result<(), ApiError> {
     let owned = key.to_string();
     let check = move |s: &Replicated| key_of_step_assigned_to(s, worker, &owned);
     if holds_here_or_on_leader(state, check).await? {

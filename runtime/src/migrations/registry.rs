@@ -6,7 +6,7 @@
 //! The cutover and the end of a rollback move the workload's placement in the same
 //! command (`workloads` slice), so routing and the migration never disagree.
 
-use super::plan::{MigrationPlan, Strategy};
+use super::plan::MigrationPlan;
 use crate::workloads::Workloads;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -511,6 +511,7 @@ fn rollback(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migrations::plan::Strategy;
     use crate::workloads::WorkloadCommand;
 
     fn plan(name: &str, workload: &str, strategy: Strategy) -> MigrationPlan {

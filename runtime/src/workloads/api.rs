@@ -15,7 +15,7 @@ use crate::command::{Command, Response as Answer};
 use crate::trust::Caller;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -175,10 +175,41 @@ pub async fn get_record(
     }
 }
 
+/// The request's `Idempotency-Key` header as its write id (see `RecordOp::Put`), in
+/// a space of its own: a client's id can never be a step's (`RUN/STEP/ATTEMPT`), so no
+/// client can pass off a write as a step's and have the step's own write skipped.
+fn write_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get(IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(value) => match value.to_str() {
+            Ok(id) if !id.is_empty() && id.len() <= MAX_IDEMPOTENCY_KEY_BYTES => {
+                Ok(Some(format!("{CLIENT_WRITE_ID}{id}")))
+            }
+            Ok(id) => Err(ApiError::BadRequest(format!(
+                "an Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes, not {}",
+                id.len()
+            ))),
+            Err(_) => Err(ApiError::BadRequest(
+                "an Idempotency-Key is visible ASCII".into(),
+            )),
+        },
+    }
+}
+
+/// The longest `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 256;
+
+/// What a client's write id starts with.
+const CLIENT_WRITE_ID: &str = "client:";
+
+/// The header a client names a write with, to send it again safely.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 pub async fn put_record(
     State(state): State<Arc<ApiState>>,
     Path((name, key)): Path<(String, String)>,
     Query(options): Query<PutOptions>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let value: Value = json_body(&body)?;
@@ -186,6 +217,7 @@ pub async fn put_record(
         key,
         value,
         if_version: options.if_version,
+        once: write_id(&headers)?,
     };
     match state.node.workload(&name, op).await? {
         RecordAnswer::Put {
@@ -203,8 +235,13 @@ pub async fn put_record(
 pub async fn delete_record(
     State(state): State<Arc<ApiState>>,
     Path((name, key)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    match state.node.workload(&name, RecordOp::Delete { key }).await? {
+    let op = RecordOp::Delete {
+        key,
+        once: write_id(&headers)?,
+    };
+    match state.node.workload(&name, op).await? {
         RecordAnswer::Deleted { deleted } => Ok(Json(json!({ "deleted": deleted }))),
         other => Err(unexpected(other)),
     }
@@ -218,6 +255,13 @@ pub async fn op(
     body: Bytes,
 ) -> Result<Json<RecordAnswer>, ApiError> {
     let request: WorkloadRequest = json_body(&body)?;
+    if let (
+        Caller::Worker(worker),
+        RecordOp::Put { once: Some(id), .. } | RecordOp::Delete { once: Some(id), .. },
+    ) = (caller, &request.op)
+    {
+        crate::api::ops::check_worker_key(&state, worker, id).await?;
+    }
     let answer = if request.forwarded {
         if !matches!(caller, Caller::Member(_)) {
             return Err(ApiError::Forbidden(

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 /// The longest record key.
 pub const MAX_KEY_BYTES: usize = 1_024;
+/// The longest write id (`once`).
+pub const MAX_WRITE_ID_BYTES: usize = 512;
 /// The most records one scan answers.
 pub const MAX_SCAN: usize = 10_000;
 /// The largest value `fill` writes.
@@ -23,14 +25,20 @@ pub enum RecordOp {
     Get {
         key: String,
     },
+    /// With `once`, a write id: sent again with it (a retry, a replayed step), the
+    /// put is answered as the first time and not applied again.
     Put {
         key: String,
         value: Value,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         if_version: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        once: Option<String>,
     },
     Delete {
         key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        once: Option<String>,
     },
     Scan {
         #[serde(default)]
@@ -63,12 +71,20 @@ impl RecordOp {
     pub fn check(&self) -> Result<(), WorkloadError> {
         let bad = |reason: String| Err(WorkloadError::BadInput(reason));
         match self {
-            RecordOp::Get { key } | RecordOp::Put { key, .. } | RecordOp::Delete { key }
+            RecordOp::Get { key } | RecordOp::Put { key, .. } | RecordOp::Delete { key, .. }
                 if key.is_empty() || key.len() > MAX_KEY_BYTES =>
             {
                 return bad(format!(
                     "a record key is 1 to {MAX_KEY_BYTES} bytes, not {}",
                     key.len()
+                ));
+            }
+            RecordOp::Put { once: Some(id), .. } | RecordOp::Delete { once: Some(id), .. }
+                if id.is_empty() || id.len() > MAX_WRITE_ID_BYTES =>
+            {
+                return bad(format!(
+                    "a write id is 1 to {MAX_WRITE_ID_BYTES} bytes, not {}",
+                    id.len()
                 ));
             }
             RecordOp::Scan { limit, .. } if *limit > MAX_SCAN => {
@@ -146,7 +162,14 @@ pub async fn serve_here(
     op: RecordOp,
 ) -> Result<RecordAnswer, WorkloadError> {
     op.check()?;
-    let write_one = |write: Write| async move {
+    let write_one = |write: Write, once: Option<String>| async move {
+        let write = match once {
+            Some(id) => Write::Once {
+                id,
+                write: Box::new(write),
+            },
+            None => write,
+        };
         let written = store.write(workload, vec![write]).await.map_err(storage)?;
         written
             .into_iter()
@@ -163,21 +186,21 @@ pub async fn serve_here(
             key,
             value,
             if_version,
+            once,
         } => {
             let value =
                 serde_json::to_vec(&value).map_err(|e| WorkloadError::BadInput(e.to_string()))?;
-            match write_one(Write::Put {
+            let put = Write::Put {
                 key,
                 value,
                 if_version,
-            })
-            .await?
-            {
+            };
+            match write_one(put, once).await? {
                 Written::Put { success, version } => Ok(RecordAnswer::Put { success, version }),
                 other => Err(WorkloadError::Storage(format!("unexpected: {other:?}"))),
             }
         }
-        RecordOp::Delete { key } => match write_one(Write::Delete { key }).await? {
+        RecordOp::Delete { key, once } => match write_one(Write::Delete { key }, once).await? {
             Written::Deleted(deleted) => Ok(RecordAnswer::Deleted { deleted }),
             other => Err(WorkloadError::Storage(format!("unexpected: {other:?}"))),
         },
@@ -211,7 +234,7 @@ pub async fn serve_here(
             Ok(RecordAnswer::Filled { records })
         }
         RecordOp::Drop => {
-            write_one(Write::Drop).await?;
+            write_one(Write::Drop, None).await?;
             Ok(RecordAnswer::Dropped)
         }
     }

@@ -241,7 +241,7 @@ impl Node {
             ));
         };
         let key = match &op {
-            RecordOp::Put { key, .. } | RecordOp::Delete { key } => key.clone(),
+            RecordOp::Put { key, .. } | RecordOp::Delete { key, .. } => key.clone(),
             _ => {
                 return Err(WorkloadError::BadInput(format!(
                     "workload `{workload}` is being migrated (cut over, its old copy not removed yet): fill or remove it once the migration ends"

@@ -32,6 +32,15 @@ const RECORDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("reco
 const CHANGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("changes");
 /// workload → its summary.
 const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("summaries");
+/// (workload, write id) → when it was applied (ms) and what it did: a write sent
+/// again with the same id (a retry, a replayed step) is answered from here.
+const APPLIED: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("applied");
+/// (workload, when applied in ms, write id): the order `APPLIED` is forgotten in.
+const APPLIED_AT: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("applied_at");
+/// How long a write id is remembered.
+pub const WRITE_ID_KEPT: std::time::Duration = std::time::Duration::from_secs(3_600);
+/// Expired write ids forgotten per write at most (the rest on later writes).
+const FORGET_PER_WRITE: usize = 16;
 
 /// Write requests one transaction takes at most.
 const GROUP_COMMIT_MAX: usize = 256;
@@ -142,6 +151,12 @@ pub enum Write {
     Delete {
         key: String,
     },
+    /// `write` (a put or a delete) unless a write with this id was applied in the last
+    /// `WRITE_ID_KEPT`: then what that one did, and nothing more.
+    Once {
+        id: String,
+        write: Box<Write>,
+    },
     /// Every record of the workload, and its summary.
     Drop,
     /// Sets `key` to exactly this record (none: absent), as copied from another node:
@@ -157,6 +172,7 @@ impl Write {
     /// The hash of the record it leaves (none: it leaves none).
     fn new_hash(&self) -> Option<[u8; 32]> {
         match self {
+            Write::Once { write, .. } => write.new_hash(),
             Write::Put { key, value, .. }
             | Write::Import {
                 key,
@@ -169,16 +185,21 @@ impl Write {
 }
 
 fn written_bytes(writes: &[Write]) -> usize {
-    writes
-        .iter()
-        .map(|write| match write {
+    writes.iter().map(Write::bytes).sum()
+}
+
+impl Write {
+    /// The value bytes it writes.
+    fn bytes(&self) -> usize {
+        match self {
             Write::Put { value, .. }
             | Write::Import {
                 value: Some(value), ..
             } => value.len(),
+            Write::Once { write, .. } => write.bytes(),
             _ => 0,
-        })
-        .sum()
+        }
+    }
 }
 
 /// What a write did.
@@ -188,6 +209,44 @@ pub enum Written {
     Deleted(bool),
     Dropped,
     Imported,
+}
+
+impl Written {
+    /// Its record in `APPLIED`, after the time it was applied (a put or a delete).
+    fn encode_applied(self, at_ms: u64) -> Vec<u8> {
+        let mut bytes = at_ms.to_le_bytes().to_vec();
+        match self {
+            Written::Put { success, version } => {
+                bytes.push(u8::from(success));
+                bytes.extend_from_slice(&version.to_le_bytes());
+            }
+            Written::Deleted(deleted) => bytes.push(2 + u8::from(deleted)),
+            Written::Dropped | Written::Imported => {}
+        }
+        bytes
+    }
+
+    /// When it was applied and what it did, from its record in `APPLIED`.
+    fn decode_applied(bytes: &[u8]) -> io::Result<(u64, Written)> {
+        let damaged = || io::Error::other("a remembered write id is damaged");
+        let number = |range: std::ops::Range<usize>| -> io::Result<u64> {
+            let raw: [u8; 8] = bytes
+                .get(range)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(damaged)?;
+            Ok(u64::from_le_bytes(raw))
+        };
+        let at_ms = number(0..8)?;
+        let written = match bytes.get(8) {
+            Some(flag @ (0 | 1)) if bytes.len() == 17 => Written::Put {
+                success: *flag == 1,
+                version: number(9..17)?,
+            },
+            Some(flag @ (2 | 3)) if bytes.len() == 9 => Written::Deleted(*flag == 3),
+            _ => return Err(damaged()),
+        };
+        Ok((at_ms, written))
+    }
 }
 
 /// Writes with their records' hashes worked out — the digest's hashing is most of a
@@ -259,6 +318,8 @@ impl WorkloadStore {
         txn.open_table(RECORDS).map_err(io_error)?;
         txn.open_table(CHANGES).map_err(io_error)?;
         txn.open_table(SUMMARIES).map_err(io_error)?;
+        txn.open_table(APPLIED).map_err(io_error)?;
+        txn.open_table(APPLIED_AT).map_err(io_error)?;
         txn.commit().map_err(io_error)?;
         let db = Arc::new(db);
         let (writer, requests) = mpsc::channel();
@@ -644,6 +705,11 @@ fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Ve
     let mut records = txn.open_table(RECORDS).map_err(io_error)?;
     let mut changes = txn.open_table(CHANGES).map_err(io_error)?;
     let mut summaries = txn.open_table(SUMMARIES).map_err(io_error)?;
+    let mut applied = txn.open_table(APPLIED).map_err(io_error)?;
+    let mut applied_at = txn.open_table(APPLIED_AT).map_err(io_error)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     for request in group {
         if request.writes.is_empty() {
             results.push(Vec::new());
@@ -659,6 +725,9 @@ fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Ve
             let mut tables = Tables {
                 records: &mut records,
                 changes: &mut changes,
+                applied: &mut applied,
+                applied_at: &mut applied_at,
+                now_ms,
             };
             done.push(tables.apply(workload, write, *new_hash, &mut summary)?);
         }
@@ -677,6 +746,9 @@ fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Ve
 struct Tables<'a, 'txn> {
     records: &'a mut redb::Table<'txn, (&'static str, &'static str), &'static [u8]>,
     changes: &'a mut redb::Table<'txn, (&'static str, u64), &'static str>,
+    applied: &'a mut redb::Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    applied_at: &'a mut redb::Table<'txn, (&'static str, u64, &'static str), ()>,
+    now_ms: u64,
 }
 
 impl Tables<'_, '_> {
@@ -687,8 +759,7 @@ impl Tables<'_, '_> {
         new_hash: Option<[u8; 32]>,
         summary: &mut Summary,
     ) -> io::Result<Written> {
-        let new_hash =
-            |key: &str, value: &[u8]| new_hash.unwrap_or_else(|| record_hash(key, value));
+        let hash_of = |key: &str, value: &[u8]| new_hash.unwrap_or_else(|| record_hash(key, value));
         match write {
             Write::Put {
                 key,
@@ -713,7 +784,7 @@ impl Tables<'_, '_> {
                     seq: summary.seq,
                     value: value.clone(),
                 };
-                let hash = new_hash(key, value);
+                let hash = hash_of(key, value);
                 self.restore(workload, key, &record, hash, summary)?;
                 Ok(Written::Put {
                     success: true,
@@ -746,7 +817,7 @@ impl Tables<'_, '_> {
                             .map_err(io_error)?;
                         summary.records += 1;
                         summary.bytes += (key.len() + value.len()) as u64;
-                        summary.digest.add(&new_hash(key, value));
+                        summary.digest.add(&hash_of(key, value));
                         old.map(|old| StoredRecord::decode(old.value()))
                             .transpose()?
                     }
@@ -764,11 +835,18 @@ impl Tables<'_, '_> {
                 }
                 Ok(Written::Imported)
             }
+            Write::Once { id, write } => self.apply_once(workload, id, write, new_hash, summary),
             Write::Drop => {
                 // Every key of `workload` sorts before (`workload` + NUL, "").
                 let after = format!("{workload}\0");
                 self.records
                     .retain_in((workload, "")..(after.as_str(), ""), |_, _| false)
+                    .map_err(io_error)?;
+                self.applied
+                    .retain_in((workload, "")..(after.as_str(), ""), |_, _| false)
+                    .map_err(io_error)?;
+                self.applied_at
+                    .retain_in((workload, 0, "")..(after.as_str(), 0, ""), |_, _| false)
                     .map_err(io_error)?;
                 self.changes
                     .retain_in((workload, 0)..=(workload, u64::MAX), |_, _| false)
@@ -777,6 +855,67 @@ impl Tables<'_, '_> {
                 Ok(Written::Dropped)
             }
         }
+    }
+
+    /// `write` once per `id` (see `Write::Once`); forgets a few expired ids.
+    fn apply_once(
+        &mut self,
+        workload: &str,
+        id: &str,
+        write: &Write,
+        new_hash: Option<[u8; 32]>,
+        summary: &mut Summary,
+    ) -> io::Result<Written> {
+        if !matches!(write, Write::Put { .. } | Write::Delete { .. }) {
+            return Err(io::Error::other("only a put or a delete has a write id"));
+        }
+        self.forget_expired_ids(workload)?;
+        let remembered = match self.applied.get((workload, id)).map_err(io_error)? {
+            Some(bytes) => Some(Written::decode_applied(bytes.value())?),
+            None => None,
+        };
+        if let Some((_, written)) = remembered {
+            return Ok(written);
+        }
+        let written = self.apply(workload, write, new_hash, summary)?;
+        self.applied
+            .insert(
+                (workload, id),
+                written.encode_applied(self.now_ms).as_slice(),
+            )
+            .map_err(io_error)?;
+        self.applied_at
+            .insert((workload, self.now_ms, id), ())
+            .map_err(io_error)?;
+        Ok(written)
+    }
+
+    fn forget_expired_ids(&mut self, workload: &str) -> io::Result<()> {
+        let kept_ms = WRITE_ID_KEPT.as_millis() as u64;
+        let before = self.now_ms.saturating_sub(kept_ms);
+        let expired: Vec<(u64, String)> = self
+            .applied_at
+            .range((workload, 0, "")..(workload, before, ""))
+            .map_err(io_error)?
+            .take(FORGET_PER_WRITE)
+            .map(|entry| {
+                entry
+                    .map(|(key, _)| {
+                        let (_, at, id) = key.value();
+                        (at, id.to_string())
+                    })
+                    .map_err(io_error)
+            })
+            .collect::<io::Result<_>>()?;
+        for (at, id) in expired {
+            self.applied_at
+                .remove((workload, at, id.as_str()))
+                .map_err(io_error)?;
+            self.applied
+                .remove((workload, id.as_str()))
+                .map_err(io_error)?;
+        }
+        Ok(())
     }
 
     /// Takes a record out, and out of the summary and the changes index.
@@ -972,5 +1111,65 @@ mod tests {
             store.summary("same").await.expect("summary").digest,
             summary.digest
         );
+    }
+
+    fn once(id: &str, write: Write) -> Write {
+        Write::Once {
+            id: id.into(),
+            write: Box::new(write),
+        }
+    }
+
+    /// A write sent again with its id is answered as the first time and changes
+    /// nothing; another id, or the same id after the workload is dropped, applies.
+    #[tokio::test]
+    async fn a_write_with_an_id_applies_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = WorkloadStore::open(dir.path()).expect("store");
+        let first = store
+            .write("w", vec![once("a", put("k", "1", None))])
+            .await
+            .expect("written");
+        let again = store
+            .write("w", vec![once("a", put("k", "1", None))])
+            .await
+            .expect("written");
+        let applied = Written::Put {
+            success: true,
+            version: 1,
+        };
+        assert_eq!((first[0], again[0]), (applied, applied));
+        let other = store
+            .write("w", vec![once("b", put("k", "2", None))])
+            .await
+            .expect("written");
+        assert_eq!(
+            other[0],
+            Written::Put {
+                success: true,
+                version: 2
+            }
+        );
+        let delete = || once("d", Write::Delete { key: "k".into() });
+        for _ in 0..2 {
+            let deleted = store.write("w", vec![delete()]).await.expect("written");
+            assert_eq!(deleted[0], Written::Deleted(true));
+        }
+        // Remembered across a reopen; forgotten with the workload.
+        drop(store);
+        let store = WorkloadStore::open(dir.path()).expect("reopened");
+        let again = store
+            .write("w", vec![once("a", put("k", "3", None))])
+            .await
+            .expect("written");
+        assert_eq!(again[0], applied);
+        assert!(store.get("w", "k").await.expect("read").is_none());
+        store.write("w", vec![Write::Drop]).await.expect("dropped");
+        let fresh = store
+            .write("w", vec![once("a", put("k", "3", None))])
+            .await
+            .expect("written");
+        assert_eq!(fresh[0], applied);
+        assert!(store.get("w", "k").await.expect("read").is_some());
     }
 }
