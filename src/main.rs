@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod commands;
 mod inputs;
+mod logging;
 mod output;
 mod parameters;
 mod pipeline;
@@ -40,6 +41,7 @@ fn end_quietly_on_broken_pipe(command: &cli::Command) {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     end_quietly_on_broken_pipe(&cli.command);
+    logging::init();
     let worker = std::thread::Builder::new()
         .name("edgeflow".into())
         .stack_size(COMPILER_STACK_BYTES)

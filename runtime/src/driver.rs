@@ -8,7 +8,6 @@
 use crate::command::{Command, Response};
 use crate::executor::{Executor, RunIdentity};
 use crate::node::{now_ms, Node};
-use crate::node_log;
 use crate::op::Registry;
 use crate::state::{RunRecord, RunStatus};
 use crate::user_ops::UserOps;
@@ -18,6 +17,7 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How long a driver's lease lasts without renewal: how long a run waits after its
 /// driver died.
@@ -107,13 +107,17 @@ impl Driver {
 
     /// Runs `run_id` to its end while this node holds the lease at `epoch`.
     async fn drive(&self, run_id: &str, epoch: u64) {
-        let result = tokio::select! {
-            result = self.execute(run_id) => result,
-            lost = self.keep_lease(run_id, epoch) => Err(lost),
+        let span = tracing::info_span!("run", run = run_id, epoch);
+        let driven = async {
+            let result = tokio::select! {
+                result = self.execute(run_id) => result,
+                lost = self.keep_lease(run_id, epoch) => Err(lost),
+            };
+            if let Err(reason) = result {
+                tracing::warn!("{reason}");
+            }
         };
-        if let Err(reason) = result {
-            node_log::warn(&reason, &[("run", run_id)]);
-        }
+        driven.instrument(span).await;
     }
 
     async fn execute(&self, run_id: &str) -> Result<(), String> {

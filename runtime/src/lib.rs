@@ -19,7 +19,6 @@ pub mod member;
 pub mod migrations;
 pub mod network;
 pub mod node;
-pub mod node_log;
 pub mod op;
 pub mod op_host;
 pub mod quotas;

@@ -14,7 +14,6 @@ use crate::dispatch::in_hand::StepsInHand;
 use crate::dispatch::outbox::Outbox;
 use crate::dispatch::perform::perform;
 use crate::dispatch::remote_host::RemoteHost;
-use crate::node_log;
 use crate::op::Registry;
 use crate::quotas::EdgeQuotas;
 use crate::state::assignments::{key, StepWork};
@@ -271,8 +270,7 @@ impl Worker {
     /// Runs a step (assigned at `seq`) and keeps its outcome in the outbox.
     async fn run_step(self: Arc<Self>, seq: u64, work: StepWork) {
         let holding = self.in_hand.hold();
-        let context = [("run", work.run_id.as_str()), ("step", work.step.as_str())];
-        node_log::info("running a placed step", &context);
+        tracing::info!(run = %work.run_id, step = %work.step, "running a placed step");
         let host = Arc::new(RemoteHost {
             link: self.link.clone(),
             edge: self.config.edge.clone(),
@@ -287,13 +285,10 @@ impl Worker {
             attempts: performed.attempts,
             started_at_us: performed.started_at_us,
         };
-        let context = [
-            ("run", finished.run_id.as_str()),
-            ("step", finished.step.as_str()),
-        ];
+        let (run, step) = (finished.run_id.as_str(), finished.step.as_str());
         match self.outbox.keep(&finished).await {
-            Ok(()) => node_log::info("kept a placed step's outcome in the outbox", &context),
-            Err(error) => node_log::warn(&error, &context),
+            Ok(()) => tracing::info!(run, step, "kept a placed step's outcome in the outbox"),
+            Err(error) => tracing::warn!(run, step, "{error}"),
         }
         drop(holding);
         self.outcome_kept.notify_one();
@@ -317,28 +312,26 @@ impl Worker {
         let waiting = match self.outbox.waiting().await {
             Ok(waiting) => waiting,
             Err(error) => {
-                node_log::warn(&error, &[]);
+                tracing::warn!("{error}");
                 return false;
             }
         };
         let path = format!("/v1/fleet/{}/finished", self.config.id);
         for finished in waiting {
-            let context = [
-                ("run", finished.run_id.as_str()),
-                ("step", finished.step.as_str()),
-            ];
+            let (run, step) = (finished.run_id.as_str(), finished.step.as_str());
             match self.link.post(&path, &finished).await {
-                Ok(_) => node_log::info("delivered a placed step's outcome", &context),
+                Ok(_) => tracing::info!(run, step, "delivered a placed step's outcome"),
                 // Refused for good: it can never be delivered, so it leaves the outbox
                 // too, and the log says so.
-                Err(refused @ LinkError::Rejected { .. }) => node_log::warn(
-                    &format!("the cluster refused a placed step's outcome: {refused}"),
-                    &context,
+                Err(refused @ LinkError::Rejected { .. }) => tracing::warn!(
+                    run,
+                    step,
+                    "the cluster refused a placed step's outcome: {refused}"
                 ),
                 Err(_) => return false,
             }
             if let Err(error) = self.outbox.delivered(&finished).await {
-                node_log::warn(&error, &[]);
+                tracing::warn!("{error}");
             }
         }
         true

@@ -22,7 +22,6 @@ use edgeflow_runtime::migrations::driver::drive_forever;
 use edgeflow_runtime::network::server;
 use edgeflow_runtime::network::tls::NodeTls;
 use edgeflow_runtime::node::{refuse_if_data_lost, MemberSetup, Node, Timing};
-use edgeflow_runtime::node_log;
 use edgeflow_runtime::triggers::relay::EventRelay;
 use edgeflow_runtime::trust::Trust;
 use edgeflow_runtime::worker::{labels, Worker};
@@ -148,7 +147,7 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     .await
     .map_err(|e| e.to_string())?;
     if let Err(refusal) = refuse_if_data_lost(&node, &config, &token, ca.as_deref()).await {
-        node_log::error(&refusal, &[("node", &config.id.to_string())]);
+        tracing::error!(node = config.id, "{refusal}");
         let _ = node.shutdown().await;
         return Err(refusal);
     }
@@ -228,9 +227,9 @@ async fn serve(config: NodeConfig, token: String, tls: Option<NodeTls>) -> Resul
     let shutdown = async move {
         tokio::select! {
             () = stop_signal() => {}
-            error = watched.fatal() => node_log::error(
-                &format!("Raft stopped after a fatal error; this node stops: {error}"),
-                &[("node", &node_id)],
+            error = watched.fatal() => tracing::error!(
+                node = %node_id,
+                "Raft stopped after a fatal error; this node stops: {error}"
             ),
         }
         stopping.cancel();

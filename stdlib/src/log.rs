@@ -1,4 +1,5 @@
-//! `log.emit`: a structured log line on stderr (stdout carries only a run's output).
+//! `log.emit`: a structured log line, through `tracing` (JSON on stderr; stdout carries
+//! only a run's output), inside the step's span (run, step, op).
 
 use crate::op_fn::{OpFn, OpFuture};
 use crate::result::success;
@@ -10,7 +11,7 @@ pub fn register(registry: &mut Registry) {
 
 const LEVELS: &[&str] = &["debug", "info", "warn", "error"];
 
-fn emit<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
+fn emit<'a>(_context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
     Box::pin(async move {
         let level = args.string("level")?;
         if !LEVELS.contains(&level) {
@@ -19,14 +20,14 @@ fn emit<'a>(context: &'a OpContext, args: &'a Args) -> OpFuture<'a> {
                 expected: "debug, info, warn or error",
             });
         }
-        let line = serde_json::json!({
-            "level": level,
-            "message": args.string("message")?,
-            "fields": args.json("fields")?,
-            "run": context.run_id,
-            "step": context.step,
-        });
-        eprintln!("{line}");
+        let message = args.string("message")?;
+        let fields = args.json("fields")?;
+        match level {
+            "debug" => tracing::debug!(fields = %fields, "{message}"),
+            "info" => tracing::info!(fields = %fields, "{message}"),
+            "warn" => tracing::warn!(fields = %fields, "{message}"),
+            _ => tracing::error!(fields = %fields, "{message}"),
+        }
         Ok(success(true))
     })
 }

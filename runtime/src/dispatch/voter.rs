@@ -7,7 +7,6 @@ use super::perform::perform;
 use super::signals::Topic;
 use crate::command::{Command, Response};
 use crate::node::Node;
-use crate::node_log;
 use crate::op::Registry;
 use crate::state::assignments::StepWork;
 use std::sync::Arc;
@@ -49,22 +48,20 @@ pub async fn serve(node: Arc<Node>, registry: Registry, in_hand: StepsInHand) {
                     started_at_us: performed.started_at_us,
                 };
                 drop(holding);
-                let context = [("run", work.run_id.as_str()), ("step", work.step.as_str())];
+                let (run, step) = (work.run_id.as_str(), work.step.as_str());
                 loop {
                     match node.write(report.clone()).await {
                         Ok(Response::Refused { reason }) => {
-                            node_log::warn(
-                                &format!("the cluster refused a placed step's outcome: {reason}"),
-                                &context,
+                            tracing::warn!(
+                                run,
+                                step,
+                                "the cluster refused a placed step's outcome: {reason}"
                             );
                             break;
                         }
                         Ok(_) => break,
                         Err(error) => {
-                            node_log::warn(
-                                &format!("cannot report a placed step yet: {error}"),
-                                &context,
-                            );
+                            tracing::warn!(run, step, "cannot report a placed step yet: {error}");
                             tokio::time::sleep(REPORT_RETRY).await;
                         }
                     }

@@ -6,6 +6,7 @@ use crate::op::{Args, Op, OpContext, OpError};
 use edgeflow_compiler::value::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// The wait before the first retry when no `backoff` is given.
 pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(100);
@@ -25,11 +26,19 @@ pub async fn call_with_retries(
     args: Args,
     policy: AttemptPolicy,
 ) -> (Result<Value, OpError>, u32) {
+    let span = tracing::info_span!(
+        "step",
+        run = %context.run_id,
+        step = %context.step,
+        op = %context.op,
+        attempt = tracing::field::Empty,
+    );
     let mut attempt = 0;
     loop {
         attempt += 1;
         context.attempt = attempt;
-        let call = op.call(&context, &args);
+        span.record("attempt", attempt);
+        let call = op.call(&context, &args).instrument(span.clone());
         let result = match policy.timeout {
             Some(limit) => match tokio::time::timeout(limit, call).await {
                 Ok(result) => result,

@@ -2,7 +2,6 @@
 //! left, most often), wait before trying again, doubling the wait up to a second, and
 //! say so in the log. Both listeners, Raft and the API, accept through this.
 
-use crate::node_log;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -17,9 +16,9 @@ pub async fn accept_with_backoff(listener: &TcpListener, what: &str) -> (TcpStre
         match listener.accept().await {
             Ok(accepted) => return accepted,
             Err(error) => {
-                node_log::warn(
-                    &format!("cannot accept {what}: {error}"),
-                    &[("retry_in_ms", &backoff.as_millis().to_string())],
+                tracing::warn!(
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "cannot accept {what}: {error}"
                 );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(BACKOFF_MOST);

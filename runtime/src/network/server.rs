@@ -12,7 +12,6 @@ use super::snapshot_chunks::{Assembly, Received};
 use super::tls::BoxedIo;
 use super::wire::{self, Answer, Call, Envelope, Hello, HelloReply, RemoteError};
 use crate::member::token_sha256;
-use crate::node_log;
 use crate::raft_types::TypeConfig;
 use crate::storage::StateStore;
 use crate::trust::Trust;
@@ -55,11 +54,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let _slot = slot;
             if let Err(reason) = accept(tcp, tls, raft, trust).await {
-                let peer = peer.to_string();
-                node_log::warn(
-                    &format!("raft connection closed: {reason}"),
-                    &[("peer", &peer)],
-                );
+                tracing::warn!(peer = %peer, "raft connection closed: {reason}");
             }
         });
     }
@@ -178,10 +173,7 @@ async fn connection(stream: BoxedIo, raft: RaftHandle, trust: Arc<Trust>) -> Res
                 if let Refusal::NotAMember { .. } = refusal {
                     break Err(refusal.to_string());
                 }
-                node_log::warn(
-                    &format!("refused a Raft call: {refusal}"),
-                    &[("from", &from.to_string())],
-                );
+                tracing::warn!(from = %from, "refused a Raft call: {refusal}");
                 continue;
             }
         }

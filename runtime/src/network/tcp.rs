@@ -159,10 +159,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         let error = match answer {
             Ok(response) => return Ok(response),
             Err(error) => {
-                crate::node_log::warn(
-                    &format!("cannot send a snapshot of {total} bytes: {error}"),
-                    &[("to", &self.target.to_string())],
-                );
+                tracing::warn!(to = %self.target, "cannot send a snapshot of {total} bytes: {error}");
                 rpc_error(error)
             }
         };

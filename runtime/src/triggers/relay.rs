@@ -170,6 +170,5 @@ impl EventRelay {
 }
 
 fn log(message: &str, detail: &str) {
-    let line = json!({"level": "warn", "message": message, "detail": detail});
-    eprintln!("{line}");
+    tracing::warn!(detail, "{message}");
 }

@@ -59,12 +59,11 @@ pub async fn schedule_forever(node: Arc<Node>) {
             .await;
         for tick in due {
             if let Err(reason) = fire(&node, &programs, &tick).await {
-                let line = json!({
-                    "level": "warn",
-                    "message": format!("trigger {} could not fire its tick: {reason}", tick.trigger_id),
-                    "tick_ms": tick.tick_ms,
-                });
-                eprintln!("{line}");
+                tracing::warn!(
+                    tick_ms = tick.tick_ms,
+                    "trigger {} could not fire its tick: {reason}",
+                    tick.trigger_id
+                );
             }
         }
     }

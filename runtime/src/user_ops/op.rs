@@ -58,14 +58,7 @@ impl Op for UserOp {
                     reason,
                 })?;
             for line in &output.log {
-                let record = serde_json::json!({
-                    "level": "info",
-                    "message": line,
-                    "op": self.declaration.path,
-                    "run": context.run_id,
-                    "step": context.step,
-                });
-                eprintln!("{record}");
+                tracing::info!(op = %self.declaration.path, "{line}");
             }
             self.output(&output.bytes)
         })
