@@ -360,3 +360,49 @@ fn rate_limits_hold_within_a_run_across_runs_and_per_key_on_one_data_dir() {
         assert_eq!(run("local_take", &[])["allowed"], expected);
     }
 }
+
+/// `log.emit` lines and the node's own events are JSON on stderr, each inside the
+/// span of the step it came from; `EDGEFLOW_LOG` filters them.
+#[test]
+fn log_lines_are_json_on_stderr_inside_their_step_and_filtered_by_edgeflow_log() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("run-logs");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("logs.edgeflow");
+    std::fs::write(
+        &file,
+        "workflow noted() {\n  let said = log.emit(message: \"hello\", level: \"warn\", fields: {n: 1})\n  let quiet = log.emit(message: \"detail\", level: \"debug\") after said\n  return said.success\n}\n",
+    )
+    .expect("written");
+    let file = file.to_string_lossy().into_owned();
+    let output = edgeflow(&["run", &file, "--ephemeral"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "true");
+    let lines: Vec<serde_json::Value> = stderr(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let said = lines
+        .iter()
+        .find(|line| line["message"] == "hello")
+        .unwrap_or_else(|| panic!("no line says hello: {lines:?}"));
+    assert_eq!(said["level"], "WARN");
+    assert_eq!(said["fields"], r#"{"n":1}"#);
+    assert_eq!(said["span"]["name"], "step");
+    assert_eq!(said["span"]["step"], "said");
+    assert_eq!(said["span"]["op"], "log.emit");
+    assert!(said["span"]["run"]
+        .as_str()
+        .is_some_and(|run| run.starts_with("run-")));
+    // Debug lines show only when asked for.
+    assert!(!lines.iter().any(|line| line["message"] == "detail"));
+    let verbose = std::process::Command::new(env!("CARGO_BIN_EXE_edgeflow"))
+        .args(["run", &file, "--ephemeral"])
+        .env("EDGEFLOW_LOG", "debug,openraft=warn")
+        .output()
+        .expect("edgeflow runs");
+    assert!(
+        stderr(&verbose).contains(r#""message":"detail""#),
+        "{}",
+        stderr(&verbose)
+    );
+}
