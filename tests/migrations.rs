@@ -375,6 +375,28 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
         s["bytes_sent"].as_u64() > still["bytes_sent"].as_u64()
     });
     assert_eq!(moving["phase"], "sync");
+    // A higher priority from the same source copies first: the slow copy waits, saying
+    // for which migration, until that one ends.
+    workload(&cluster, "urgent", "node_1", "10");
+    let urgent_file = migration(
+        &cluster,
+        "move_urgent",
+        "  from: node_1\n  to: node_2\n  workloads: [\"urgent\"]\n  priority: 9\n  compression: false",
+    );
+    let urgent = start(&cluster, "move_urgent", &urgent_file);
+    await_status(&cluster, &id, Duration::from_secs(10), |s| {
+        s["preempted_by"] == urgent.as_str()
+    });
+    await_status(
+        &cluster,
+        &urgent,
+        Duration::from_secs(60),
+        phase_is("completed"),
+    );
+    let released = await_status(&cluster, &id, Duration::from_secs(10), |s| {
+        s["preempted_by"].is_null()
+    });
+    assert_eq!(released["phase"], "sync");
     cli_ok(&cluster, 3, &["migrate", "pause", &id]);
     await_status(&cluster, &id, Duration::from_secs(10), phase_is("paused"));
     // Back to the first checkpoint: the copy continues from there.
