@@ -8,7 +8,7 @@ mod common;
 
 use common::cluster::Cluster;
 use common::gate::Gate;
-use common::stderr;
+use common::{stderr, stdout};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -296,6 +296,53 @@ fn a_worker_cut_off_keeps_events_and_delivers_each_once_on_reconnect() {
     assert_eq!(wrong[0]["status"], 403, "{wrong:?}");
     let none = sender(&site, "", &["structured"], hot(1).to_string());
     assert_eq!(none[0]["status"], 401, "{none:?}");
+    // Every other kind of token, relayed: only a member's and a client's with the
+    // `events` scope are let through (the cluster decides, the worker passes it on).
+    let client = |scope: &str, description: &str| {
+        let created = cluster.cli(
+            1,
+            &[
+                "token",
+                "create",
+                "--scope",
+                scope,
+                "--description",
+                description,
+            ],
+        );
+        assert!(created.status.success(), "{}", stderr(&created));
+        stdout(&created).trim().to_string()
+    };
+    let events = client("events", "sensors");
+    let reader = client("state:read", "dashboards");
+    let revoked = client("events", "retired sensors");
+    let listed = cluster.cli(1, &["token", "list", "--format", "json"]);
+    let listed: Value = serde_json::from_str(&stdout(&listed)).expect("JSON");
+    let revoked_id = listed["tokens"]
+        .as_array()
+        .and_then(|tokens| {
+            tokens
+                .iter()
+                .find(|t| t["description"] == "retired sensors")
+        })
+        .and_then(|t| t["id"].as_str())
+        .expect("the token to revoke is listed")
+        .to_string();
+    let revoke = cluster.cli(1, &["token", "revoke", &revoked_id]);
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    let own = std::fs::read_to_string(cluster.token_file(103)).expect("worker token");
+    let other = std::fs::read_to_string(cluster.dir.join("w1.token")).expect("worker token");
+    for (kind, token, status) in [
+        ("a client's with `events`", events.as_str(), 202),
+        ("a client's without `events`", reader.as_str(), 403),
+        ("a revoked client's", revoked.as_str(), 403),
+        ("this worker's own", own.trim(), 403),
+        ("another worker's", other.trim(), 403),
+    ] {
+        // The event sent first again: accepted, it starts nothing new.
+        let answer = sender(&site, token, &["structured"], hot(1).to_string());
+        assert_eq!(answer[0]["status"], status, "{kind}: {answer:?}");
+    }
 
     uplink.cut();
     for n in [2, 3, 4, 2] {
