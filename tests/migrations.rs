@@ -383,6 +383,21 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
         "move_urgent",
         "  from: node_1\n  to: node_2\n  workloads: [\"urgent\"]\n  priority: 9\n  compression: false",
     );
+    // A write made with an Idempotency-Key before the move is still applied once when
+    // sent again after it: the key moves with the workload.
+    let token = cluster.token(1);
+    let keyed = |via: u64| {
+        common::http::request_with_headers(
+            cluster.url(via),
+            "PUT",
+            "/v1/workloads/urgent/records/keyed",
+            Some(&token),
+            &[("Idempotency-Key", "order-1")],
+            Some(b"1"),
+        )
+        .expect("the node answers")
+    };
+    assert_eq!(keyed(1).json(), serde_json::json!({"version": 1}));
     let urgent = start(&cluster, "move_urgent", &urgent_file);
     await_status(&cluster, &id, Duration::from_secs(10), |s| {
         s["preempted_by"] == urgent.as_str()
@@ -393,6 +408,9 @@ fn operators_pause_roll_back_and_are_told_what_is_wrong() {
         Duration::from_secs(60),
         phase_is("completed"),
     );
+    assert_eq!(keyed(3).json(), serde_json::json!({"version": 1}));
+    let kept = cluster.call(3, "GET", "/v1/workloads/urgent/records/keyed", None);
+    assert_eq!(kept.header("x-edgeflow-version"), Some("1"));
     let released = await_status(&cluster, &id, Duration::from_secs(10), |s| {
         s["preempted_by"].is_null()
     });

@@ -16,7 +16,7 @@ use super::transfer::{self, Batch, ExportFrom, ExportRequest};
 use crate::command::{Command, Response};
 use crate::member::NodeInfo;
 use crate::node::Node;
-use crate::workloads::{Prepared, Queued, SideOp, Write};
+use crate::workloads::{Prepared, Queued, RememberedId, SideOp, Write};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -36,6 +36,10 @@ const IMPORTS_IN_FLIGHT: usize = 4;
 const DIFFERING_KEYS_SHOWN: usize = 5;
 /// How long a request to the source may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Write ids asked of the source at a time.
+const WRITE_IDS_PER_PAGE: usize = 1_000;
+/// How far before its mark the last copy of write ids starts again (a clock's step).
+const WRITE_ID_SLACK_MS: u64 = 1_000;
 
 /// Why a step stopped.
 enum Stop {
@@ -547,6 +551,8 @@ impl Driver {
                 tokio::time::sleep(Duration::from_millis(record.plan.sync_interval_ms)).await;
             }
         }
+        let workload = Self::workload(record)?;
+        progress.write_ids_from_ms = self.copy_write_ids(&source, &workload, 0).await?;
         self.report(Phase::Sync, &progress, true).await?;
         self.advance(record, Phase::Cutover, progress, None).await
     }
@@ -559,9 +565,17 @@ impl Driver {
         self.freeze(&source, &workload).await?;
         let mut progress = record.progress.clone();
         let mut throttle = Throttle::new(None);
-        let copied = self
+        let mut copied = self
             .delta_round(&source, record, &mut progress, &mut throttle)
-            .await;
+            .await
+            .map(|_| ());
+        if copied.is_ok() {
+            let from_ms = progress.write_ids_from_ms;
+            copied = self
+                .copy_write_ids(&source, &workload, from_ms)
+                .await
+                .map(|_| ());
+        }
         if let Err(stop) = copied {
             let _ = self.side(&source, &workload, SideOp::Thaw).await;
             self.frozen_since = None;
@@ -590,6 +604,48 @@ impl Driver {
         let step = self.advance(record, next, progress, None).await;
         self.frozen_since = None;
         step
+    }
+
+    /// Remembers here the write ids the source applied from `from_ms` on (a little
+    /// before, in case its clock stepped back: one remembered twice is remembered once),
+    /// so that a write sent again after the move is still applied once; when it began.
+    async fn copy_write_ids(
+        &self,
+        source: &NodeInfo,
+        workload: &str,
+        from_ms: u64,
+    ) -> Result<u64, Stop> {
+        let began = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut after = (from_ms.saturating_sub(WRITE_ID_SLACK_MS), String::new());
+        loop {
+            let asked = SideOp::WriteIds {
+                after_ms: after.0,
+                after_id: after.1.clone(),
+                limit: WRITE_IDS_PER_PAGE,
+            };
+            let page = self.side(source, workload, asked).await?;
+            let malformed = |e: serde_json::Error| retry(format!("the source's write ids: {e}"));
+            let ids: Vec<RememberedId> =
+                serde_json::from_value(page["ids"].clone()).map_err(malformed)?;
+            let Some(last) = serde_json::from_value::<Option<(u64, String)>>(page["last"].clone())
+                .map_err(malformed)?
+            else {
+                return Ok(began);
+            };
+            let writes = ids
+                .into_iter()
+                .map(RememberedId::write)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(retry)?;
+            self.node
+                .workload_store()
+                .write(workload, writes)
+                .await
+                .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))?;
+            after = last;
+        }
     }
 
     /// Count and digest equal on both sides (writes held meanwhile, so none is on one

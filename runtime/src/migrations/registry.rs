@@ -72,6 +72,9 @@ pub struct Progress {
     pub bytes_sent: u64,
     /// Time spent copying (for the throughput), over the whole migration.
     pub copy_ms: u64,
+    /// The source's write ids applied from then on (ms) are still to be copied.
+    #[serde(default)]
+    pub write_ids_from_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ mod store;
 pub use gate::{Gates, Serial};
 pub use placement::{check_name, Placement, WorkloadAnswer, WorkloadCommand, Workloads};
 pub use records::{RecordAnswer, RecordOp, RecordView};
-pub use route::{Forwarder, SideOp, SideRequest, WorkloadRequest};
+pub use route::{Forwarder, RememberedId, SideOp, SideRequest, WorkloadRequest};
 pub use store::{Prepared, Queued, WorkloadStore, Write, STORE_FILE};
 
 use std::fmt;

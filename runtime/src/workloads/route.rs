@@ -8,6 +8,7 @@ use super::store::Write;
 use super::{Placement, WorkloadError};
 use crate::member::NodeInfo;
 use crate::node::Node;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -240,8 +241,10 @@ impl Node {
                 serve_here(self.workload_store(), workload, op).await?,
             ));
         };
-        let key = match &op {
-            RecordOp::Put { key, .. } | RecordOp::Delete { key, .. } => key.clone(),
+        let (key, once) = match &op {
+            RecordOp::Put { key, once, .. } | RecordOp::Delete { key, once } => {
+                (key.clone(), once.clone())
+            }
             _ => {
                 return Err(WorkloadError::BadInput(format!(
                     "workload `{workload}` is being migrated (cut over, its old copy not removed yet): fill or remove it once the migration ends"
@@ -255,8 +258,19 @@ impl Node {
             .get(workload, &key)
             .await
             .map_err(|e| WorkloadError::Storage(e.to_string()))?;
+        let storage = |e: std::io::Error| WorkloadError::Storage(e.to_string());
+        let remember = match once {
+            Some(id) => {
+                let record = self.workload_store().remembered(workload, &id).await;
+                record
+                    .map_err(storage)?
+                    .map(|record| RememberedId::new(id, &record))
+            }
+            None => None,
+        };
         let import = SideOp::Import {
             key,
+            remember,
             version: now.as_ref().map_or(0, |r| r.version),
             value: match now {
                 Some(record) => Some(String::from_utf8(record.value).map_err(|_| {
@@ -334,22 +348,54 @@ impl Node {
                     .map_err(storage)?;
                 Ok(serde_json::json!({ "dropped": true }))
             }
+            SideOp::WriteIds {
+                after_ms,
+                after_id,
+                limit,
+            } => {
+                let found = store
+                    .write_ids(workload, (after_ms, after_id), limit.min(MAX_WRITE_IDS))
+                    .await
+                    .map_err(storage)?;
+                let last = found.last().map(|(at, id, _)| (*at, id.clone()));
+                let ids: Vec<RememberedId> = found
+                    .into_iter()
+                    .map(|(_, id, record)| RememberedId::new(id, &record))
+                    .collect();
+                Ok(serde_json::json!({ "ids": ids, "last": last }))
+            }
+            SideOp::RememberIds { ids } => {
+                if ids.len() > MAX_WRITE_IDS {
+                    return Err(WorkloadError::BadInput(format!(
+                        "at most {MAX_WRITE_IDS} write ids at a time"
+                    )));
+                }
+                let writes = ids
+                    .into_iter()
+                    .map(RememberedId::write)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let count = writes.len();
+                store.write(workload, writes).await.map_err(storage)?;
+                Ok(serde_json::json!({ "remembered": count }))
+            }
             SideOp::Import {
                 key,
                 value,
                 version,
+                remember,
             } => {
                 if let Some(text) = &value {
                     serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
                         WorkloadError::BadInput(format!("a mirrored value is not JSON: {e}"))
                     })?;
                 }
-                let write = Write::Import {
+                let mut writes = vec![Write::Import {
                     key,
                     value: value.map(String::into_bytes),
                     version,
-                };
-                store.write(workload, vec![write]).await.map_err(storage)?;
+                }];
+                writes.extend(remember.map(RememberedId::write).transpose()?);
+                store.write(workload, writes).await.map_err(storage)?;
                 Ok(serde_json::json!({ "imported": true }))
             }
             SideOp::Freeze { hold_ms } => {
@@ -399,6 +445,20 @@ pub enum SideOp {
         key: String,
         value: Option<String>,
         version: u64,
+        /// The write id the write was made with, as the serving edge remembers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remember: Option<RememberedId>,
+    },
+    /// The write ids remembered after (`after_ms`, `after_id`), at most `limit`.
+    WriteIds {
+        after_ms: u64,
+        #[serde(default)]
+        after_id: String,
+        limit: usize,
+    },
+    /// Write ids another node remembers, to remember here too.
+    RememberIds {
+        ids: Vec<RememberedId>,
     },
     /// Close the write gate for at most `hold_ms`.
     Freeze {
@@ -411,6 +471,43 @@ pub enum SideOp {
         workloads: Vec<String>,
     },
 }
+
+/// A write id and its record in the store's `APPLIED` table (base64), as it travels
+/// between the two sides of a migration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RememberedId {
+    pub id: String,
+    pub record: String,
+}
+
+impl RememberedId {
+    fn new(id: String, record: &[u8]) -> RememberedId {
+        RememberedId {
+            id,
+            record: base64::engine::general_purpose::STANDARD.encode(record),
+        }
+    }
+
+    /// The write that remembers it here, refused when a peer sent something malformed.
+    pub(crate) fn write(self) -> Result<Write, WorkloadError> {
+        if self.id.is_empty() || self.id.len() > super::records::MAX_WRITE_ID_BYTES {
+            return Err(WorkloadError::BadInput(format!(
+                "a write id is 1 to {} bytes",
+                super::records::MAX_WRITE_ID_BYTES
+            )));
+        }
+        let record = base64::engine::general_purpose::STANDARD
+            .decode(self.record.as_bytes())
+            .map_err(|e| WorkloadError::BadInput(format!("a write id's record: {e}")))?;
+        Ok(Write::Remember {
+            id: self.id,
+            record,
+        })
+    }
+}
+
+/// The most write ids one side request carries or answers.
+pub const MAX_WRITE_IDS: usize = 10_000;
 
 /// The body of `POST /v1/migrations/side`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

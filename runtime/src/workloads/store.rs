@@ -157,6 +157,12 @@ pub enum Write {
         id: String,
         write: Box<Write>,
     },
+    /// A write id as another node remembers it (`record`: its `APPLIED` value), so
+    /// that a workload moved here, or back, still applies each write once.
+    Remember {
+        id: String,
+        record: Vec<u8>,
+    },
     /// Every record of the workload, and its summary.
     Drop,
     /// Sets `key` to exactly this record (none: absent), as copied from another node:
@@ -506,6 +512,54 @@ impl WorkloadStore {
         .await
     }
 
+    /// The write ids remembered for `workload` after `after` (when applied, id), in the
+    /// order they were applied, at most `limit`, each with its `APPLIED` value.
+    pub async fn write_ids(
+        &self,
+        workload: &str,
+        after: (u64, String),
+        limit: usize,
+    ) -> io::Result<Vec<(u64, String, Vec<u8>)>> {
+        let workload = workload.to_string();
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let order = txn.open_table(APPLIED_AT).map_err(io_error)?;
+            let applied = txn.open_table(APPLIED).map_err(io_error)?;
+            let start = (workload.as_str(), after.0, after.1.as_str());
+            let end = (workload.as_str(), u64::MAX, "");
+            let mut found = Vec::new();
+            for entry in order.range(start..end).map_err(io_error)? {
+                let (key, _) = entry.map_err(io_error)?;
+                let (_, at_ms, id) = key.value();
+                if (at_ms, id) == (after.0, after.1.as_str()) {
+                    continue;
+                }
+                if found.len() >= limit {
+                    break;
+                }
+                if let Some(record) = applied.get((workload.as_str(), id)).map_err(io_error)? {
+                    found.push((at_ms, id.to_string(), record.value().to_vec()));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// What this node remembers of write id `id` of `workload` (its `APPLIED` value).
+    pub async fn remembered(&self, workload: &str, id: &str) -> io::Result<Option<Vec<u8>>> {
+        let (workload, id) = (workload.to_string(), id.to_string());
+        self.reading(move |db| {
+            let txn = db.begin_read().map_err(io_error)?;
+            let applied = txn.open_table(APPLIED).map_err(io_error)?;
+            let found = applied
+                .get((workload.as_str(), id.as_str()))
+                .map_err(io_error)?;
+            Ok(found.map(|record| record.value().to_vec()))
+        })
+        .await
+    }
+
     pub async fn summary(&self, workload: &str) -> io::Result<Summary> {
         let workload = workload.to_string();
         self.reading(move |db| {
@@ -836,6 +890,23 @@ impl Tables<'_, '_> {
                 Ok(Written::Imported)
             }
             Write::Once { id, write } => self.apply_once(workload, id, write, new_hash, summary),
+            Write::Remember { id, record } => {
+                let (at_ms, _) = Written::decode_applied(record)?;
+                let known = self
+                    .applied
+                    .get((workload, id.as_str()))
+                    .map_err(io_error)?
+                    .is_some();
+                if !known {
+                    self.applied
+                        .insert((workload, id.as_str()), record.as_slice())
+                        .map_err(io_error)?;
+                    self.applied_at
+                        .insert((workload, at_ms, id.as_str()), ())
+                        .map_err(io_error)?;
+                }
+                Ok(Written::Imported)
+            }
             Write::Drop => {
                 // Every key of `workload` sorts before (`workload` + NUL, "").
                 let after = format!("{workload}\0");
