@@ -615,9 +615,7 @@ impl Driver {
         workload: &str,
         from_ms: u64,
     ) -> Result<u64, Stop> {
-        let began = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let began = crate::node::now_ms();
         let mut after = (from_ms.saturating_sub(WRITE_ID_SLACK_MS), String::new());
         loop {
             let asked = SideOp::WriteIds {

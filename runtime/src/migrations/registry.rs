@@ -685,14 +685,7 @@ mod tests {
             &mut workloads,
         );
         assert_eq!(preempted_by(&migrations, "low"), "high");
-        let fail = MigrationCommand::Advance {
-            id: "high".into(),
-            from: Phase::Planning,
-            to: Phase::Failed,
-            progress: Progress::default(),
-            downtime_ms: None,
-            error: Some("gave up".into()),
-        };
+        let fail = advance("high", Phase::Planning, Phase::Failed);
         migrations.apply(&fail, 5, &mut workloads);
         assert_eq!(preempted_by(&migrations, "low"), "");
         assert_eq!(preempted_by(&migrations, "also_low"), "");

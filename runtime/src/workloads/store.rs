@@ -679,11 +679,11 @@ impl Writer<'_> {
                 Err(error) => return answer(group, Err(error.to_string())),
             },
         };
+        // `workloads`: those with imports answered before this turn, lost if it fails.
         let applied = apply_group(&txn, &group);
-        let answered = workloads.clone();
-        workloads.extend(group.iter().map(|r| r.workload.clone()));
         let outcome = match (applied, commit) {
             (Ok(results), false) => {
+                workloads.extend(group.iter().map(|r| r.workload.clone()));
                 self.open = Some(OpenImports {
                     txn,
                     bytes: open_bytes + bytes,
@@ -700,25 +700,31 @@ impl Writer<'_> {
                     .set_durability(durability)
                     .map_err(|e| e.to_string())
                     .and_then(|()| txn.commit().map_err(|e| e.to_string()));
-                if committed.is_ok() {
-                    self.unsynced = match fsync {
-                        true => 0,
-                        false => self.unsynced + open_bytes + bytes,
-                    };
-                }
-                committed.map(|()| results)
-            }
-            (Err(error), _) => Err(error.to_string()),
-        };
-        match &outcome {
-            Ok(_) => {
-                for request in &group {
-                    if request.writes.contains(&Write::Drop) {
-                        self.lost.remove(&request.workload);
+                match committed {
+                    Ok(()) => {
+                        self.unsynced = match fsync {
+                            true => 0,
+                            false => self.unsynced + open_bytes + bytes,
+                        };
+                        Ok(results)
+                    }
+                    Err(error) => {
+                        self.lost.extend(workloads);
+                        Err(error)
                     }
                 }
             }
-            Err(_) => self.lost.extend(answered),
+            (Err(error), _) => {
+                self.lost.extend(workloads);
+                Err(error.to_string())
+            }
+        };
+        if outcome.is_ok() {
+            for request in &group {
+                if request.writes.contains(&Write::Drop) {
+                    self.lost.remove(&request.workload);
+                }
+            }
         }
         answer_each(group, outcome);
     }
@@ -761,9 +767,7 @@ fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Ve
     let mut summaries = txn.open_table(SUMMARIES).map_err(io_error)?;
     let mut applied = txn.open_table(APPLIED).map_err(io_error)?;
     let mut applied_at = txn.open_table(APPLIED_AT).map_err(io_error)?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = crate::node::now_ms();
     for request in group {
         if request.writes.is_empty() {
             results.push(Vec::new());
