@@ -129,7 +129,18 @@ impl ClusterLink {
             };
             let status = reply.status();
             let url = reply.url().to_string();
-            let answer: Value = reply.json().await.unwrap_or(Value::Null);
+            let read =
+                crate::peer_reply::json(reply, crate::peer_reply::MAX_JSON_REPLY_BYTES).await;
+            let answer = match read {
+                Ok(answer) => answer,
+                Err(error) if status.is_success() => {
+                    return Err(LinkError::Rejected {
+                        url,
+                        reason: format!("the answer could not be read: {error}"),
+                    });
+                }
+                Err(_) => Value::Null,
+            };
             let reason = || {
                 answer
                     .get("error")

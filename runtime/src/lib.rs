@@ -21,6 +21,7 @@ pub mod network;
 pub mod node;
 pub mod op;
 pub mod op_host;
+pub mod peer_reply;
 pub mod quotas;
 pub mod raft_types;
 pub mod state;

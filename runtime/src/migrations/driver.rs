@@ -30,8 +30,10 @@ const IDLE: Duration = Duration::from_millis(200);
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// A source's freeze ends by itself after this unless renewed (the target died).
 const FREEZE_HOLD: Duration = Duration::from_secs(10);
-/// Batches being imported while the next is fetched.
-const IMPORTS_IN_FLIGHT: usize = 4;
+/// Batches being imported while the next is fetched and hashed.
+const IMPORTS_IN_FLIGHT: usize = 2;
+/// How often a freezing copy renews the source's freeze.
+const FREEZE_RENEW_EVERY: Duration = Duration::from_secs(1);
 /// Differing keys a failed validation names.
 const DIFFERING_KEYS_SHOWN: usize = 5;
 /// How long a request to the source may take.
@@ -320,37 +322,14 @@ impl Driver {
             .map_err(|e| retry(format!("the source {}: {e}", source.api)))?;
         if !reply.status().is_success() {
             let status = reply.status();
-            let text = reply.text().await.unwrap_or_default();
+            let text = crate::peer_reply::error_text(reply).await;
             return Err(retry(format!("the source answered {status}: {text}")));
         }
-        let header = |name: &str| {
-            reply
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-        };
-        let (Some(crc), Some(raw)) = (
-            header(transfer::CRC_HEADER),
-            header(transfer::RAW_BYTES_HEADER),
-        ) else {
-            return Err(retry("the source's batch has no checksum"));
-        };
-        let compressed = header(transfer::COMPRESSED_HEADER) == Some(1);
-        if reply.content_length().unwrap_or(0) as usize > transfer::MAX_RAW_BYTES {
-            return Err(retry("the source sent a batch over the size accepted"));
-        }
-        let body = reply
-            .bytes()
-            .await
-            .map_err(|e| retry(format!("the source {}: {e}", source.api)))?;
-        let batch = transfer::open(&body, crc as u32, raw as usize, compressed).map_err(retry)?;
-        Ok((batch, body.len()))
+        transfer::receive(reply).await.map_err(retry)
     }
 
-    /// Queues `batch` for import behind the batches queued before it.
-    async fn start_import(&self, workload: &str, batch: Batch) -> Result<Queued, Stop> {
-        let store_error = |e: std::io::Error| Stop::Fatal(format!("the target's store: {e}"));
+    /// The writes that import `batch`, with their records' hashes worked out.
+    async fn prepare(batch: Batch) -> Result<Prepared, Stop> {
         let writes = batch
             .records
             .into_iter()
@@ -360,20 +339,20 @@ impl Driver {
                 version: copied.version,
             })
             .collect();
-        let prepared = Prepared::of(writes).await.map_err(store_error)?;
-        self.node
-            .workload_store()
-            .import_unsynced(workload, prepared)
-            .map_err(store_error)
+        Prepared::of(writes)
+            .await
+            .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))
     }
 
     /// Copies batches from `from` on until the source has no more; the records and
     /// bytes copied, or none when the migration stopped being this driver's to move.
-    /// The next batch is fetched while up to `IMPORTS_IN_FLIGHT` batches before it are
-    /// imported, so the network, the source's store and this one's writer all work at
-    /// once. The snapshot copy checks after every batch that it may go on, and reports
-    /// its progress (checkpoints included) as it goes; progress only ever covers
-    /// batches already imported, and every import started has ended when this returns.
+    /// Two halves run at once, one batch apart: `fetch_ahead` fetches, paces and hashes
+    /// the next batch while `import_fetched` queues the one before it behind up to
+    /// `IMPORTS_IN_FLIGHT` others — so the network, the source's store and this one's
+    /// writer all work together. The snapshot copy checks after every batch that it
+    /// may go on, and reports its progress (checkpoints included) as it goes; progress
+    /// only ever covers batches already imported, and every import started has ended
+    /// when this returns.
     async fn copy(
         &mut self,
         source: &NodeInfo,
@@ -382,63 +361,124 @@ impl Driver {
         progress: &mut Progress,
         throttle: &mut Throttle,
     ) -> Result<Option<(usize, u64)>, Stop> {
+        let workload = Self::workload(record)?;
+        let snapshot = matches!(from, ExportFrom::Keys { .. });
+        let freezes = record.plan.strategy.freezes_for_the_copy();
+        if freezes {
+            self.freeze(source, &workload).await?;
+        }
+        let request = ExportRequest {
+            workload,
+            from,
+            limit: record.plan.batch_size,
+            compress: record.plan.compression,
+        };
+        let driver = &*self;
+        let (fetched, batches) = tokio::sync::mpsc::channel(1);
+        let fetching = async {
+            driver
+                .fetch_ahead(source, request, freezes, throttle, fetched)
+                .await;
+            std::future::pending::<std::convert::Infallible>().await
+        };
         let mut in_flight = VecDeque::new();
-        let copied = self
-            .copy_through(source, record, from, progress, throttle, &mut in_flight)
-            .await;
+        let copied = tokio::select! {
+            copied = driver.import_fetched(record, snapshot, progress, batches, &mut in_flight) => copied,
+            never = fetching => match never {},
+        };
         for (import, _) in in_flight {
             let _ = import.applied().await;
         }
         copied
     }
 
-    async fn copy_through(
-        &mut self,
+    /// The fetching half of `copy`: each batch in turn, paced by the bandwidth cap,
+    /// hashed and handed on; ends after the last batch, at the first failure (handed
+    /// on too), or when the importing half stops taking batches. A freezing copy
+    /// renews the source's freeze as it goes.
+    async fn fetch_ahead(
+        &self,
         source: &NodeInfo,
-        record: &MigrationRecord,
-        from: ExportFrom,
-        progress: &mut Progress,
+        mut request: ExportRequest,
+        freezes: bool,
         throttle: &mut Throttle,
+        batches: tokio::sync::mpsc::Sender<Result<(Fetched, Prepared), Stop>>,
+    ) {
+        let mut renewed = Instant::now();
+        loop {
+            let next = self
+                .fetch_next(source, &mut request, freezes, &mut renewed, throttle)
+                .await;
+            let done = next.as_ref().map_or(true, |(fetched, _)| fetched.done);
+            if batches.send(next).await.is_err() || done {
+                return;
+            }
+        }
+    }
+
+    async fn fetch_next(
+        &self,
+        source: &NodeInfo,
+        request: &mut ExportRequest,
+        freezes: bool,
+        renewed: &mut Instant,
+        throttle: &mut Throttle,
+    ) -> Result<(Fetched, Prepared), Stop> {
+        if freezes && renewed.elapsed() >= FREEZE_RENEW_EVERY {
+            let hold_ms = FREEZE_HOLD.as_millis() as u64;
+            self.side(source, &request.workload, SideOp::Freeze { hold_ms })
+                .await?;
+            *renewed = Instant::now();
+        }
+        let (batch, wire) = self.fetch(source, request).await?;
+        throttle.pace(wire).await;
+        let fetched = Fetched {
+            records: batch.records.len(),
+            bytes: batch.bytes(),
+            wire,
+            last_key: batch.records.last().map(|r| r.key.clone()),
+            last_seq: batch.last_seq,
+            done: batch.done,
+        };
+        request.from = match &request.from {
+            ExportFrom::Keys { after } => ExportFrom::Keys {
+                after: fetched.last_key.clone().or(after.clone()),
+            },
+            ExportFrom::Changes { since } => ExportFrom::Changes {
+                since: (*since).max(batch.last_seq),
+            },
+        };
+        Ok((fetched, Self::prepare(batch).await?))
+    }
+
+    /// The importing half of `copy`: queues each batch fetched for import and counts
+    /// it as copied once imported.
+    async fn import_fetched(
+        &self,
+        record: &MigrationRecord,
+        snapshot: bool,
+        progress: &mut Progress,
+        mut batches: tokio::sync::mpsc::Receiver<Result<(Fetched, Prepared), Stop>>,
         in_flight: &mut VecDeque<(Queued, Fetched)>,
     ) -> Result<Option<(usize, u64)>, Stop> {
         let workload = Self::workload(record)?;
-        let snapshot = matches!(from, ExportFrom::Keys { .. });
-        let freezes = record.plan.strategy.freezes_for_the_copy();
         let checkpoint_every = Duration::from_millis(record.plan.checkpoint_every_ms);
         let report_every = REPORT_EVERY.min(checkpoint_every);
         let (mut reported, mut checkpointed) = (Instant::now(), Instant::now());
         let mut clock = CopyClock::start();
-        let mut request = ExportRequest {
-            workload: workload.clone(),
-            from,
-            limit: record.plan.batch_size,
-            compress: record.plan.compression,
-        };
         let (mut records, mut bytes) = (0, 0);
         loop {
-            if freezes {
-                self.freeze(source, &workload).await?;
-            }
-            let (batch, wire) = self.fetch(source, &request).await?;
-            throttle.pace(wire).await;
-            let fetched = Fetched {
-                records: batch.records.len(),
-                bytes: batch.bytes(),
-                wire,
-                last_key: batch.records.last().map(|r| r.key.clone()),
-                last_seq: batch.last_seq,
-                done: batch.done,
+            let Some(next) = batches.recv().await else {
+                return Err(retry("the copy's fetching stopped"));
             };
-            request.from = match &request.from {
-                ExportFrom::Keys { after } => ExportFrom::Keys {
-                    after: fetched.last_key.clone().or(after.clone()),
-                },
-                ExportFrom::Changes { since } => ExportFrom::Changes {
-                    since: (*since).max(batch.last_seq),
-                },
-            };
+            let (fetched, prepared) = next?;
             let done = fetched.done;
-            in_flight.push_back((self.start_import(&workload, batch).await?, fetched));
+            let queued = self
+                .node
+                .workload_store()
+                .import_unsynced(&workload, prepared)
+                .map_err(|e| Stop::Fatal(format!("the target's store: {e}")))?;
+            in_flight.push_back((queued, fetched));
             while in_flight.len() > IMPORTS_IN_FLIGHT || (done && !in_flight.is_empty()) {
                 let Some((import, fetched)) = in_flight.pop_front() else {
                     break;

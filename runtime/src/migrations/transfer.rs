@@ -89,6 +89,29 @@ pub fn seal(batch: &Batch, compress: bool) -> Result<Sealed, String> {
     })
 }
 
+/// The batch the source answered with, and its bytes on the wire: the body is read
+/// up to `MAX_RAW_BYTES` at most (a source that sends more is refused before it is
+/// all buffered), then opened.
+pub async fn receive(reply: reqwest::Response) -> Result<(Batch, usize), String> {
+    let header = |name: &str| {
+        reply
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let (Some(crc), Some(raw)) = (header(CRC_HEADER), header(RAW_BYTES_HEADER)) else {
+        return Err("the source's batch has no checksum".into());
+    };
+    let compressed = header(COMPRESSED_HEADER) == Some(1);
+    let body = crate::peer_reply::bytes(reply, MAX_RAW_BYTES)
+        .await
+        .map_err(|e| format!("the source's batch: {e}"))?;
+    let crc = u32::try_from(crc).map_err(|_| "the source's checksum is not a CRC-32")?;
+    let raw = usize::try_from(raw).unwrap_or(usize::MAX);
+    Ok((open(&body, crc, raw, compressed)?, body.len()))
+}
+
 /// The batch in a received body, checked against its checksum and size.
 pub fn open(body: &[u8], crc32: u32, raw_bytes: usize, compressed: bool) -> Result<Batch, String> {
     if crc32fast::hash(body) != crc32 {
@@ -113,6 +136,23 @@ pub fn open(body: &[u8], crc32: u32, raw_bytes: usize, compressed: bool) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A source that streams a body without end, claiming a small batch, is refused
+    /// at `MAX_RAW_BYTES` instead of filling the target's memory.
+    #[tokio::test]
+    async fn an_endless_batch_is_refused_at_the_cap() {
+        let base = crate::peer_reply::tests::hostile_server().await;
+        let reply = reqwest::Client::new()
+            .get(format!("{base}/endless"))
+            .send()
+            .await
+            .expect("the source answers");
+        let received = tokio::time::timeout(std::time::Duration::from_secs(60), receive(reply))
+            .await
+            .expect("the target stops reading at the cap");
+        let error = received.expect_err("an endless batch is refused");
+        assert!(error.contains("over the"), "{error}");
+    }
 
     #[test]
     fn a_batch_round_trips_and_damage_is_caught() {

@@ -49,7 +49,9 @@ pub async fn refuse_if_data_lost(
             // 401: the cluster does not know this node's token — a node not added yet.
             continue;
         }
-        let Ok(status) = answer.json::<Value>().await else {
+        let read =
+            crate::peer_reply::json::<Value>(answer, crate::peer_reply::MAX_JSON_REPLY_BYTES);
+        let Ok(status) = read.await else {
             continue;
         };
         let member = status["members"]

@@ -8,6 +8,7 @@ use super::store::Write;
 use super::{Placement, WorkloadError};
 use crate::member::NodeInfo;
 use crate::node::Node;
+use crate::peer_reply::{self, ReplyError};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -84,7 +85,7 @@ impl Forwarder {
             forwarded: true,
         };
         let sent = self.post(to, "/v1/ops/workload", &body, timeout).await;
-        let lost = |error: reqwest::Error| {
+        let lost = |error: ReplyError| {
             let reason = format!("{}: {error}", to.api);
             let workload = workload.to_string();
             if writes && !error.is_connect() {
@@ -93,9 +94,11 @@ impl Forwarder {
                 WorkloadError::Unreachable { workload, reason }
             }
         };
-        let reply = sent.map_err(lost)?;
+        let reply = sent.map_err(|e| lost(ReplyError::Transport(e)))?;
         let status = reply.status();
-        let answer: serde_json::Value = reply.json().await.map_err(lost)?;
+        let answer: serde_json::Value = peer_reply::json(reply, peer_reply::MAX_JSON_REPLY_BYTES)
+            .await
+            .map_err(lost)?;
         if status.is_success() {
             return serde_json::from_value(answer).map_err(|e| WorkloadError::Remote {
                 status: 502,
@@ -309,8 +312,7 @@ impl Node {
             .await
             .map_err(|e| format!("{}: {e}", member.api))?;
         let status = reply.status();
-        let answer: serde_json::Value = reply
-            .json()
+        let answer: serde_json::Value = peer_reply::json(reply, peer_reply::MAX_JSON_REPLY_BYTES)
             .await
             .map_err(|e| format!("{}: {e}", member.api))?;
         if status.is_success() {
