@@ -79,8 +79,8 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     /// A server on 127.0.0.1 whose `/endless` streams zeros for ever (chunked, no
-    /// length; with a migration batch's headers, claiming a small one), `/declared` claims a huge length and `/small` answers `{"ok":true}`;
-    /// its base URL.
+    /// length; with a migration batch's headers, claiming a small one), `/declared`
+    /// claims a huge length and `/small` answers `{"ok":true}`; its base URL.
     pub(crate) async fn hostile_server() -> String {
         let endless = || async {
             let chunk = bytes::Bytes::from(vec![0u8; 64 * 1024]);

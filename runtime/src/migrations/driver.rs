@@ -300,11 +300,17 @@ impl Driver {
     }
 
     async fn freeze(&mut self, source: &NodeInfo, workload: &str) -> Step {
-        let hold_ms = FREEZE_HOLD.as_millis() as u64;
-        self.side(source, workload, SideOp::Freeze { hold_ms })
-            .await?;
+        self.renew_freeze(source, workload).await?;
         self.frozen_since.get_or_insert_with(Instant::now);
         Ok(())
+    }
+
+    /// Holds the source's writes to `workload` for `FREEZE_HOLD` more.
+    async fn renew_freeze(&self, source: &NodeInfo, workload: &str) -> Step {
+        let hold_ms = FREEZE_HOLD.as_millis() as u64;
+        self.side(source, workload, SideOp::Freeze { hold_ms })
+            .await
+            .map(|_| ())
     }
 
     async fn fetch(
@@ -425,9 +431,7 @@ impl Driver {
         throttle: &mut Throttle,
     ) -> Result<(Fetched, Prepared), Stop> {
         if freezes && renewed.elapsed() >= FREEZE_RENEW_EVERY {
-            let hold_ms = FREEZE_HOLD.as_millis() as u64;
-            self.side(source, &request.workload, SideOp::Freeze { hold_ms })
-                .await?;
+            self.renew_freeze(source, &request.workload).await?;
             *renewed = Instant::now();
         }
         let (batch, wire) = self.fetch(source, request).await?;
