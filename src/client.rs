@@ -1,7 +1,9 @@
 //! The CLI's HTTP client for a running cluster: JSON requests with the bearer token,
 //! following a follower's "ask the leader" answer (421 with `leader_api`), and errors
-//! that say which node said what.
+//! that say which node said what. An answer is read with a cap, like any peer's reply,
+//! so a misbehaving server cannot grow the CLI's memory without end.
 
+use edgeflow_runtime::peer_reply::{self, ReplyError, MAX_JSON_REPLY_BYTES};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::fmt;
@@ -125,14 +127,23 @@ impl Client {
                 reason: without_url(&e),
             })?;
             let status = response.status();
-            let text = response
-                .text()
-                .await
-                .map_err(|e| ClientError::Unreachable {
-                    url: url.clone(),
-                    reason: without_url(&e),
-                })?;
-            let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            let body = match peer_reply::bytes(response, MAX_JSON_REPLY_BYTES).await {
+                Ok(body) => body,
+                Err(ReplyError::Transport(e)) => {
+                    return Err(ClientError::Unreachable {
+                        url,
+                        reason: without_url(&e),
+                    })
+                }
+                Err(e) => {
+                    return Err(ClientError::BadAnswer {
+                        url,
+                        reason: e.to_string(),
+                    })
+                }
+            };
+            let answer: Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
             match status {
                 StatusCode::UNAUTHORIZED => return Err(ClientError::Unauthorized { url }),
                 StatusCode::MISDIRECTED_REQUEST => {
@@ -180,4 +191,42 @@ fn without_url(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    /// A server whose every answer is an endless chunked stream of zeros; its base URL.
+    async fn endless_server() -> String {
+        let endless = || async {
+            let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+            let chunks = futures::stream::repeat_with(move || {
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            });
+            Body::from_stream(chunks)
+        };
+        let app = axum::Router::new().fallback(endless);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let address = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_is_refused_at_the_cap() {
+        let base = endless_server().await;
+        let client = Client::new(&base, "token".into(), None).expect("a client");
+        let error = client
+            .get_within("/v1/runs", Duration::from_secs(30))
+            .await
+            .expect_err("an endless answer is not an answer");
+        assert!(
+            matches!(&error, ClientError::BadAnswer { reason, .. } if reason.contains("over the")),
+            "{error}"
+        );
+    }
 }
