@@ -3,7 +3,8 @@
 # loopback (release build): two voters; a workload filled on node_1 with incompressible
 # records; migrated to node_2 (a) uncapped, compression off (bulk), (b) capped at
 # CAP (live), (c) live under a steady writer, recording the freeze. Prints each
-# migration's status and both nodes' resident memory before and at its peak.
+# migration's status and both nodes' resident memory before and at its peak (the
+# kernel's high-water mark, reset when the migration starts).
 #
 #   cargo build --release && benches/migration.sh [RECORDS] [SIZE] [CAP] [SECTIONS]
 #
@@ -22,7 +23,15 @@ trap '"$root/examples/cluster/down.sh" "$dir" >/dev/null 2>&1 || true; rm -rf "$
 
 mapfile -t urls < <(EDGEFLOW_BIN=$bin "$root/examples/cluster/up.sh" 2 "$dir")
 export EDGEFLOW_CLUSTER=${urls[0]} EDGEFLOW_TOKEN_FILE=$dir/1.token
-rss() { ps -o rss= -p "$(cat "$dir/$1.pid")" | tr -d ' '; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$dir/$1.pid")/status"; }
+peak() { awk '/^VmHWM/ {print $2}' "/proc/$(cat "$dir/$1.pid")/status"; }
+# CPU time a node has used so far, in clock ticks (user + system).
+ticks() { awk '{print $14 + $15}' "/proc/$(cat "$dir/$1.pid")/stat"; }
+# The machine's CPU time stolen by its hypervisor so far, in clock ticks: on a shared
+# VM it explains much of the run-to-run spread.
+stolen() { awk '/^cpu / {print $9}' /proc/stat; }
+# The kernel's high-water mark of a node's resident memory starts again from now.
+reset_peak() { echo 5 > "/proc/$(cat "$dir/$1.pid")/clear_refs"; }
 
 migrate() { # NAME WORKLOAD FIELDS…
   local name=$1 workload=$2 fields=$3
@@ -38,15 +47,17 @@ migration $name {
 $fields
 }
 FILE
-  local idle1 idle2 peak1 peak2 id phase
-  idle1=$(rss 1); idle2=$(rss 2); peak1=$idle1; peak2=$idle2
+  local idle1 idle2 id status cpu1 cpu2 steal
+  idle1=$(rss 1); idle2=$(rss 2); reset_peak 1; reset_peak 2
+  cpu1=$(ticks 1); cpu2=$(ticks 2); steal=$(stolen)
   local started=$SECONDS
   id=$("$bin" migrate start "$name" --file "$dir/$name.edgeflow")
+  # Polled once a second by one CLI call and no other process: on two cores, a
+  # monitor that forks a Python and `ps` five times a second takes CPU from the copy.
   while :; do
-    phase=$("$bin" migrate status "$id" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["phase"])')
-    peak1=$(( $(rss 1) > peak1 ? $(rss 1) : peak1 )); peak2=$(( $(rss 2) > peak2 ? $(rss 2) : peak2 ))
-    [[ $phase == completed || $phase == failed || $phase == rolled_back ]] && break
-    sleep 0.2
+    status=$("$bin" migrate status "$id" --format json)
+    [[ $status =~ \"phase\":\ *\"(completed|failed|rolled_back)\" ]] && break
+    sleep 1
   done
   echo "== $name: $((SECONDS - started)) s wall"
   "$bin" migrate status "$id" --format json | python3 -c '
@@ -56,7 +67,9 @@ s["secs"] = max(1, s["bytes_sent"]) * 8 / max(1, s["throughput_bps"])
 s["mbit"] = s["throughput_bps"] / 1e6
 s["mbyte"] = s["throughput_bps"] / 8e6
 print("phase %(phase)s, %(records_copied)s records, %(bytes_copied)s bytes copied, %(bytes_sent)s on the wire in %(secs).2f s of copying: %(mbit).1f Mbit/s = %(mbyte).1f MB/s on the wire; write freeze %(downtime_ms)s ms; error %(error)s" % s)'
-  echo "resident memory: node 1 $((idle1 / 1024)) → $((peak1 / 1024)) MiB, node 2 $((idle2 / 1024)) → $((peak2 / 1024)) MiB"
+  local hz; hz=$(getconf CLK_TCK)
+  echo "CPU time: node 1 $(( ($(ticks 1) - cpu1) * 1000 / hz )) ms, node 2 $(( ($(ticks 2) - cpu2) * 1000 / hz )) ms; stolen by the hypervisor $(( ($(stolen) - steal) * 1000 / hz )) ms"
+  echo "resident memory: node 1 $((idle1 / 1024)) → $(($(peak 1) / 1024)) MiB, node 2 $((idle2 / 1024)) → $(($(peak 2) / 1024)) MiB (peak)"
 }
 
 fill() { # WORKLOAD RECORDS

@@ -53,6 +53,9 @@ enum Stop {
 
 type Step = Result<(), Stop>;
 
+/// A fetched batch being hashed for the store.
+type Preparing = tokio::task::JoinHandle<Result<Prepared, Stop>>;
+
 fn retry(reason: impl std::fmt::Display) -> Stop {
     Stop::Retry(reason.to_string())
 }
@@ -408,7 +411,7 @@ impl Driver {
         mut request: ExportRequest,
         freezes: bool,
         throttle: &mut Throttle,
-        batches: tokio::sync::mpsc::Sender<Result<(Fetched, Prepared), Stop>>,
+        batches: tokio::sync::mpsc::Sender<Result<(Fetched, Preparing), Stop>>,
     ) {
         let mut renewed = Instant::now();
         loop {
@@ -429,7 +432,7 @@ impl Driver {
         freezes: bool,
         renewed: &mut Instant,
         throttle: &mut Throttle,
-    ) -> Result<(Fetched, Prepared), Stop> {
+    ) -> Result<(Fetched, Preparing), Stop> {
         if freezes && renewed.elapsed() >= FREEZE_RENEW_EVERY {
             self.renew_freeze(source, &request.workload).await?;
             *renewed = Instant::now();
@@ -452,7 +455,8 @@ impl Driver {
                 since: (*since).max(batch.last_seq),
             },
         };
-        Ok((fetched, Self::prepare(batch).await?))
+        // Hashed on its own task, so the next batch is fetched meanwhile.
+        Ok((fetched, tokio::spawn(Self::prepare(batch))))
     }
 
     /// The importing half of `copy`: queues each batch fetched for import and counts
@@ -462,7 +466,7 @@ impl Driver {
         record: &MigrationRecord,
         snapshot: bool,
         progress: &mut Progress,
-        mut batches: tokio::sync::mpsc::Receiver<Result<(Fetched, Prepared), Stop>>,
+        mut batches: tokio::sync::mpsc::Receiver<Result<(Fetched, Preparing), Stop>>,
         in_flight: &mut VecDeque<(Queued, Fetched)>,
     ) -> Result<Option<(usize, u64)>, Stop> {
         let workload = Self::workload(record)?;
@@ -475,7 +479,10 @@ impl Driver {
             let Some(next) = batches.recv().await else {
                 return Err(retry("the copy's fetching stopped"));
             };
-            let (fetched, prepared) = next?;
+            let (fetched, preparing) = next?;
+            let prepared = preparing
+                .await
+                .map_err(|e| Stop::Fatal(format!("hashing a batch: {e}")))??;
             let done = fetched.done;
             let queued = self
                 .node

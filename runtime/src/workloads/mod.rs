@@ -5,19 +5,23 @@
 //! never needs to know where a workload lives. This is what migrations move.
 //!
 //! `placement.rs` is this subsystem's slice of the replicated state; `store.rs` the
-//! serving node's records; `digest.rs` their order-independent content digest;
+//! serving node's records (`row.rs` a record's row; `value_log.rs` the files large
+//! values live in; `compaction.rs` their garbage reclaimed); `digest.rs` their order-independent content digest;
 //! `records.rs` the requests on records and how the serving node answers them;
 //! `route.rs` where a request goes; `fill.rs` random records for tests and demos;
 //! `api.rs` the HTTP routes.
 
 pub mod api;
+mod compaction;
 mod digest;
 mod fill;
 mod gate;
 mod placement;
 mod records;
 mod route;
+mod row;
 mod store;
+mod value_log;
 
 pub use gate::{Gates, Serial};
 pub use placement::{check_name, Placement, WorkloadAnswer, WorkloadCommand, Workloads};

@@ -13,10 +13,16 @@
 //! Writes go to one writer thread that commits whatever is waiting in one fsynced
 //! transaction (group commit): a write is acknowledged once durable, and concurrent
 //! writers share the fsync rather than queueing for redb's single write transaction.
+//! A value of `LOG_MIN_BYTES` or more is appended to its workload's value log and its
+//! row points there (`value_log.rs`): a bulk copy then costs the B-tree a small row per
+//! record instead of the record itself; the writer compacts the log while idle.
 
+use super::compaction::{self, Compaction, Stepped};
 use super::digest::{record_hash, ContentDigest};
+use super::row::{Held, Row};
+use super::value_log::{LogWriter, Pointer, ReadError, Segments, LOG_MIN_BYTES};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::Path;
 use std::sync::mpsc;
@@ -26,8 +32,9 @@ use tokio::sync::oneshot;
 /// The store's file inside a data dir.
 pub const STORE_FILE: &str = "workloads.redb";
 
-/// (workload, key) → version, sequence number and the value's JSON bytes.
-const RECORDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("records");
+/// (workload, key) → version, sequence number and the value's JSON bytes, or where
+/// they are in the value log (`row.rs`).
+pub(super) const RECORDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("records");
 /// (workload, sequence number) → the key changed then (its latest change only).
 const CHANGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("changes");
 /// workload → its summary.
@@ -37,6 +44,9 @@ const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("summaries"
 const APPLIED: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("applied");
 /// (workload, when applied in ms, write id): the order `APPLIED` is forgotten in.
 const APPLIED_AT: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("applied_at");
+/// Value log segment → the workload it belongs to and its live bytes (those of the
+/// entries a row points at).
+pub(super) const SEGMENTS: TableDefinition<u64, (&str, u64)> = TableDefinition::new("segments");
 /// How long a write id is remembered.
 pub const WRITE_ID_KEPT: std::time::Duration = std::time::Duration::from_secs(3_600);
 /// Expired write ids forgotten per write at most (the rest on later writes).
@@ -44,13 +54,15 @@ const FORGET_PER_WRITE: usize = 16;
 
 /// Write requests one transaction takes at most.
 const GROUP_COMMIT_MAX: usize = 256;
-/// The most bytes of imports the writer holds in its open transaction before it
-/// commits them, without an fsync: well under the page cache, which an open
-/// transaction that outgrows it spills to the file and reads back.
+/// The most bytes of rows the writer holds in its open transaction of imports before
+/// it commits them, without an fsync: well under the page cache, which an open
+/// transaction that outgrows it spills to the file and reads back. (A value in the
+/// value log counts as its pointer.)
 const OPEN_MAX: usize = 4 * 1024 * 1024;
-/// The most bytes of imports committed without an fsync before one (redb keeps a
-/// commit that is not durable in memory).
-const UNSYNCED_MAX: usize = 16 * 1024 * 1024;
+/// The most bytes of imports (values included) committed without an fsync before one.
+const UNSYNCED_MAX: usize = 64 * 1024 * 1024;
+/// Reads of a value whose segment went away meanwhile, at most.
+const READ_ATTEMPTS: usize = 5;
 /// Writes carrying more bytes than this are hashed on a blocking thread.
 const HASH_INLINE_BYTES: usize = 64 * 1024;
 /// redb's page cache for the workload store (16 MiB keeps a migration target within
@@ -65,36 +77,6 @@ pub struct StoredRecord {
     pub seq: u64,
     /// Its value, JSON.
     pub value: Vec<u8>,
-}
-
-impl StoredRecord {
-    fn encode(&self) -> Vec<u8> {
-        StoredRecord::encode_parts(self.version, self.seq, &self.value)
-    }
-
-    fn encode_parts(version: u64, seq: u64, value: &[u8]) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(16 + value.len());
-        bytes.extend_from_slice(&version.to_le_bytes());
-        bytes.extend_from_slice(&seq.to_le_bytes());
-        bytes.extend_from_slice(value);
-        bytes
-    }
-
-    fn decode(bytes: &[u8]) -> io::Result<StoredRecord> {
-        if bytes.len() < 16 {
-            return Err(io::Error::other("a workload record is cut short"));
-        }
-        let number = |range: std::ops::Range<usize>| {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(&bytes[range]);
-            u64::from_le_bytes(raw)
-        };
-        Ok(StoredRecord {
-            version: number(0..8),
-            seq: number(8..16),
-            value: bytes[16..].to_vec(),
-        })
-    }
 }
 
 /// What a workload holds on this node.
@@ -206,6 +188,18 @@ impl Write {
             _ => 0,
         }
     }
+
+    /// The bytes it puts in the B-tree's rows: a logged value's pointer, not the value.
+    fn row_bytes(&self) -> usize {
+        match self.bytes() {
+            value if value >= LOG_MIN_BYTES => Pointer::ENCODED_BYTES,
+            value => value,
+        }
+    }
+}
+
+fn row_bytes(writes: &[Write]) -> usize {
+    writes.iter().map(Write::row_bytes).sum()
 }
 
 /// What a write did.
@@ -307,6 +301,7 @@ struct Request {
 pub struct WorkloadStore {
     db: Arc<Database>,
     writer: mpsc::Sender<Request>,
+    segments: Arc<Segments>,
 }
 
 fn io_error(error: impl std::fmt::Display) -> io::Error {
@@ -326,14 +321,30 @@ impl WorkloadStore {
         txn.open_table(SUMMARIES).map_err(io_error)?;
         txn.open_table(APPLIED).map_err(io_error)?;
         txn.open_table(APPLIED_AT).map_err(io_error)?;
+        let mut known = HashMap::new();
+        for entry in txn
+            .open_table(SEGMENTS)
+            .map_err(io_error)?
+            .iter()
+            .map_err(io_error)?
+        {
+            let (segment, owner) = entry.map_err(io_error)?;
+            known.insert(segment.value(), owner.value().0.to_string());
+        }
         txn.commit().map_err(io_error)?;
+        let log = LogWriter::open(data_dir, &known)?;
+        let segments = log.segments();
         let db = Arc::new(db);
         let (writer, requests) = mpsc::channel();
         let writing = db.clone();
         std::thread::Builder::new()
             .name("workload-writer".into())
-            .spawn(move || write_forever(&writing, &requests))?;
-        Ok(WorkloadStore { db, writer })
+            .spawn(move || write_forever(&writing, log, &requests))?;
+        Ok(WorkloadStore {
+            db,
+            writer,
+            segments,
+        })
     }
 
     /// Applies `writes` to `workload` in order, durably; what each did.
@@ -377,26 +388,38 @@ impl WorkloadStore {
         Ok(Queued(answer))
     }
 
+    /// Runs `read` on a blocking thread with a snapshot of the store; again, on a
+    /// fresh snapshot, when a value it was reading moved meanwhile (its segment was
+    /// compacted or dropped).
     async fn reading<T: Send + 'static>(
         &self,
-        read: impl FnOnce(&Database) -> io::Result<T> + Send + 'static,
+        read: impl Fn(&Database, &Segments) -> Result<T, ReadError> + Send + 'static,
     ) -> io::Result<T> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || read(&db))
-            .await
-            .map_err(io_error)?
+        let (db, segments) = (self.db.clone(), self.segments.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                match read(&db, &segments) {
+                    Err(ReadError::Gone) if attempts < READ_ATTEMPTS => continue,
+                    outcome => return outcome.map_err(io::Error::from),
+                }
+            }
+        })
+        .await
+        .map_err(io_error)?
     }
 
     pub async fn get(&self, workload: &str, key: &str) -> io::Result<Option<StoredRecord>> {
         let (workload, key) = (workload.to_string(), key.to_string());
-        self.reading(move |db| {
+        self.reading(move |db, segments| {
             let txn = db.begin_read().map_err(io_error)?;
             let table = txn.open_table(RECORDS).map_err(io_error)?;
             match table
                 .get((workload.as_str(), key.as_str()))
                 .map_err(io_error)?
             {
-                Some(bytes) => StoredRecord::decode(bytes.value()).map(Some),
+                Some(bytes) => stored(bytes.value(), segments).map(Some),
                 None => Ok(None),
             }
         })
@@ -411,7 +434,7 @@ impl WorkloadStore {
         limit: usize,
     ) -> io::Result<Vec<(String, StoredRecord)>> {
         let (workload, prefix) = (workload.to_string(), prefix.to_string());
-        self.reading(move |db| {
+        self.reading(move |db, segments| {
             let txn = db.begin_read().map_err(io_error)?;
             let table = txn.open_table(RECORDS).map_err(io_error)?;
             let start = (workload.as_str(), prefix.as_str());
@@ -425,9 +448,9 @@ impl WorkloadStore {
                 if owner != workload || !key.starts_with(prefix.as_str()) {
                     break;
                 }
-                found.push((key.to_string(), StoredRecord::decode(bytes.value())?));
+                found.push((key.to_string(), Row::decode(bytes.value())?));
             }
-            Ok(found)
+            materialize(found, segments)
         })
         .await
     }
@@ -442,29 +465,29 @@ impl WorkloadStore {
         max_bytes: usize,
     ) -> io::Result<(Vec<(String, StoredRecord)>, bool)> {
         let workload = workload.to_string();
-        self.reading(move |db| {
+        self.reading(move |db, segments| {
             let txn = db.begin_read().map_err(io_error)?;
             let table = txn.open_table(RECORDS).map_err(io_error)?;
             let start = (workload.as_str(), after.as_deref().unwrap_or(""));
             let mut found = Vec::new();
             let mut bytes = 0;
             for entry in table.range(start..).map_err(io_error)? {
-                let (name, stored) = entry.map_err(io_error)?;
+                let (name, row) = entry.map_err(io_error)?;
                 let (owner, key) = name.value();
                 if owner != workload {
-                    return Ok((found, true));
+                    return Ok((materialize(found, segments)?, true));
                 }
                 if after.as_deref() == Some(key) {
                     continue;
                 }
                 if found.len() >= limit || bytes >= max_bytes {
-                    return Ok((found, false));
+                    return Ok((materialize(found, segments)?, false));
                 }
-                let record = StoredRecord::decode(stored.value())?;
-                bytes += key.len() + record.value.len();
-                found.push((key.to_string(), record));
+                let row = Row::decode(row.value())?;
+                bytes += key.len() + row.value_len();
+                found.push((key.to_string(), row));
             }
-            Ok((found, true))
+            Ok((materialize(found, segments)?, true))
         })
         .await
     }
@@ -482,7 +505,7 @@ impl WorkloadStore {
         max_bytes: usize,
     ) -> io::Result<(Vec<(String, Option<StoredRecord>)>, u64, bool)> {
         let workload = workload.to_string();
-        self.reading(move |db| {
+        self.reading(move |db, segments| {
             let txn = db.begin_read().map_err(io_error)?;
             let changes = txn.open_table(CHANGES).map_err(io_error)?;
             let records = txn.open_table(RECORDS).map_err(io_error)?;
@@ -500,7 +523,7 @@ impl WorkloadStore {
                     .get((workload.as_str(), key.as_str()))
                     .map_err(io_error)?
                 {
-                    Some(stored) => Some(StoredRecord::decode(stored.value())?),
+                    Some(row) => Some(stored(row.value(), segments)?),
                     None => None,
                 };
                 bytes += key.len() + record.as_ref().map_or(0, |r| r.value.len());
@@ -521,7 +544,7 @@ impl WorkloadStore {
         limit: usize,
     ) -> io::Result<Vec<(u64, String, Vec<u8>)>> {
         let workload = workload.to_string();
-        self.reading(move |db| {
+        self.reading(move |db, _| {
             let txn = db.begin_read().map_err(io_error)?;
             let order = txn.open_table(APPLIED_AT).map_err(io_error)?;
             let applied = txn.open_table(APPLIED).map_err(io_error)?;
@@ -549,7 +572,7 @@ impl WorkloadStore {
     /// What this node remembers of write id `id` of `workload` (its `APPLIED` value).
     pub async fn remembered(&self, workload: &str, id: &str) -> io::Result<Option<Vec<u8>>> {
         let (workload, id) = (workload.to_string(), id.to_string());
-        self.reading(move |db| {
+        self.reading(move |db, _| {
             let txn = db.begin_read().map_err(io_error)?;
             let applied = txn.open_table(APPLIED).map_err(io_error)?;
             let found = applied
@@ -562,11 +585,11 @@ impl WorkloadStore {
 
     pub async fn summary(&self, workload: &str) -> io::Result<Summary> {
         let workload = workload.to_string();
-        self.reading(move |db| {
+        self.reading(move |db, _| {
             let txn = db.begin_read().map_err(io_error)?;
             let table = txn.open_table(SUMMARIES).map_err(io_error)?;
             match table.get(workload.as_str()).map_err(io_error)? {
-                Some(bytes) => Summary::decode(bytes.value()),
+                Some(bytes) => Ok(Summary::decode(bytes.value())?),
                 None => Ok(Summary::default()),
             }
         })
@@ -576,7 +599,7 @@ impl WorkloadStore {
     /// Keys' and values' bytes of every workload here but those named.
     pub async fn bytes_held_except(&self, but: &[String]) -> io::Result<u64> {
         let but = but.to_vec();
-        self.reading(move |db| {
+        self.reading(move |db, _| {
             let txn = db.begin_read().map_err(io_error)?;
             let table = txn.open_table(SUMMARIES).map_err(io_error)?;
             let mut bytes = 0u64;
@@ -590,6 +613,52 @@ impl WorkloadStore {
         })
         .await
     }
+}
+
+/// The record a row holds, its value read from the log when it is there.
+fn stored(row: &[u8], segments: &Segments) -> Result<StoredRecord, ReadError> {
+    let row = Row::decode(row)?;
+    let (version, seq) = (row.version, row.seq);
+    Ok(StoredRecord {
+        version,
+        seq,
+        value: row.value(segments)?,
+    })
+}
+
+/// The records `rows` hold, their logged values read together (see
+/// `Segments::read_many`).
+fn materialize(
+    rows: Vec<(String, Row)>,
+    segments: &Segments,
+) -> Result<Vec<(String, StoredRecord)>, ReadError> {
+    let pointers: Vec<_> = rows
+        .iter()
+        .filter_map(|(_, row)| match &row.held {
+            Held::Logged(pointer) => Some(*pointer),
+            Held::Inline(_) => None,
+        })
+        .collect();
+    let mut logged = segments.read_many(&pointers)?.into_iter();
+    let mut records = Vec::with_capacity(rows.len());
+    for (key, row) in rows {
+        let value = match row.held {
+            Held::Inline(value) => value,
+            Held::Logged(_) => logged
+                .next()
+                .ok_or_else(|| io::Error::other("a logged value was not read"))?,
+        };
+        let (version, seq) = (row.version, row.seq);
+        records.push((
+            key,
+            StoredRecord {
+                version,
+                seq,
+                value,
+            },
+        ));
+    }
+    Ok(records)
 }
 
 /// Opens the file; right after this process closed it, redb may still hold it a moment.
@@ -613,14 +682,32 @@ fn open_waiting_for_close(path: &Path) -> Result<Database, redb::DatabaseError> 
 /// `OPEN_MAX` bytes of them commit it without an fsync, `UNSYNCED_MAX` with one;
 /// anything else (a write, a `sync`) commits it with the turn's requests, fsynced,
 /// before they are answered. Ends when the store is dropped.
-fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
+fn write_forever(db: &Database, log: LogWriter, requests: &mpsc::Receiver<Request>) {
     let mut writer = Writer {
         db,
         open: None,
         unsynced: 0,
         lost: HashSet::new(),
+        log,
+        dropped: Vec::new(),
+        compaction: None,
+        maybe_garbage: true,
+        uncompactable: HashSet::new(),
     };
-    while let Ok(first) = requests.recv() {
+    loop {
+        // Compaction runs a step at a time, only while no request waits.
+        let first = match requests.try_recv() {
+            Ok(request) => request,
+            Err(mpsc::TryRecvError::Disconnected) => return,
+            Err(mpsc::TryRecvError::Empty) if writer.has_compaction_work() => {
+                writer.compact_step();
+                continue;
+            }
+            Err(mpsc::TryRecvError::Empty) => match requests.recv() {
+                Ok(request) => request,
+                Err(_) => return,
+            },
+        };
         let mut group = vec![first];
         while group.len() < GROUP_COMMIT_MAX {
             match requests.try_recv() {
@@ -636,6 +723,8 @@ fn write_forever(db: &Database, requests: &mpsc::Receiver<Request>) {
 struct OpenImports {
     txn: redb::WriteTransaction,
     bytes: usize,
+    /// Of them, the bytes in the B-tree's rows (see `OPEN_MAX`).
+    row_bytes: usize,
     workloads: HashSet<String>,
 }
 
@@ -647,6 +736,15 @@ struct Writer<'db> {
     /// Workloads whose answered imports a failed transaction took with it: their
     /// imports and syncs fail until the workload is dropped (a copy starts again).
     lost: HashSet<String>,
+    log: LogWriter,
+    /// Segments of workloads dropped in the open transaction, deleted once it commits.
+    dropped: Vec<u64>,
+    /// The segment being compacted, between steps.
+    compaction: Option<Compaction>,
+    /// Some logged value was replaced or deleted since compaction last found nothing.
+    maybe_garbage: bool,
+    /// Segments compaction failed on (a damaged entry): left as they are.
+    uncompactable: HashSet<u64>,
 }
 
 impl Writer<'_> {
@@ -664,10 +762,12 @@ impl Writer<'_> {
             return;
         }
         let open_bytes = self.open.as_ref().map_or(0, |open| open.bytes);
+        let open_row_bytes = self.open.as_ref().map_or(0, |open| open.row_bytes);
         let bytes: usize = group.iter().map(|r| written_bytes(&r.writes)).sum();
+        let row_bytes: usize = group.iter().map(|r| row_bytes(&r.writes)).sum();
         let durable = group.iter().any(|r| r.durable);
         let fsync = durable || self.unsynced + open_bytes + bytes >= UNSYNCED_MAX;
-        let commit = fsync || open_bytes + bytes >= OPEN_MAX;
+        let commit = fsync || open_row_bytes + row_bytes >= OPEN_MAX;
         let nothing_to_do = self.open.is_none() && self.unsynced == 0;
         if durable && nothing_to_do && group.iter().all(|r| r.writes.is_empty()) {
             return answer(group, Ok(Vec::new()));
@@ -680,13 +780,21 @@ impl Writer<'_> {
             },
         };
         // `workloads`: those with imports answered before this turn, lost if it fails.
-        let applied = apply_group(&txn, &group);
+        let mut effects = LogEffects {
+            log: &mut self.log,
+            live: HashMap::new(),
+            dropped: &mut self.dropped,
+            released: false,
+        };
+        let applied = apply_group(&txn, &group, &mut effects);
+        self.maybe_garbage |= effects.released;
         let outcome = match (applied, commit) {
             (Ok(results), false) => {
                 workloads.extend(group.iter().map(|r| r.workload.clone()));
                 self.open = Some(OpenImports {
                     txn,
                     bytes: open_bytes + bytes,
+                    row_bytes: open_row_bytes + row_bytes,
                     workloads,
                 });
                 Ok(results)
@@ -696,9 +804,15 @@ impl Writer<'_> {
                     true => redb::Durability::Immediate,
                     false => redb::Durability::None,
                 };
-                let committed = txn
-                    .set_durability(durability)
+                // The values rows point at are in their files first (fsynced
+                // first, for a durable commit).
+                let values_written = match fsync {
+                    true => self.log.sync(),
+                    false => self.log.flush(),
+                };
+                let committed = values_written
                     .map_err(|e| e.to_string())
+                    .and_then(|()| txn.set_durability(durability).map_err(|e| e.to_string()))
                     .and_then(|()| txn.commit().map_err(|e| e.to_string()));
                 match committed {
                     Ok(()) => {
@@ -706,16 +820,19 @@ impl Writer<'_> {
                             true => 0,
                             false => self.unsynced + open_bytes + bytes,
                         };
+                        self.delete_dropped();
                         Ok(results)
                     }
                     Err(error) => {
                         self.lost.extend(workloads);
+                        self.forget_appends();
                         Err(error)
                     }
                 }
             }
             (Err(error), _) => {
                 self.lost.extend(workloads);
+                self.forget_appends();
                 Err(error.to_string())
             }
         };
@@ -727,6 +844,67 @@ impl Writer<'_> {
             }
         }
         answer_each(group, outcome);
+    }
+
+    /// After a transaction is lost: its appends are garbage (their segments unknown to
+    /// the store, deleted when it next opens) and its drops did not happen.
+    fn forget_appends(&mut self) {
+        self.log.abandon_active();
+        self.dropped.clear();
+    }
+
+    /// Deletes the segments of workloads whose drop just committed.
+    fn delete_dropped(&mut self) {
+        let dropped = std::mem::take(&mut self.dropped);
+        if let Err(error) = self.log.delete(&dropped) {
+            // Unknown to the store now, the files go when it next opens.
+            tracing::warn!(%error, "could not delete a dropped workload's value segments");
+        }
+    }
+
+    fn has_compaction_work(&self) -> bool {
+        self.open.is_none() && (self.compaction.is_some() || self.maybe_garbage)
+    }
+
+    /// One step of compacting the segment most worth it (choosing it first).
+    fn compact_step(&mut self) {
+        let mut compaction = match self.compaction.take() {
+            Some(compaction) => compaction,
+            None => match compaction::choose(self.db, &self.log, &self.uncompactable) {
+                Ok(Some(chosen)) => chosen,
+                Ok(None) => return self.maybe_garbage = false,
+                Err(error) => {
+                    tracing::error!(%error, "cannot choose a value segment to compact");
+                    return self.maybe_garbage = false;
+                }
+            },
+        };
+        let segment = compaction.segment();
+        let stepped = (|| -> io::Result<Stepped> {
+            let txn = self.db.begin_write().map_err(io_error)?;
+            let stepped = compaction::step(&txn, &mut self.log, &mut compaction)?;
+            self.log.sync()?;
+            txn.commit().map_err(io_error)?;
+            Ok(stepped)
+        })();
+        match stepped {
+            Ok(Stepped::More) => {
+                self.unsynced = 0;
+                self.compaction = Some(compaction);
+            }
+            Ok(Stepped::Done) => {
+                self.unsynced = 0;
+                if let Err(error) = self.log.delete(&[segment]) {
+                    tracing::warn!(%error, segment, "could not delete a compacted value segment");
+                }
+            }
+            Ok(Stepped::Gone) => {}
+            Err(error) => {
+                tracing::error!(%error, segment, "compacting a value segment failed; it is left as it is");
+                self.log.abandon_active();
+                self.uncompactable.insert(segment);
+            }
+        }
     }
 
     /// Whether `request` would build on imports that were lost.
@@ -760,8 +938,24 @@ fn answer_each(group: Vec<Request>, outcome: Result<Vec<Vec<Written>>, String>) 
     }
 }
 
-fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Vec<Vec<Written>>> {
+/// What a group's writes do to the value log beside their rows.
+struct LogEffects<'a> {
+    log: &'a mut LogWriter,
+    /// Each segment's change in live bytes, written to `SEGMENTS` once per group.
+    live: HashMap<u64, i64>,
+    /// Segments of dropped workloads.
+    dropped: &'a mut Vec<u64>,
+    /// A logged value was replaced or deleted: there may be garbage to compact.
+    released: bool,
+}
+
+fn apply_group(
+    txn: &redb::WriteTransaction,
+    group: &[Request],
+    effects: &mut LogEffects,
+) -> io::Result<Vec<Vec<Written>>> {
     let mut results = Vec::with_capacity(group.len());
+    let mut segments = txn.open_table(SEGMENTS).map_err(io_error)?;
     let mut records = txn.open_table(RECORDS).map_err(io_error)?;
     let mut changes = txn.open_table(CHANGES).map_err(io_error)?;
     let mut summaries = txn.open_table(SUMMARIES).map_err(io_error)?;
@@ -785,6 +979,8 @@ fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Ve
                 changes: &mut changes,
                 applied: &mut applied,
                 applied_at: &mut applied_at,
+                segments: &mut segments,
+                effects,
                 now_ms,
             };
             done.push(tables.apply(workload, write, *new_hash, &mut summary)?);
@@ -798,18 +994,36 @@ fn apply_group(txn: &redb::WriteTransaction, group: &[Request]) -> io::Result<Ve
         }
         results.push(done);
     }
+    for (segment, change) in effects.live.drain() {
+        let known = segments.get(segment).map_err(io_error)?.map(|entry| {
+            let (owner, live) = entry.value();
+            (owner.to_string(), live)
+        });
+        // A segment unknown here was dropped with its workload.
+        if let Some((owner, live)) = known {
+            segments
+                .insert(
+                    segment,
+                    (owner.as_str(), live.saturating_add_signed(change)),
+                )
+                .map_err(io_error)?;
+        }
+        effects.released |= change < 0;
+    }
     Ok(results)
 }
 
-struct Tables<'a, 'txn> {
+struct Tables<'a, 'txn, 'log> {
     records: &'a mut redb::Table<'txn, (&'static str, &'static str), &'static [u8]>,
     changes: &'a mut redb::Table<'txn, (&'static str, u64), &'static str>,
     applied: &'a mut redb::Table<'txn, (&'static str, &'static str), &'static [u8]>,
     applied_at: &'a mut redb::Table<'txn, (&'static str, u64, &'static str), ()>,
+    segments: &'a mut redb::Table<'txn, u64, (&'static str, u64)>,
+    effects: &'a mut LogEffects<'log>,
     now_ms: u64,
 }
 
-impl Tables<'_, '_> {
+impl Tables<'_, '_, '_> {
     fn apply(
         &mut self,
         workload: &str,
@@ -828,7 +1042,7 @@ impl Tables<'_, '_> {
                 let version = old.as_ref().map_or(0, |r| r.version);
                 if if_version.is_some_and(|expected| expected != version) {
                     if let Some(old) = old {
-                        let hash = record_hash(key, &old.value);
+                        let hash = old.hash(key);
                         self.restore(workload, key, &old, hash, summary)?;
                     }
                     return Ok(Written::Put {
@@ -837,16 +1051,16 @@ impl Tables<'_, '_> {
                     });
                 }
                 summary.seq += 1;
-                let record = StoredRecord {
+                let hash = hash_of(key, value);
+                let row = Row {
                     version: version + 1,
                     seq: summary.seq,
-                    value: value.clone(),
+                    held: self.hold(workload, key, value, hash)?,
                 };
-                let hash = hash_of(key, value);
-                self.restore(workload, key, &record, hash, summary)?;
+                self.restore(workload, key, &row, hash, summary)?;
                 Ok(Written::Put {
                     success: true,
-                    version: record.version,
+                    version: row.version,
                 })
             }
             Write::Delete { key } => match self.remove_record(workload, key, summary)? {
@@ -868,24 +1082,30 @@ impl Tables<'_, '_> {
                 summary.seq += 1;
                 let replaced = match value {
                     Some(value) => {
-                        let record = StoredRecord::encode_parts(*version, summary.seq, value);
+                        let hash = hash_of(key, value);
+                        let row = Row {
+                            version: *version,
+                            seq: summary.seq,
+                            held: self.hold(workload, key, value, hash)?,
+                        };
                         let old = self
                             .records
-                            .insert((workload, key.as_str()), record.as_slice())
-                            .map_err(io_error)?;
+                            .insert((workload, key.as_str()), row.encode().as_slice())
+                            .map_err(io_error)?
+                            .map(|old| Row::decode(old.value()))
+                            .transpose()?;
+                        self.count_live(key, &row, 1);
                         summary.records += 1;
                         summary.bytes += (key.len() + value.len()) as u64;
-                        summary.digest.add(&hash_of(key, value));
-                        old.map(|old| StoredRecord::decode(old.value()))
-                            .transpose()?
+                        summary.digest.add(&hash);
+                        old
                     }
                     None => {
                         let old = self
                             .records
                             .remove((workload, key.as_str()))
                             .map_err(io_error)?;
-                        old.map(|old| StoredRecord::decode(old.value()))
-                            .transpose()?
+                        old.map(|old| Row::decode(old.value())).transpose()?
                     }
                 };
                 if let Some(old) = replaced {
@@ -926,6 +1146,7 @@ impl Tables<'_, '_> {
                 self.changes
                     .retain_in((workload, 0)..=(workload, u64::MAX), |_, _| false)
                     .map_err(io_error)?;
+                self.drop_segments(workload)?;
                 *summary = Summary::default();
                 Ok(Written::Dropped)
             }
@@ -999,51 +1220,103 @@ impl Tables<'_, '_> {
         workload: &str,
         key: &str,
         summary: &mut Summary,
-    ) -> io::Result<Option<StoredRecord>> {
+    ) -> io::Result<Option<Row>> {
         let old = match self.records.remove((workload, key)).map_err(io_error)? {
-            Some(old) => StoredRecord::decode(old.value())?,
+            Some(old) => Row::decode(old.value())?,
             None => return Ok(None),
         };
         self.forget(workload, key, &old, summary)?;
         Ok(Some(old))
     }
 
-    /// Takes a record already out of the records table out of the summary and the
-    /// changes index.
+    /// Takes a record already out of the records table out of the summary, the changes
+    /// index and its segment's live bytes.
     fn forget(
         &mut self,
         workload: &str,
         key: &str,
-        old: &StoredRecord,
+        old: &Row,
         summary: &mut Summary,
     ) -> io::Result<()> {
         self.changes.remove((workload, old.seq)).map_err(io_error)?;
+        self.count_live(key, old, -1);
         summary.records = summary.records.saturating_sub(1);
         summary.bytes = summary
             .bytes
-            .saturating_sub((key.len() + old.value.len()) as u64);
-        summary.digest.subtract(&record_hash(key, &old.value));
+            .saturating_sub((key.len() + old.value_len()) as u64);
+        summary.digest.subtract(&old.hash(key));
         Ok(())
     }
 
-    /// Puts a record in, and in the summary and the changes index.
+    /// Puts a record in, and in the summary, the changes index and its segment's live
+    /// bytes.
     fn restore(
         &mut self,
         workload: &str,
         key: &str,
-        record: &StoredRecord,
+        row: &Row,
         hash: [u8; 32],
         summary: &mut Summary,
     ) -> io::Result<()> {
         self.records
-            .insert((workload, key), record.encode().as_slice())
+            .insert((workload, key), row.encode().as_slice())
             .map_err(io_error)?;
         self.changes
-            .insert((workload, record.seq), key)
+            .insert((workload, row.seq), key)
             .map_err(io_error)?;
+        self.count_live(key, row, 1);
         summary.records += 1;
-        summary.bytes += (key.len() + record.value.len()) as u64;
+        summary.bytes += (key.len() + row.value_len()) as u64;
         summary.digest.add(&hash);
+        Ok(())
+    }
+
+    /// How a value will be held: inline when short, else appended to the value log
+    /// (a segment it starts is registered in this transaction).
+    fn hold(
+        &mut self,
+        workload: &str,
+        key: &str,
+        value: &[u8],
+        hash: [u8; 32],
+    ) -> io::Result<Held> {
+        if value.len() < LOG_MIN_BYTES {
+            return Ok(Held::Inline(value.to_vec()));
+        }
+        let (pointer, created) = self.effects.log.append(workload, key, value, hash)?;
+        if created {
+            self.segments
+                .insert(pointer.segment, (workload, 0))
+                .map_err(io_error)?;
+        }
+        Ok(Held::Logged(pointer))
+    }
+
+    /// Counts a logged row's entry into (`sign` 1) or out of (-1) its segment's live
+    /// bytes.
+    fn count_live(&mut self, key: &str, row: &Row, sign: i64) {
+        if let Held::Logged(pointer) = &row.held {
+            let bytes = i64::try_from(pointer.entry_bytes(key)).unwrap_or(i64::MAX);
+            *self.effects.live.entry(pointer.segment).or_default() += sign * bytes;
+        }
+    }
+
+    /// Unregisters every segment of `workload` (deleted once this commits); its next
+    /// value starts a new one.
+    fn drop_segments(&mut self, workload: &str) -> io::Result<()> {
+        let mut owned = Vec::new();
+        for entry in self.segments.iter().map_err(io_error)? {
+            let (segment, owner) = entry.map_err(io_error)?;
+            if owner.value().0 == workload {
+                owned.push(segment.value());
+            }
+        }
+        for segment in &owned {
+            self.segments.remove(segment).map_err(io_error)?;
+            self.effects.live.remove(segment);
+        }
+        self.effects.log.retire(workload);
+        self.effects.dropped.extend(owned);
         Ok(())
     }
 }
