@@ -26,6 +26,17 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     rmp_serde::to_vec_named(value).unwrap_or_default()
 }
 
+/// `encode`, into a buffer of `capacity` bytes from the start: a large value (a
+/// migration's batch) is then written once instead of copied as the buffer doubles.
+pub fn encode_sized<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(capacity);
+    match rmp_serde::encode::write_named(&mut bytes, value) {
+        Ok(()) => bytes,
+        // As in `encode`: not for our types.
+        Err(_) => Vec::new(),
+    }
+}
+
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     rmp_serde::from_slice(bytes).map_err(|e| DecodeError(e.to_string()))
 }

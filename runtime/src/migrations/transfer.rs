@@ -75,7 +75,9 @@ pub struct Sealed {
 }
 
 pub fn seal(batch: &Batch, compress: bool) -> Result<Sealed, String> {
-    let raw = crate::encoding::encode(batch);
+    // Each record adds its key, value and a few bytes of framing.
+    let capacity = batch.bytes() as usize + batch.records.len() * 32 + 64;
+    let raw = crate::encoding::encode_sized(batch, capacity);
     let raw_bytes = raw.len();
     let body = match compress {
         true => zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(|e| e.to_string())?,

@@ -150,7 +150,7 @@ pub fn step(
                 compaction.segment
             )));
         }
-        let (moved_to, created) = log.append(&workload, key, value, pointer.hash)?;
+        let (moved_to, created) = log.append(&workload, key, value, pointer.hash, pointer.crc32)?;
         if created {
             segments
                 .insert(moved_to.segment, (workload.as_str(), 0))

@@ -156,17 +156,34 @@ pub enum Write {
     },
 }
 
+/// What the row of a new value needs worked out: the record's hash, and the value's
+/// CRC-32 when it goes to the value log.
+#[derive(Debug, Clone, Copy)]
+struct Checks {
+    hash: [u8; 32],
+    crc32: Option<u32>,
+}
+
+impl Checks {
+    fn of(key: &str, value: &[u8]) -> Checks {
+        Checks {
+            hash: record_hash(key, value),
+            crc32: (value.len() >= LOG_MIN_BYTES).then(|| crc32fast::hash(value)),
+        }
+    }
+}
+
 impl Write {
-    /// The hash of the record it leaves (none: it leaves none).
-    fn new_hash(&self) -> Option<[u8; 32]> {
+    /// The checks of the record it leaves (none: it leaves none).
+    fn new_checks(&self) -> Option<Checks> {
         match self {
-            Write::Once { write, .. } => write.new_hash(),
+            Write::Once { write, .. } => write.new_checks(),
             Write::Put { key, value, .. }
             | Write::Import {
                 key,
                 value: Some(value),
                 ..
-            } => Some(record_hash(key, value)),
+            } => Some(Checks::of(key, value)),
             _ => None,
         }
     }
@@ -249,19 +266,19 @@ impl Written {
     }
 }
 
-/// Writes with their records' hashes worked out — the digest's hashing is most of a
-/// large import's cost, and done before the writes are queued it runs beside the one
-/// writer thread instead of inside it.
+/// Writes with their records' hashes (and logged values' CRC-32s) worked out — the
+/// digest's hashing is most of a large import's cost, and done before the writes are
+/// queued it runs beside the one writer thread instead of inside it.
 pub struct Prepared {
     writes: Vec<Write>,
-    new_hashes: Vec<Option<[u8; 32]>>,
+    new_checks: Vec<Option<Checks>>,
 }
 
 impl Prepared {
     pub async fn of(writes: Vec<Write>) -> io::Result<Prepared> {
         let hash = |writes: Vec<Write>| {
-            let new_hashes = writes.iter().map(Write::new_hash).collect();
-            Prepared { writes, new_hashes }
+            let new_checks = writes.iter().map(Write::new_checks).collect();
+            Prepared { writes, new_checks }
         };
         match written_bytes(&writes) > HASH_INLINE_BYTES {
             true => tokio::task::spawn_blocking(move || hash(writes))
@@ -291,7 +308,7 @@ struct Request {
     workload: String,
     writes: Vec<Write>,
     /// Each write's new record's hash, worked out before the writer thread sees it.
-    new_hashes: Vec<Option<[u8; 32]>>,
+    new_checks: Vec<Option<Checks>>,
     /// Answered only once on disk (else once applied: see `import_unsynced`).
     durable: bool,
     reply: oneshot::Sender<io::Result<Vec<Written>>>,
@@ -367,7 +384,7 @@ impl WorkloadStore {
     pub async fn sync(&self, workload: &str) -> io::Result<()> {
         let nothing = Prepared {
             writes: Vec::new(),
-            new_hashes: Vec::new(),
+            new_checks: Vec::new(),
         };
         self.submit(workload, nothing, true)?
             .applied()
@@ -380,7 +397,7 @@ impl WorkloadStore {
         let request = Request {
             workload: workload.to_string(),
             writes: prepared.writes,
-            new_hashes: prepared.new_hashes,
+            new_checks: prepared.new_checks,
             durable,
             reply,
         };
@@ -973,7 +990,7 @@ fn apply_group(
             None => Summary::default(),
         };
         let mut done = Vec::with_capacity(request.writes.len());
-        for (write, new_hash) in request.writes.iter().zip(&request.new_hashes) {
+        for (write, new_checks) in request.writes.iter().zip(&request.new_checks) {
             let mut tables = Tables {
                 records: &mut records,
                 changes: &mut changes,
@@ -983,7 +1000,7 @@ fn apply_group(
                 effects,
                 now_ms,
             };
-            done.push(tables.apply(workload, write, *new_hash, &mut summary)?);
+            done.push(tables.apply(workload, write, *new_checks, &mut summary)?);
         }
         if summary == Summary::default() {
             summaries.remove(workload).map_err(io_error)?;
@@ -1028,10 +1045,11 @@ impl Tables<'_, '_, '_> {
         &mut self,
         workload: &str,
         write: &Write,
-        new_hash: Option<[u8; 32]>,
+        new_checks: Option<Checks>,
         summary: &mut Summary,
     ) -> io::Result<Written> {
-        let hash_of = |key: &str, value: &[u8]| new_hash.unwrap_or_else(|| record_hash(key, value));
+        let checks_of =
+            |key: &str, value: &[u8]| new_checks.unwrap_or_else(|| Checks::of(key, value));
         match write {
             Write::Put {
                 key,
@@ -1051,11 +1069,12 @@ impl Tables<'_, '_, '_> {
                     });
                 }
                 summary.seq += 1;
-                let hash = hash_of(key, value);
+                let checks = checks_of(key, value);
+                let hash = checks.hash;
                 let row = Row {
                     version: version + 1,
                     seq: summary.seq,
-                    held: self.hold(workload, key, value, hash)?,
+                    held: self.hold(workload, key, value, checks)?,
                 };
                 self.restore(workload, key, &row, hash, summary)?;
                 Ok(Written::Put {
@@ -1082,11 +1101,12 @@ impl Tables<'_, '_, '_> {
                 summary.seq += 1;
                 let replaced = match value {
                     Some(value) => {
-                        let hash = hash_of(key, value);
+                        let checks = checks_of(key, value);
+                        let hash = checks.hash;
                         let row = Row {
                             version: *version,
                             seq: summary.seq,
-                            held: self.hold(workload, key, value, hash)?,
+                            held: self.hold(workload, key, value, checks)?,
                         };
                         let old = self
                             .records
@@ -1113,7 +1133,7 @@ impl Tables<'_, '_, '_> {
                 }
                 Ok(Written::Imported)
             }
-            Write::Once { id, write } => self.apply_once(workload, id, write, new_hash, summary),
+            Write::Once { id, write } => self.apply_once(workload, id, write, new_checks, summary),
             Write::Remember { id, record } => {
                 let (at_ms, _) = Written::decode_applied(record)?;
                 let known = self
@@ -1159,7 +1179,7 @@ impl Tables<'_, '_, '_> {
         workload: &str,
         id: &str,
         write: &Write,
-        new_hash: Option<[u8; 32]>,
+        new_checks: Option<Checks>,
         summary: &mut Summary,
     ) -> io::Result<Written> {
         if !matches!(write, Write::Put { .. } | Write::Delete { .. }) {
@@ -1173,7 +1193,7 @@ impl Tables<'_, '_, '_> {
         if let Some((_, written)) = remembered {
             return Ok(written);
         }
-        let written = self.apply(workload, write, new_hash, summary)?;
+        let written = self.apply(workload, write, new_checks, summary)?;
         self.applied
             .insert(
                 (workload, id),
@@ -1278,12 +1298,15 @@ impl Tables<'_, '_, '_> {
         workload: &str,
         key: &str,
         value: &[u8],
-        hash: [u8; 32],
+        checks: Checks,
     ) -> io::Result<Held> {
-        if value.len() < LOG_MIN_BYTES {
+        let Some(crc32) = checks.crc32 else {
             return Ok(Held::Inline(value.to_vec()));
-        }
-        let (pointer, created) = self.effects.log.append(workload, key, value, hash)?;
+        };
+        let (pointer, created) =
+            self.effects
+                .log
+                .append(workload, key, value, checks.hash, crc32)?;
         if created {
             self.segments
                 .insert(pointer.segment, (workload, 0))

@@ -280,14 +280,16 @@ impl LogWriter {
         self.segments.clone()
     }
 
-    /// Appends `key`'s `value` to `workload`'s segment; where it is, and whether that
-    /// segment is new (the caller registers it in the same transaction).
+    /// Appends `key`'s `value` (whose record hash and CRC-32 are worked out already) to
+    /// `workload`'s segment; where it is, and whether that segment is new (the caller
+    /// registers it in the same transaction).
     pub fn append(
         &mut self,
         workload: &str,
         key: &str,
         value: &[u8],
         hash: [u8; 32],
+        crc32: u32,
     ) -> io::Result<(Pointer, bool)> {
         let len = u32::try_from(value.len())
             .map_err(|_| io::Error::other("a workload value is over 4 GiB"))?;
@@ -317,7 +319,7 @@ impl LogWriter {
             segment: active.id,
             offset: start + ENTRY_HEADER + key.len() as u64,
             len,
-            crc32: crc32fast::hash(value),
+            crc32,
             hash,
         };
         let id = active.id;
