@@ -754,7 +754,7 @@ struct Writer<'db> {
     /// imports and syncs fail until the workload is dropped (a copy starts again).
     lost: HashSet<String>,
     log: LogWriter,
-    /// Segments of workloads dropped in the open transaction, deleted once it commits.
+    /// Segments of workloads dropped, deleted once the drop is durable.
     dropped: Vec<u64>,
     /// The segment being compacted, between steps.
     compaction: Option<Compaction>,
@@ -837,7 +837,11 @@ impl Writer<'_> {
                             true => 0,
                             false => self.unsynced + open_bytes + bytes,
                         };
-                        self.delete_dropped();
+                        // Only once the drop is durable: a crash cannot bring back
+                        // rows pointing into a deleted file.
+                        if fsync {
+                            self.delete_dropped();
+                        }
                         Ok(results)
                     }
                     Err(error) => {
@@ -870,7 +874,7 @@ impl Writer<'_> {
         self.dropped.clear();
     }
 
-    /// Deletes the segments of workloads whose drop just committed.
+    /// Deletes the segments of workloads whose drop is now durable.
     fn delete_dropped(&mut self) {
         let dropped = std::mem::take(&mut self.dropped);
         if let Err(error) = self.log.delete(&dropped) {
@@ -907,10 +911,12 @@ impl Writer<'_> {
         match stepped {
             Ok(Stepped::More) => {
                 self.unsynced = 0;
+                self.delete_dropped();
                 self.compaction = Some(compaction);
             }
             Ok(Stepped::Done) => {
                 self.unsynced = 0;
+                self.delete_dropped();
                 if let Err(error) = self.log.delete(&[segment]) {
                     tracing::warn!(%error, segment, "could not delete a compacted value segment");
                 }
