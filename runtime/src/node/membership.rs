@@ -49,17 +49,30 @@ pub enum MemberRole {
 
 impl Node {
     /// Bootstraps a new cluster whose only voter is this node, and waits until it has
-    /// elected itself.
+    /// elected itself and committed that first membership — until then openraft
+    /// refuses any other membership change, so a `cluster add` right after `init`
+    /// would fail.
     pub async fn initialize(&self, me: NodeInfo) -> Result<(), NodeError> {
         let members = BTreeMap::from([(self.id(), me)]);
         match self.raft.initialize(members).await {
-            Ok(()) => self
-                .raft
-                .wait(Some(self.request_timeout))
-                .current_leader(self.id(), "the first voter elects itself")
-                .await
-                .map(|_| ())
-                .map_err(raft_error),
+            Ok(()) => {
+                let wait = self.raft.wait(Some(self.request_timeout));
+                wait.current_leader(self.id(), "the first voter elects itself")
+                    .await
+                    .map_err(raft_error)?;
+                self.raft
+                    .wait(Some(self.request_timeout))
+                    .metrics(
+                        |m| {
+                            let membership = m.membership_config.log_id().map(|l| l.index);
+                            m.last_applied.map(|l| l.index) >= membership
+                        },
+                        "the first membership is committed",
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(raft_error)
+            }
             Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Err(NodeError::Refused(
                 "the cluster is already initialized (this node has a log or a vote)".into(),
             )),

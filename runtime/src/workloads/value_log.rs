@@ -386,13 +386,18 @@ impl LogWriter {
     /// Writes and fsyncs every appended byte (before a durable commit).
     pub fn sync(&mut self) -> io::Result<()> {
         self.flush()?;
-        for id in std::mem::take(&mut self.unsynced) {
+        // A segment leaves `unsynced` only once its fsync succeeded: after a failure,
+        // the next durable commit tries it again.
+        let unsynced: Vec<u64> = self.unsynced.iter().copied().collect();
+        for id in unsynced {
             if let Some(file) = self.segments.file(id) {
                 file.sync_data()?;
             }
+            self.unsynced.remove(&id);
         }
-        if std::mem::take(&mut self.created_since_sync) {
+        if self.created_since_sync {
             sync_dir(&self.dir)?;
+            self.created_since_sync = false;
         }
         Ok(())
     }
