@@ -23,7 +23,7 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // `Serialize` and every map key is a string or an integer.
     // Fields by name, not position: a field left out when empty (`skip_serializing_if`)
     // cannot shift the ones after it, and a field added later decodes as its default.
-    rmp_serde::to_vec_named(value).unwrap_or_default()
+    encode_sized(value, 128)
 }
 
 /// `encode`, into a buffer of `capacity` bytes from the start: a large value (a
@@ -32,7 +32,7 @@ pub fn encode_sized<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Vec<u8
     let mut bytes = Vec::with_capacity(capacity);
     match rmp_serde::encode::write_named(&mut bytes, value) {
         Ok(()) => bytes,
-        // As in `encode`: not for our types.
+        // Not for our types (see `encode`).
         Err(_) => Vec::new(),
     }
 }

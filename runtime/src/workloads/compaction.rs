@@ -7,7 +7,7 @@
 //! transaction: a record written meanwhile simply stays where its new value is.
 
 use super::row::{Held, Row};
-use super::store::{RECORDS, SEGMENTS};
+use super::store::{io_error, RECORDS, SEGMENTS};
 use super::value_log::{read_exact_at, LogWriter, ENTRY_HEADER};
 use redb::{Database, ReadableDatabase, ReadableTable};
 use std::collections::{HashMap, HashSet};
@@ -17,10 +17,6 @@ use std::io;
 const STEP_BYTES: u64 = 4 * 1024 * 1024;
 /// A segment smaller than this is left alone unless nothing in it is live.
 const MIN_SEGMENT_BYTES: u64 = 1024 * 1024;
-
-fn io_error(error: impl std::fmt::Display) -> io::Error {
-    io::Error::other(error.to_string())
-}
 
 /// A segment being compacted, and how far.
 #[derive(Debug)]
@@ -177,7 +173,9 @@ pub fn step(
     Ok(Stepped::More)
 }
 
-fn add_live(
+/// Changes `segment`'s live bytes by `change`; a segment unknown here was dropped
+/// with its workload.
+pub(super) fn add_live(
     segments: &mut redb::Table<u64, (&'static str, u64)>,
     segment: u64,
     change: i64,

@@ -321,7 +321,7 @@ pub struct WorkloadStore {
     segments: Arc<Segments>,
 }
 
-fn io_error(error: impl std::fmt::Display) -> io::Error {
+pub(super) fn io_error(error: impl std::fmt::Display) -> io::Error {
     io::Error::other(error.to_string())
 }
 
@@ -1018,19 +1018,7 @@ fn apply_group(
         results.push(done);
     }
     for (segment, change) in effects.live.drain() {
-        let known = segments.get(segment).map_err(io_error)?.map(|entry| {
-            let (owner, live) = entry.value();
-            (owner.to_string(), live)
-        });
-        // A segment unknown here was dropped with its workload.
-        if let Some((owner, live)) = known {
-            segments
-                .insert(
-                    segment,
-                    (owner.as_str(), live.saturating_add_signed(change)),
-                )
-                .map_err(io_error)?;
-        }
+        compaction::add_live(&mut segments, segment, change)?;
         effects.released |= change < 0;
     }
     Ok(results)
