@@ -808,6 +808,16 @@ fn a_follower_that_missed_a_promotion_still_lets_the_new_voters_elect_a_leader()
         let added = cluster.cli(1, &["cluster", "add", "--config", &config]);
         assert!(added.status.success(), "{}", stderr(&added));
     }
+    // Node 2 must know node 3 (its token) before it is cut off: a node cannot admit a
+    // member whose addition it has not applied, whatever Raft would allow (CI under load
+    // cut node 2 off before it applied the addition, and node 3's calls were refused).
+    let marker = cluster.put(1, "t", "added", "3");
+    assert_eq!(marker.status, 200, "{}", marker.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.get(2, "t", "added", true).status != 200 {
+        assert!(Instant::now() < deadline, "node 2 never applied node 3's addition");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // Node 2 hears nothing more from the leader: the promotion commits without it.
     proxy.cut_one_way(1, 2);
     let promoted = cluster.cli(1, &["cluster", "promote", "2", "3"]);
