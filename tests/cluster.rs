@@ -815,7 +815,10 @@ fn a_follower_that_missed_a_promotion_still_lets_the_new_voters_elect_a_leader()
     assert_eq!(marker.status, 200, "{}", marker.body);
     let deadline = Instant::now() + Duration::from_secs(10);
     while cluster.get(2, "t", "added", true).status != 200 {
-        assert!(Instant::now() < deadline, "node 2 never applied node 3's addition");
+        assert!(
+            Instant::now() < deadline,
+            "node 2 never applied node 3's addition"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // Node 2 hears nothing more from the leader: the promotion commits without it.
