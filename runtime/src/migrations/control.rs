@@ -197,8 +197,9 @@ pub fn throughput_bps(record: &MigrationRecord) -> u64 {
     }
 }
 
-/// The time left at the copy's pace so far, in nanoseconds (none before it has a
-/// pace, or when the copy is over).
+/// The time left at the copy's pace so far, in nanoseconds rounded to whole
+/// milliseconds (`1s306ms`, not `1s305.869918ms`); none before it has a pace, or when
+/// the copy is over.
 pub fn eta_ns(record: &MigrationRecord) -> Option<i64> {
     let progress = &record.progress;
     if record.phase != Phase::Sync || progress.copy_ms == 0 || progress.bytes_copied == 0 {
@@ -208,7 +209,7 @@ pub fn eta_ns(record: &MigrationRecord) -> Option<i64> {
         .total_bytes
         .saturating_sub(progress.copied_this_workload);
     let per_ms = progress.bytes_copied as f64 / progress.copy_ms as f64;
-    Some((left as f64 / per_ms * 1_000_000.0) as i64)
+    Some(((left as f64 / per_ms).round() as i64).saturating_mul(1_000_000))
 }
 
 pub fn status(record: &MigrationRecord) -> Value {

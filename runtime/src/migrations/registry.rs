@@ -564,6 +564,36 @@ mod tests {
     }
 
     #[test]
+    fn the_eta_is_whole_milliseconds_and_a_crawling_copy_does_not_overflow_it() {
+        let record = |total_bytes: u64, copied: u64, copy_ms: u64| MigrationRecord {
+            id: "m".into(),
+            plan: plan("m", "a", Strategy::Live),
+            phase: Phase::Sync,
+            paused: false,
+            preempted_by: None,
+            waiting: None,
+            started_at_ms: 0,
+            updated_at_ms: 0,
+            progress: Progress {
+                total_bytes,
+                copied_this_workload: copied,
+                bytes_copied: copied,
+                copy_ms,
+                ..Progress::default()
+            },
+            checkpoints: Vec::new(),
+            downtime_ms: 0,
+            error: None,
+            target_cleaned: false,
+        };
+        let eta = crate::migrations::control::eta_ns;
+        // 1,000 bytes left at 3 bytes a millisecond: 333.33 ms, shown as 333 ms.
+        assert_eq!(eta(&record(1_300, 300, 100)), Some(333_000_000));
+        assert_eq!(eta(&record(u64::MAX, 1, u64::MAX)), Some(i64::MAX));
+        assert_eq!(eta(&record(1_000, 0, 100)), None);
+    }
+
+    #[test]
     fn a_stale_step_changes_nothing_and_the_cutover_moves_the_placement() {
         let (mut migrations, mut workloads) = setup();
         let start = MigrationCommand::Start {

@@ -601,6 +601,34 @@ mod tests {
         assert_eq!(exported[10].1.value, value(10, 0));
     }
 
+    /// One write of 5 MB: its values reach the file in several buffers, and all of them
+    /// are there once the write is answered, and after a reopen.
+    #[tokio::test]
+    async fn a_write_larger_than_a_buffer_is_whole_once_answered() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = WorkloadStore::open(dir.path()).expect("store");
+        let writes = (0..5_000)
+            .map(|index| Write::Put {
+                key: format!("k{index:06}"),
+                value: value(index, 0),
+                if_version: None,
+            })
+            .collect();
+        store.write("w", writes).await.expect("written");
+        assert!(segment_bytes(dir.path()) > 5_000_000);
+        for index in 0..5_000 {
+            let record = store
+                .get("w", &format!("k{index:06}"))
+                .await
+                .expect("read")
+                .expect("a record");
+            assert_eq!(record.value, value(index, 0), "k{index:06}");
+        }
+        drop(store);
+        let store = WorkloadStore::open(dir.path()).expect("reopened");
+        assert_values(&store, 5_000, 0).await;
+    }
+
     /// Values overwritten twice leave two thirds of their segment dead: it is rewritten
     /// while the store is idle, the disk space comes back, and every record reads the
     /// same before, during and after, across a reopen.
