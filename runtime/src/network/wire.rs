@@ -205,6 +205,22 @@ mod tests {
     }
 
     #[test]
+    fn bytes_sent_as_a_list_by_an_older_node_still_decode() {
+        #[derive(Serialize)]
+        struct AsList {
+            data: Vec<u8>,
+        }
+        #[derive(Deserialize)]
+        struct AsBin {
+            #[serde(with = "serde_bytes")]
+            data: Vec<u8>,
+        }
+        let data = vec![0, 127, 128, 255];
+        let decoded: AsBin = decode(&encode(&AsList { data: data.clone() })).expect("decodes");
+        assert_eq!(decoded.data, data);
+    }
+
+    #[test]
     fn hello_round_trips_and_garbage_is_malformed() {
         let hello = Hello {
             version: PROTOCOL_VERSION,
