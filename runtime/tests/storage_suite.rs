@@ -15,7 +15,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateStore, TempDir> for RedbBuilder {
         let dir = TempDir::new().map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
         let db =
             open(dir.path()).map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
-        let state = StateStore::open(db.clone())
+        let state = StateStore::open(db.clone(), dir.path())
             .await
             .map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
         let log =

@@ -273,7 +273,7 @@ impl Node {
                 path: data_dir.join(crate::workloads::STORE_FILE),
                 reason: e.to_string(),
             })?;
-        let state = StateStore::open(db.clone())
+        let state = StateStore::open(db.clone(), data_dir)
             .await
             .map_err(|e| NodeError::Io {
                 path: data_dir.to_path_buf(),

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 /// Log entries by index, serialised.
 pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
-/// Small records: vote, last purged and committed log ids, the current snapshot.
+/// Small records: vote, last purged and committed log ids (and the snapshot, as versions
+/// before the snapshot file kept it: read when there is no file, then removed).
 pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
 /// Stored bundles (compiled programs) by content hash (`bundle_store`).
 pub(super) const BUNDLES: TableDefinition<&str, &str> = TableDefinition::new("bundles");
@@ -17,7 +18,8 @@ pub(super) const BUNDLES: TableDefinition<&str, &str> = TableDefinition::new("bu
 pub(super) const VOTE: &str = "vote";
 pub(super) const LAST_PURGED: &str = "last_purged";
 pub(super) const COMMITTED: &str = "committed";
-/// The latest snapshot's metadata and its state, written together.
+/// The latest snapshot's metadata and its state, where versions before the snapshot file
+/// (`snapshot_file`) kept them.
 pub(super) const SNAPSHOT_META: &str = "snapshot_meta";
 pub(super) const SNAPSHOT_DATA: &str = "snapshot_data";
 
@@ -127,13 +129,25 @@ pub(super) fn read_raw(db: &Database, key: &str) -> std::io::Result<Option<Vec<u
         .map(|bytes| bytes.value().to_vec()))
 }
 
-/// Writes records in one transaction, fsynced before returning.
-pub(super) fn write_records(db: &Database, records: &[(&str, &[u8])]) -> std::io::Result<()> {
+/// Removes records, if there are any, in one transaction fsynced before returning
+/// (without taking the write lock when there is nothing to remove).
+pub(super) fn forget_records(db: &Database, keys: &[&str]) -> std::io::Result<()> {
+    {
+        let txn = db.begin_read().map_err(io_error)?;
+        let table = txn.open_table(META).map_err(io_error)?;
+        let mut present = false;
+        for key in keys {
+            present |= table.get(*key).map_err(io_error)?.is_some();
+        }
+        if !present {
+            return Ok(());
+        }
+    }
     let txn = db.begin_write().map_err(io_error)?;
     {
         let mut table = txn.open_table(META).map_err(io_error)?;
-        for (key, bytes) in records {
-            table.insert(*key, *bytes).map_err(io_error)?;
+        for key in keys {
+            table.remove(*key).map_err(io_error)?;
         }
     }
     txn.commit().map_err(io_error)

@@ -1,13 +1,15 @@
-//! Durable storage for the Raft layer in one redb database under the node's data dir:
-//! the log, the vote, the committed log id, the latest snapshot and the stored bundles. Every write that
-//! Raft relies on is committed with fsync before it is acknowledged; log writes are
-//! committed many at a time by one writer thread.
+//! Durable storage for the Raft layer under the node's data dir: one redb database for
+//! the log, the vote, the committed log id and the stored bundles, and the latest
+//! snapshot in a file of its own (so writing it never holds up the log). Every write
+//! that Raft relies on is committed with fsync before it is acknowledged; log writes
+//! are committed many at a time by one writer thread.
 
 mod bundle_store;
 mod database;
 mod log_store;
 mod log_tail;
 mod log_writer;
+mod snapshot_file;
 pub mod state_store;
 
 pub use bundle_store::BundleStore;

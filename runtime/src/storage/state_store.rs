@@ -1,5 +1,5 @@
 //! The state machine side of storage: the replicated `State` lives in memory and is
-//! snapshotted into redb (fsynced). After a restart, openraft restores the snapshot and
+//! snapshotted into its own file (`snapshot_file`, fsynced). After a restart, openraft restores the snapshot and
 //! re-applies the committed log entries after it, so nothing committed is lost.
 //! Building a snapshot copies the state under the lock and encodes and writes it on
 //! tokio's blocking pool, so applying and serving go on meanwhile.
@@ -11,8 +11,9 @@
 
 use super::bundle_store::{BundleStore, StoredBundle};
 use super::database::{
-    io_error, off_the_runtime, read_meta, read_raw, write_records, SNAPSHOT_DATA, SNAPSHOT_META,
+    forget_records, io_error, off_the_runtime, read_meta, read_raw, SNAPSHOT_DATA, SNAPSHOT_META,
 };
+use super::snapshot_file::SnapshotFile;
 use crate::command::Command;
 use crate::command::Response;
 use crate::dispatch::signals::{AssignmentSignals, Topic};
@@ -27,6 +28,7 @@ use openraft::{EntryPayload, OptionalSend};
 use redb::Database;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Cursor};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::RwLock;
 
@@ -79,6 +81,7 @@ pub struct Applied {
 #[derive(Clone)]
 pub struct StateStore {
     db: Arc<Database>,
+    snapshot: SnapshotFile,
     applied: Arc<RwLock<Applied>>,
     bundles: BundleStore,
     /// Told about every step assigned as entries are applied.
@@ -86,15 +89,17 @@ pub struct StateStore {
 }
 
 impl StateStore {
-    /// Opens the state machine at its latest snapshot (openraft replays the rest).
-    pub async fn open(db: Arc<Database>) -> io::Result<StateStore> {
+    /// Opens the state machine of the data dir `data_dir` at its latest snapshot
+    /// (openraft replays the rest).
+    pub async fn open(db: Arc<Database>, data_dir: &Path) -> io::Result<StateStore> {
         let mut store = StateStore {
             bundles: BundleStore::new(db.clone()),
+            snapshot: SnapshotFile::new(data_dir),
             db,
             applied: Arc::default(),
             signals: AssignmentSignals::default(),
         };
-        if let Some((meta, data)) = read_snapshot(&store.db)? {
+        if let Some((meta, data)) = read_snapshot(&store.db, &store.snapshot)? {
             store.restore(&meta, &data).await?;
         }
         Ok(store)
@@ -137,11 +142,11 @@ impl RaftSnapshotBuilder<TypeConfig> for StateStore {
             };
             (applied.state.clone(), meta)
         };
-        let (db, bundles) = (self.db.clone(), self.bundles.clone());
+        let (db, file, bundles) = (self.db.clone(), self.snapshot.clone(), self.bundles.clone());
         let stored_meta = meta.clone();
         let data = off_the_runtime(move || {
             let body = encoding::encode(&SnapshotBody { state });
-            write_snapshot(&db, &stored_meta, &body)?;
+            write_snapshot(&db, &file, &stored_meta, &body)?;
             Ok(Transfer::assemble(&body, &bundles.all()?))
         })
         .await?;
@@ -163,13 +168,26 @@ fn signalled(command: &Command) -> Option<Topic> {
     }
 }
 
-/// The latest snapshot: metadata and encoded state, in one durable transaction.
-fn write_snapshot(db: &Database, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-    let meta = encoding::encode(meta);
-    write_records(db, &[(SNAPSHOT_META, &meta), (SNAPSHOT_DATA, data)])
+/// Replaces the latest snapshot (metadata and encoded state), durably; a snapshot an
+/// earlier version kept in the database goes once the file holds a newer one.
+fn write_snapshot(
+    db: &Database,
+    file: &SnapshotFile,
+    meta: &SnapshotMeta,
+    data: &[u8],
+) -> io::Result<()> {
+    file.write(meta, data)?;
+    forget_records(db, &[SNAPSHOT_META, SNAPSHOT_DATA])
 }
 
-fn read_snapshot(db: &Database) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
+/// The latest snapshot: the file's, or else one an earlier version kept in the database.
+fn read_snapshot(
+    db: &Database,
+    file: &SnapshotFile,
+) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
+    if let Some(snapshot) = file.read()? {
+        return Ok(Some(snapshot));
+    }
     let Some(meta) = read_meta::<SnapshotMeta>(db, SNAPSHOT_META)? else {
         return Ok(None);
     };
@@ -257,14 +275,14 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         off_the_runtime(move || bundles.replace_all(&received)).await?;
         self.restore(meta, &body).await?;
         self.signals.everyone();
-        let (db, meta) = (self.db.clone(), meta.clone());
-        off_the_runtime(move || write_snapshot(&db, &meta, &body)).await
+        let (db, file, meta) = (self.db.clone(), self.snapshot.clone(), meta.clone());
+        off_the_runtime(move || write_snapshot(&db, &file, &meta, &body)).await
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        let (db, bundles) = (self.db.clone(), self.bundles.clone());
+        let (db, file, bundles) = (self.db.clone(), self.snapshot.clone(), self.bundles.clone());
         off_the_runtime(move || {
-            let Some((meta, body)) = read_snapshot(&db)? else {
+            let Some((meta, body)) = read_snapshot(&db, &file)? else {
                 return Ok(None);
             };
             Ok(Some(Snapshot {
@@ -273,5 +291,110 @@ impl RaftStateMachine<TypeConfig> for StateStore {
             }))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Request;
+    use openraft::storage::RaftSnapshotBuilder;
+    use std::time::Duration;
+
+    /// The log's writer holds the database's one write lock for every group commit. A
+    /// snapshot of tens of megabytes written inside the same database held that lock
+    /// for its whole write and fsync (seconds on a slow disk): the log could not flush,
+    /// heartbeat answers (sent only once the log is flushed) stopped, and the leader's
+    /// lease ran out — writes were refused with "no leader" while nothing had failed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_snapshot_is_written_while_the_log_holds_the_database_write_lock() {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let db = crate::storage::open(dir.path()).expect("database");
+        let mut state = StateStore::open(db.clone(), dir.path())
+            .await
+            .expect("state store");
+        let put = Request {
+            at_ms: 0,
+            command: Command::Put {
+                ns: "big".into(),
+                key: "k".into(),
+                value: serde_json::json!("v".repeat(1_000_000)),
+                if_version: None,
+            },
+            idempotency_key: None,
+        };
+        let position = LogPosition { index: 1, term: 1 };
+        state.applied.write().await.state.apply(&put, position);
+        let log_commit_in_progress = db.begin_write().expect("the log's write lock");
+        let built = tokio::time::timeout(Duration::from_secs(20), state.build_snapshot()).await;
+        drop(log_commit_in_progress);
+        let snapshot = built
+            .expect("the snapshot waited for the log's write lock")
+            .expect("snapshot built");
+        assert!(snapshot.snapshot.get_ref().len() > 1_000_000);
+    }
+
+    /// A data dir from a version that kept the snapshot in the database opens at that
+    /// snapshot; the next snapshot goes to the file and the database's copy is removed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_snapshot_an_earlier_version_kept_in_the_database_is_read_then_replaced() {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let db = crate::storage::open(dir.path()).expect("database");
+        let mut state = State::default();
+        let put = Request {
+            at_ms: 0,
+            command: Command::Put {
+                ns: "t".into(),
+                key: "k".into(),
+                value: serde_json::json!("kept"),
+                if_version: None,
+            },
+            idempotency_key: None,
+        };
+        state.apply(&put, LogPosition { index: 7, term: 2 });
+        let meta = SnapshotMeta {
+            last_log_id: Some(LogId::new(
+                openraft::vote::leader_id_adv::LeaderId {
+                    term: 2,
+                    node_id: 1,
+                },
+                7,
+            )),
+            ..SnapshotMeta::default()
+        };
+        let txn = db.begin_write().expect("write");
+        {
+            let mut table = txn.open_table(super::super::database::META).expect("table");
+            let (meta, body) = (
+                encoding::encode(&meta),
+                encoding::encode(&SnapshotBody { state }),
+            );
+            table.insert(SNAPSHOT_META, meta.as_slice()).expect("meta");
+            table.insert(SNAPSHOT_DATA, body.as_slice()).expect("data");
+        }
+        txn.commit().expect("commit");
+
+        let mut store = StateStore::open(db.clone(), dir.path())
+            .await
+            .expect("state store");
+        let (applied, _) = store.applied_state().await.expect("applied");
+        assert_eq!(applied, meta.last_log_id);
+        let value = store
+            .applied
+            .read()
+            .await
+            .state
+            .get("t", "k")
+            .map(|entry| entry.value.clone());
+        assert_eq!(value, Some(serde_json::json!("kept")));
+
+        store.build_snapshot().await.expect("snapshot built");
+        assert_eq!(read_raw(&db, SNAPSHOT_DATA).expect("read"), None);
+        assert_eq!(read_raw(&db, SNAPSHOT_META).expect("read"), None);
+        let (from_file, _) = SnapshotFile::new(dir.path())
+            .read()
+            .expect("read")
+            .expect("the file holds the snapshot");
+        assert_eq!(from_file.last_log_id, meta.last_log_id);
     }
 }
