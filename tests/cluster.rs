@@ -831,3 +831,41 @@ fn a_follower_that_missed_a_promotion_still_lets_the_new_voters_elect_a_leader()
     assert!([2, 3].contains(&leader));
     write_until_acknowledged(&cluster, 2, "after-promotion", Duration::from_secs(10));
 }
+
+/// CPU time (user + system) process `pid` has used, in clock ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let (_, after_name) = stat.rsplit_once(')').expect("a stat line");
+    // After the name: state is field 3, utime 14 and stime 15.
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let tick = |at: usize| fields[at - 3].parse::<u64>().expect("a number");
+    tick(14) + tick(15)
+}
+
+#[test]
+fn a_leader_cut_off_from_its_quorum_refuses_writes_without_spinning() {
+    // A leader whose lease ran out (no quorum answered it lately) refuses writes without
+    // naming a leader. The write path asked it again at once, for the whole request
+    // timeout: a core busy for two seconds, copying the request each time and crowding
+    // the Raft core that has to hear the answers that would renew the lease.
+    let cluster = Cluster::up("cluster-cut-off-leader", 3);
+    let leader = cluster.leader_among(&[1, 2, 3]);
+    for id in (1..=3).filter(|id| *id != leader) {
+        cluster.kill(id);
+    }
+    // A linearizable read fails only once no quorum answered for the request timeout:
+    // by then the lease (the longest election timeout) has run out.
+    let unanswered = cluster.get(leader, "t", "k", false);
+    assert_eq!(unanswered.status, 503, "{}", unanswered.body);
+    let pid = cluster.pid(leader).expect("the leader's pid");
+    let before = cpu_ticks(pid);
+    let value = format!("\"{}\"", "v".repeat(100_000));
+    let refused = cluster.put(leader, "t", "k", &value);
+    let used = cpu_ticks(pid) - before;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(refused.body.contains("no leader"), "{}", refused.body);
+    assert!(
+        used < 60,
+        "the leader used {used} ticks of CPU (1/100 s) refusing one write over 2 s"
+    );
+}

@@ -10,6 +10,7 @@ use crate::network::wire::{Answer, Call, RemoteError};
 use crate::network::CallError;
 use crate::state::State;
 use openraft::error::{ForwardToLeader, LinearizableReadError, RaftError};
+use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{ReadPolicy, TryAsRef};
 use std::time::{Duration, Instant};
 
@@ -230,6 +231,11 @@ impl Node {
     }
 
     /// Waits (briefly) for a leader other than `previous`; fails once the deadline passed.
+    /// When no leader was named (`None`), it waits for a leader other than the one this
+    /// node believes in now: a leader whose lease ran out (no quorum answered it lately)
+    /// refuses writes without naming anyone, and asking it again at once would only spin
+    /// — copying the request each time and crowding the Raft core that has to hear the
+    /// answers that renew the lease.
     async fn await_leader_change(
         &self,
         previous: Option<u64>,
@@ -241,6 +247,7 @@ impl Node {
                 waited: self.request_timeout,
             });
         }
+        let previous = previous.or_else(|| self.raft.metrics().borrow_watched().current_leader);
         let pause = RETRY_PAUSE.min(deadline - now);
         // Either a new leader appears or the pause ends; both mean: try again.
         let _ = self
