@@ -869,3 +869,36 @@ fn a_leader_cut_off_from_its_quorum_refuses_writes_without_spinning() {
         "the leader used {used} ticks of CPU (1/100 s) refusing one write over 2 s"
     );
 }
+
+#[test]
+fn a_write_a_cut_off_leader_took_is_answered_as_unknown_not_left_waiting() {
+    // A leader cut off right after a quorum last answered it still holds its lease for
+    // a moment and takes a write it can never commit alone. The write was waited for
+    // without end: the client got no answer while the partition lasted.
+    let proxy = common::proxy::Proxy::default();
+    let cluster = Cluster::up_behind_proxy("cluster-cut-off-write", 3, &proxy);
+    assert_eq!(cluster.put(1, "p", "before", "1").status, 200);
+    let leader = cluster.leader_among(&[1, 2, 3]);
+    let others: Vec<u64> = (1..=3).filter(|id| *id != leader).collect();
+    proxy.partition(&[&[leader], &others]);
+    let reply = http::call(
+        cluster.url(leader),
+        "PUT",
+        "/v1/state/p/cut-off",
+        Some(&cluster.token(leader)),
+        Some(b"\"maybe\""),
+        Duration::from_secs(15),
+    )
+    .unwrap_or_else(|e| panic!("the cut-off leader left the write unanswered: {e:?}"));
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    // Taken under its lease (unknown) or refused once the lease ran out: never a
+    // definite failure of a write that may yet commit.
+    assert!(
+        reply.body.contains("may have been applied") || reply.body.contains("no leader"),
+        "{}",
+        reply.body
+    );
+    proxy.heal();
+    let new_leader = cluster.leader_among(&[1, 2, 3]);
+    assert_eq!(cluster.put(new_leader, "p", "after", "2").status, 200);
+}

@@ -68,7 +68,26 @@ impl Node {
         // Whether some leader may have taken the request (then a timeout is unknown).
         let mut maybe_taken = false;
         loop {
-            let forward = match self.raft.client_write(request.clone()).await {
+            // A write a cluster member's Raft took but cannot commit (it leads, and no
+            // quorum answers it) would be waited for without end: past the deadline its
+            // fate is unknown, as a forwarded write's is. The embedded node is its own
+            // quorum: it waits for its disk.
+            let write = self.raft.client_write(request.clone());
+            let written = match self.peers {
+                Some(_) => {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    tokio::time::timeout(remaining, write).await
+                }
+                None => Ok(write.await),
+            };
+            let Ok(written) = written else {
+                return Err(NodeError::OutcomeUnknown(format!(
+                    "this node took it as leader, and no quorum committed it within {} ms; \
+                     this node may be cut off from the other voters",
+                    self.request_timeout.as_millis()
+                )));
+            };
+            let forward = match written {
                 Ok(response) => return Ok(response.data),
                 Err(error) => match self.leader_elsewhere(error) {
                     Ok(forward) => forward,
