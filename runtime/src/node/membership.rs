@@ -60,18 +60,16 @@ impl Node {
                 wait.current_leader(self.id(), "the first voter elects itself")
                     .await
                     .map_err(raft_error)?;
-                self.raft
-                    .wait(Some(self.request_timeout))
-                    .metrics(
-                        |m| {
-                            let membership = m.membership_config.log_id().map(|l| l.index);
-                            m.last_applied.map(|l| l.index) >= membership
-                        },
-                        "the first membership is committed",
-                    )
-                    .await
-                    .map(|_| ())
-                    .map_err(raft_error)
+                wait.metrics(
+                    |m| {
+                        let membership = m.membership_config.log_id().map(|l| l.index);
+                        m.last_applied.map(|l| l.index) >= membership
+                    },
+                    "the first membership is committed",
+                )
+                .await
+                .map(|_| ())
+                .map_err(raft_error)
             }
             Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Err(NodeError::Refused(
                 "the cluster is already initialized (this node has a log or a vote)".into(),
