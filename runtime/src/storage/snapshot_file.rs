@@ -15,7 +15,7 @@
 
 use super::database::io_error;
 use crate::encoding;
-use crate::raft_types::SnapshotMeta;
+use crate::raft_types::{LogId, SnapshotMeta};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -138,6 +138,26 @@ impl SnapshotFile {
         Ok((meta, bytes.len() - 4 - body_length as usize))
     }
 
+    /// The error for a data dir whose log was purged past what its snapshot holds (the
+    /// snapshot file was deleted, or an older one put back): the entries in between
+    /// are gone, and the state cannot be rebuilt.
+    pub fn behind_the_log(&self, covered: Option<LogId>, purged: Option<LogId>) -> io::Error {
+        let index = |id: Option<LogId>| id.map_or(0, |id| id.index());
+        let found = match covered {
+            None => "is missing".to_string(),
+            Some(_) => format!("holds the state up to entry {} only", index(covered)),
+        };
+        io_error(format!(
+            "the snapshot {} {found}, but the log before entry {} was removed: the state \
+             cannot be rebuilt. Put back the snapshot file this data dir was written with \
+             (or restore the whole data dir from a backup); or, on a cluster member, move the \
+             data dir away and bring the node back (`edgeflow cluster remove ID`, start it \
+             empty, `cluster add`, `cluster promote`)",
+            self.path().display(),
+            index(purged) + 1
+        ))
+    }
+
     fn failed(&self, action: &str, path: &Path, error: io::Error) -> io::Error {
         io::Error::new(
             error.kind(),
@@ -152,7 +172,6 @@ impl SnapshotFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raft_types::LogId;
 
     fn meta(index: u64) -> SnapshotMeta {
         let leader = openraft::vote::leader_id_adv::LeaderId {

@@ -11,7 +11,8 @@
 
 use super::bundle_store::{BundleStore, StoredBundle};
 use super::database::{
-    forget_records, io_error, off_the_runtime, read_meta, read_raw, SNAPSHOT_DATA, SNAPSHOT_META,
+    forget_records, io_error, off_the_runtime, read_meta, read_raw, LAST_PURGED, SNAPSHOT_DATA,
+    SNAPSHOT_META,
 };
 use super::snapshot_file::SnapshotFile;
 use crate::command::Command;
@@ -99,7 +100,13 @@ impl StateStore {
             applied: Arc::default(),
             signals: AssignmentSignals::default(),
         };
-        if let Some((meta, data)) = read_snapshot(&store.db, &store.snapshot)? {
+        let snapshot = read_snapshot(&store.db, &store.snapshot)?;
+        let last_purged: Option<LogId> = read_meta(&store.db, LAST_PURGED)?;
+        let covered = snapshot.as_ref().and_then(|(meta, _)| meta.last_log_id);
+        if last_purged > covered {
+            return Err(store.snapshot.behind_the_log(covered, last_purged));
+        }
+        if let Some((meta, data)) = snapshot {
             store.restore(&meta, &data).await?;
         }
         Ok(store)
@@ -332,6 +339,67 @@ mod tests {
             .expect("the snapshot waited for the log's write lock")
             .expect("snapshot built");
         assert!(snapshot.snapshot.get_ref().len() > 1_000_000);
+    }
+
+    fn log_id(index: u64) -> LogId {
+        let leader = openraft::vote::leader_id_adv::LeaderId {
+            term: 2,
+            node_id: 1,
+        };
+        LogId::new(leader, index)
+    }
+
+    /// The log before a snapshot is purged; a snapshot file deleted (or an older one
+    /// put back) afterwards leaves entries no one can rebuild the state from.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_snapshot_that_no_longer_covers_the_purged_log_is_refused_naming_the_file() {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let db = crate::storage::open(dir.path()).expect("database");
+        let mut store = StateStore::open(db.clone(), dir.path())
+            .await
+            .expect("state store");
+        store.applied.write().await.last_applied = Some(log_id(7));
+        store.build_snapshot().await.expect("snapshot built");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut table = txn.open_table(super::super::database::META).expect("table");
+            let purged = encoding::encode(&log_id(5));
+            table
+                .insert(LAST_PURGED, purged.as_slice())
+                .expect("purged");
+        }
+        txn.commit().expect("commit");
+        let reopened = StateStore::open(db.clone(), dir.path()).await;
+        assert!(reopened.is_ok(), "the snapshot covers the purged log");
+
+        let file = dir.path().join(super::super::snapshot_file::SNAPSHOT_FILE);
+        let older = SnapshotMeta {
+            last_log_id: Some(log_id(3)),
+            ..SnapshotMeta::default()
+        };
+        SnapshotFile::new(dir.path())
+            .write(
+                &older,
+                &encoding::encode(&SnapshotBody {
+                    state: State::default(),
+                }),
+            )
+            .expect("an older snapshot put back");
+        let Err(error) = StateStore::open(db.clone(), dir.path()).await else {
+            panic!("a snapshot older than the purge was taken");
+        };
+        let said = error.to_string();
+        assert!(said.contains("up to entry 3 only"), "{said}");
+        assert!(said.contains("before entry 6 was removed"), "{said}");
+        assert!(said.contains(&file.display().to_string()), "{said}");
+
+        std::fs::remove_file(&file).expect("snapshot deleted");
+        let Err(error) = StateStore::open(db.clone(), dir.path()).await else {
+            panic!("a missing snapshot went unnoticed");
+        };
+        let said = error.to_string();
+        assert!(said.contains("is missing"), "{said}");
+        assert!(said.contains("edgeflow cluster remove"), "{said}");
     }
 
     /// A data dir from a version that kept the snapshot in the database opens at that
