@@ -142,19 +142,18 @@ impl SnapshotFile {
     /// snapshot file was deleted, or an older one put back): the entries in between
     /// are gone, and the state cannot be rebuilt.
     pub fn behind_the_log(&self, covered: Option<LogId>, purged: Option<LogId>) -> io::Error {
-        let index = |id: Option<LogId>| id.map_or(0, |id| id.index());
         let found = match covered {
             None => "is missing".to_string(),
-            Some(_) => format!("holds the state up to entry {} only", index(covered)),
+            Some(id) => format!("holds the state up to entry {} only", id.index()),
         };
+        let first_kept = purged.map_or(0, |id| id.index()) + 1;
         io_error(format!(
-            "the snapshot {} {found}, but the log before entry {} was removed: the state \
+            "the snapshot {} {found}, but the log before entry {first_kept} was removed: the state \
              cannot be rebuilt. Put back the snapshot file this data dir was written with \
              (or restore the whole data dir from a backup); or, on a cluster member, move the \
              data dir away and bring the node back (`edgeflow cluster remove ID`, start it \
              empty, `cluster add`, `cluster promote`)",
             self.path().display(),
-            index(purged) + 1
         ))
     }
 

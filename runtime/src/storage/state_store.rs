@@ -1,6 +1,7 @@
 //! The state machine side of storage: the replicated `State` lives in memory and is
-//! snapshotted into its own file (`snapshot_file`, fsynced). After a restart, openraft restores the snapshot and
-//! re-applies the committed log entries after it, so nothing committed is lost.
+//! snapshotted into its own file (`snapshot_file`, fsynced). After a restart, openraft
+//! restores the snapshot and re-applies the committed log entries after it, so nothing
+//! committed is lost.
 //! Building a snapshot copies the state under the lock and encodes and writes it on
 //! tokio's blocking pool, so applying and serving go on meanwhile.
 //!
@@ -308,6 +309,41 @@ mod tests {
     use openraft::storage::RaftSnapshotBuilder;
     use std::time::Duration;
 
+    /// A write of `value` to key `k` of namespace `ns`.
+    fn put(ns: &str, value: serde_json::Value) -> Request {
+        Request {
+            at_ms: 0,
+            command: Command::Put {
+                ns: ns.into(),
+                key: "k".into(),
+                value,
+                if_version: None,
+            },
+            idempotency_key: None,
+        }
+    }
+
+    fn log_id(index: u64) -> LogId {
+        let leader = openraft::vote::leader_id_adv::LeaderId {
+            term: 2,
+            node_id: 1,
+        };
+        LogId::new(leader, index)
+    }
+
+    /// Writes raw records into the database's small-records table, as the log writer or
+    /// an earlier version would have.
+    fn insert_records(db: &Database, records: &[(&str, Vec<u8>)]) {
+        let txn = db.begin_write().expect("write");
+        {
+            let mut table = txn.open_table(super::super::database::META).expect("table");
+            for (key, bytes) in records {
+                table.insert(*key, bytes.as_slice()).expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+    }
+
     /// The log's writer holds the database's one write lock for every group commit. A
     /// snapshot of tens of megabytes written inside the same database held that lock
     /// for its whole write and fsync (seconds on a slow disk): the log could not flush,
@@ -320,16 +356,7 @@ mod tests {
         let mut state = StateStore::open(db.clone(), dir.path())
             .await
             .expect("state store");
-        let put = Request {
-            at_ms: 0,
-            command: Command::Put {
-                ns: "big".into(),
-                key: "k".into(),
-                value: serde_json::json!("v".repeat(1_000_000)),
-                if_version: None,
-            },
-            idempotency_key: None,
-        };
+        let put = put("big", serde_json::json!("v".repeat(1_000_000)));
         let position = LogPosition { index: 1, term: 1 };
         state.applied.write().await.state.apply(&put, position);
         let log_commit_in_progress = db.begin_write().expect("the log's write lock");
@@ -339,14 +366,6 @@ mod tests {
             .expect("the snapshot waited for the log's write lock")
             .expect("snapshot built");
         assert!(snapshot.snapshot.get_ref().len() > 1_000_000);
-    }
-
-    fn log_id(index: u64) -> LogId {
-        let leader = openraft::vote::leader_id_adv::LeaderId {
-            term: 2,
-            node_id: 1,
-        };
-        LogId::new(leader, index)
     }
 
     /// The log before a snapshot is purged; a snapshot file deleted (or an older one
@@ -360,15 +379,7 @@ mod tests {
             .expect("state store");
         store.applied.write().await.last_applied = Some(log_id(7));
         store.build_snapshot().await.expect("snapshot built");
-        let txn = db.begin_write().expect("write");
-        {
-            let mut table = txn.open_table(super::super::database::META).expect("table");
-            let purged = encoding::encode(&log_id(5));
-            table
-                .insert(LAST_PURGED, purged.as_slice())
-                .expect("purged");
-        }
-        txn.commit().expect("commit");
+        insert_records(&db, &[(LAST_PURGED, encoding::encode(&log_id(5)))]);
         let reopened = StateStore::open(db.clone(), dir.path()).await;
         assert!(reopened.is_ok(), "the snapshot covers the purged log");
 
@@ -409,38 +420,21 @@ mod tests {
         let dir = tempfile::TempDir::new().expect("temp dir");
         let db = crate::storage::open(dir.path()).expect("database");
         let mut state = State::default();
-        let put = Request {
-            at_ms: 0,
-            command: Command::Put {
-                ns: "t".into(),
-                key: "k".into(),
-                value: serde_json::json!("kept"),
-                if_version: None,
-            },
-            idempotency_key: None,
-        };
-        state.apply(&put, LogPosition { index: 7, term: 2 });
+        state.apply(
+            &put("t", serde_json::json!("kept")),
+            LogPosition { index: 7, term: 2 },
+        );
         let meta = SnapshotMeta {
-            last_log_id: Some(LogId::new(
-                openraft::vote::leader_id_adv::LeaderId {
-                    term: 2,
-                    node_id: 1,
-                },
-                7,
-            )),
+            last_log_id: Some(log_id(7)),
             ..SnapshotMeta::default()
         };
-        let txn = db.begin_write().expect("write");
-        {
-            let mut table = txn.open_table(super::super::database::META).expect("table");
-            let (meta, body) = (
-                encoding::encode(&meta),
-                encoding::encode(&SnapshotBody { state }),
-            );
-            table.insert(SNAPSHOT_META, meta.as_slice()).expect("meta");
-            table.insert(SNAPSHOT_DATA, body.as_slice()).expect("data");
-        }
-        txn.commit().expect("commit");
+        insert_records(
+            &db,
+            &[
+                (SNAPSHOT_META, encoding::encode(&meta)),
+                (SNAPSHOT_DATA, encoding::encode(&SnapshotBody { state })),
+            ],
+        );
 
         let mut store = StateStore::open(db.clone(), dir.path())
             .await
